@@ -1,0 +1,52 @@
+namespace AsymCdc.Abstractions;
+
+/// <summary>One Fashion-MNIST query: 784 float32 pixels in [0, 1], row-major [1, 28, 28].</summary>
+[GenerateSerializer, Immutable, Alias("asymcdc.PredictionRequest")]
+public sealed record PredictionRequest(
+    [property: Id(0)] float[] Input,
+    [property: Id(1)] string Model = PredictionRequest.DefaultModel,
+    [property: Id(2)] ServingMode? Mode = null,
+    [property: Id(3)] TimeSpan? Timeout = null)
+{
+    public const string DefaultModel = "fmnist";
+    public const int InputLength = 784;
+    public const int Classes = 10;
+}
+
+/// <summary>An answer: the label, the logits and how it was served.</summary>
+[GenerateSerializer, Immutable, Alias("asymcdc.Prediction")]
+public sealed record Prediction(
+    [property: Id(0)] int Label,
+    [property: Id(1)] float[] Logits,
+    [property: Id(2)] ServedBy ServedBy,
+    [property: Id(3)] double LatencyMs,
+    [property: Id(4)] long GroupId,
+    [property: Id(5)] ServingMode Mode);
+
+/// <summary>Why a query was refused or could not be answered. Every code names a retry policy:
+/// predictions are idempotent, so retrying <see cref="Overloaded"/>, <see cref="DeadlineExceeded"/>
+/// and <see cref="Unavailable"/> is always safe; the others fail again.</summary>
+public enum PredictionErrorCode
+{
+    InvalidInput = 0,
+    UnknownModel = 1,
+    UnknownMode = 2,
+    Overloaded = 3,
+    DeadlineExceeded = 4,
+    Unavailable = 5,
+    BatchTooLarge = 6,
+}
+
+[GenerateSerializer, Alias("asymcdc.PredictionException")]
+public sealed class PredictionException : Exception
+{
+    public PredictionException(PredictionErrorCode code, string message) : base(message) => Code = code;
+
+    public PredictionException(PredictionErrorCode code, string message, Exception inner) : base(message, inner) => Code = code;
+
+    [Id(0)]
+    public PredictionErrorCode Code { get; }
+
+    /// <summary>True where the same request may succeed when sent again (predictions are idempotent).</summary>
+    public bool IsRetryable => Code is PredictionErrorCode.Overloaded or PredictionErrorCode.DeadlineExceeded or PredictionErrorCode.Unavailable;
+}
