@@ -1,0 +1,43 @@
+using AsymCdc.Gateway;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class GatewayServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the Open Inference Protocol gateway: options from <c>AsymCdc:Gateway</c> (validated at start-up),
+    /// then <paramref name="configure"/>. Needs an <see cref="IGrainFactory"/> (a frontend silo or an Orleans client).
+    /// Readiness defaults to a probe prediction; register an <see cref="IGatewayReadiness"/> (or call
+    /// <see cref="AddAsymCdcGatewayReadiness"/>) to use the host's own check instead.
+    /// </summary>
+    public static IServiceCollection AddAsymCdcGateway(this IServiceCollection services, Action<GatewayOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName).ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<GatewayInstruments>();
+        services.TryAddSingleton<IGatewayReadiness, FrontendProbeReadiness>();
+        services.TryAddSingleton<InferenceGateway>();
+        return services;
+    }
+
+    /// <summary>Makes <paramref name="isReady"/> (e.g. "this silo has joined and its models are loaded") the
+    /// gateway's readiness, replacing the default probe prediction.</summary>
+    public static IServiceCollection AddAsymCdcGatewayReadiness(this IServiceCollection services, Func<IServiceProvider, CancellationToken, ValueTask<bool>> isReady)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(isReady);
+        services.RemoveAll<IGatewayReadiness>();
+        services.AddSingleton<IGatewayReadiness>(sp => new DelegateGatewayReadiness(ct => isReady(sp, ct)));
+        return services;
+    }
+}
