@@ -21,7 +21,8 @@ public sealed record Prediction(
     [property: Id(2)] ServedBy ServedBy,
     [property: Id(3)] double LatencyMs,
     [property: Id(4)] long GroupId,
-    [property: Id(5)] ServingMode Mode);
+    [property: Id(5)] ServingMode Mode,
+    [property: Id(6)] string? Worker = null);
 
 /// <summary>Why a query was refused or could not be answered. Every code names a retry policy:
 /// predictions are idempotent, so retrying <see cref="Overloaded"/>, <see cref="DeadlineExceeded"/>

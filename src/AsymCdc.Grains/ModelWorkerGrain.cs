@@ -1,0 +1,35 @@
+using AsymCdc.Abstractions;
+using Orleans.Concurrency;
+
+namespace AsymCdc.Grains;
+
+/// <summary>
+/// One model instance on one gpu-worker silo (its key names the silo). Stateless; reentrant so that concurrent calls
+/// reach the inference layer's micro-batcher together. Runs the deployed classifier (logits + features z) or, for
+/// ParM parity calls, the parity model. Injected stragglers are delayed here, where a real slow node would be slow.
+/// </summary>
+[Reentrant]
+[KeyedSiloPlacement]
+public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector stragglers, TimeProvider time)
+    : Grain, IModelWorkerGrain
+{
+    public async ValueTask<WorkerAnswer> RunAsync(WorkerCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var model = models.Get(call.Model);
+        if (call.Input.Length != model.InputLength)
+        {
+            throw new PredictionException(PredictionErrorCode.InvalidInput,
+                $"model '{call.Model}' takes {model.InputLength} floats per item but the call carried {call.Input.Length}");
+        }
+
+        var delay = stragglers.NextDelay();
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, time);
+        }
+
+        var outputs = await model.RunAsync(call.Input, 1);
+        return new WorkerAnswer(outputs[0], outputs.Length > 1 ? outputs[1] : null, this.GetPrimaryKeyString(), delay > TimeSpan.Zero);
+    }
+}

@@ -1,0 +1,18 @@
+using Orleans.Runtime;
+
+namespace AsymCdc.Grains;
+
+public sealed partial class ParityGroupGrain
+{
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Group {GroupId}: member {Index} on {Silo} {How}; decoding when the others are in")]
+    private static partial void LogMemberMissed(ILogger logger, long groupId, int index, SiloAddress silo, string how);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Group {GroupId}: member {Index} lost, neither its answer nor a reconstruction is possible: {Reason}")]
+    private static partial void LogMemberLost(ILogger logger, long groupId, int index, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Group {GroupId}: decoding member {Index} failed; waiting for its own answer")]
+    private static partial void LogDecodeFailed(ILogger logger, Exception exception, long groupId, int index);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Group {GroupId}: sealing at the end of its window failed")]
+    private static partial void LogSealFailed(ILogger logger, Exception exception, long groupId);
+}

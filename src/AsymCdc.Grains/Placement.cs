@@ -1,0 +1,74 @@
+using AsymCdc.Abstractions;
+using Orleans.Placement;
+using Orleans.Runtime;
+using Orleans.Runtime.Placement;
+
+namespace AsymCdc.Grains;
+
+/// <summary>Places an activation on the silo its string key names (<c>SiloAddress.ToParsableString()</c>), if that
+/// silo is alive and a gpu-worker. This is what pins the k+1 members of a group to k+1 distinct silos.</summary>
+[GenerateSerializer, Immutable, Alias("asymcdc.KeyedSiloPlacement")]
+public sealed class KeyedSiloPlacement : PlacementStrategy
+{
+    public static readonly KeyedSiloPlacement Instance = new();
+}
+
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+public sealed class KeyedSiloPlacementAttribute() : PlacementAttribute(KeyedSiloPlacement.Instance);
+
+/// <summary>Places an activation on a random live frontend silo (any compatible silo when none carries the role).</summary>
+[GenerateSerializer, Immutable, Alias("asymcdc.FrontendPlacement")]
+public sealed class FrontendPlacement : PlacementStrategy
+{
+    public static readonly FrontendPlacement Instance = new();
+}
+
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+public sealed class FrontendPlacementAttribute() : PlacementAttribute(FrontendPlacement.Instance);
+
+public sealed class KeyedSiloPlacementDirector(WorkerDirectory directory) : IPlacementDirector
+{
+    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
+    {
+        var key = target.GrainIdentity.Key.ToString();
+        SiloAddress silo;
+        try
+        {
+            silo = SiloAddress.FromParsableString(key);
+        }
+        catch (FormatException e)
+        {
+            throw new PredictionException(PredictionErrorCode.Unavailable,
+                $"worker grain key '{key}' does not name a silo (expected SiloAddress.ToParsableString())", e);
+        }
+
+        if (!directory.IsActiveWorker(silo) || Array.IndexOf(context.GetCompatibleSilos(target), silo) < 0)
+        {
+            // Fails the call at once, so the parity group treats the member as missing and decodes it.
+            throw new PredictionException(PredictionErrorCode.Unavailable,
+                $"worker silo {silo} is not an active gpu-worker silo (it left the cluster or never had the role)");
+        }
+
+        return Task.FromResult(silo);
+    }
+}
+
+public sealed class FrontendPlacementDirector(WorkerDirectory directory) : IPlacementDirector
+{
+    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
+    {
+        var compatible = context.GetCompatibleSilos(target);
+        var frontends = directory.Frontends;
+        var candidates = new List<SiloAddress>(frontends.Count);
+        foreach (var silo in frontends)
+        {
+            if (Array.IndexOf(compatible, silo) >= 0)
+            {
+                candidates.Add(silo);
+            }
+        }
+
+        var pool = candidates.Count > 0 ? candidates : [.. compatible];
+        return Task.FromResult(pool[Random.Shared.Next(pool.Count)]);
+    }
+}

@@ -1,0 +1,27 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Hosting;
+
+namespace AsymCdc.Grains;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>The services every AsymCDC silo needs, whatever its roles: membership/role view, placement,
+    /// instruments, admission control, decoders and straggler injection. Options are bound by the hosting layer.</summary>
+    public static IServiceCollection AddAsymCdcGrainServices(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<WorkerDirectory>();
+        services.TryAddSingleton<ServingInstruments>();
+        services.TryAddSingleton<AdmissionControl>();
+        services.TryAddSingleton<DecoderSet>();
+        services.TryAddSingleton<StragglerInjector>();
+        if (!services.Any(d => d.ServiceType == typeof(KeyedSiloPlacementDirector)))
+        {
+            services.AddPlacementDirector<KeyedSiloPlacement, KeyedSiloPlacementDirector>();
+            services.AddPlacementDirector<FrontendPlacement, FrontendPlacementDirector>();
+            services.AddSingleton<KeyedSiloPlacementDirector>();
+        }
+
+        return services;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using AsymCdc.Abstractions;
+
+namespace AsymCdc.Grains;
+
+/// <summary>The serving metrics (meter <c>AsymCdc</c>): queries by mode and path, latency, groups, decodes,
+/// stragglers, lost and rejected queries, worker calls (for the extra-work ratio).</summary>
+public sealed class ServingInstruments
+{
+    public const string MeterName = "AsymCdc";
+
+    private readonly Counter<long> _queries;
+    private readonly Histogram<double> _latency;
+    private readonly Counter<long> _groups;
+    private readonly Counter<long> _decodes;
+    private readonly Histogram<double> _decodeDuration;
+    private readonly Counter<long> _stragglers;
+    private readonly Counter<long> _lost;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _workerCalls;
+
+    public ServingInstruments(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _queries = meter.CreateCounter<long>("asymcdc.queries", "{query}", "Queries answered, by mode and served-by path");
+        _latency = meter.CreateHistogram<double>("asymcdc.query.duration", "ms", "Latency of answered queries inside the cluster");
+        _groups = meter.CreateCounter<long>("asymcdc.groups", "{group}", "Parity groups formed, by mode and whether partial");
+        _decodes = meter.CreateCounter<long>("asymcdc.decodes", "{decode}", "Reconstructions run, by mode");
+        _decodeDuration = meter.CreateHistogram<double>("asymcdc.decode.duration", "ms", "Duration of one reconstruction");
+        _stragglers = meter.CreateCounter<long>("asymcdc.stragglers", "{call}", "Member answers that missed the straggler deadline");
+        _lost = meter.CreateCounter<long>("asymcdc.lost", "{query}", "Queries that got no answer by their deadline");
+        _rejected = meter.CreateCounter<long>("asymcdc.rejected", "{query}", "Queries refused, by error code");
+        _workerCalls = meter.CreateCounter<long>(WorkerCallsName, "{call}", "Model calls sent to workers, by mode and role");
+    }
+
+    /// <summary>Worker calls per mode; the demo divides by queries to get the extra-work ratio.</summary>
+    public const string WorkerCallsName = "asymcdc.worker.calls";
+
+    public void Answered(ServingMode mode, ServedBy servedBy, double milliseconds)
+    {
+        var tags = new TagList { { "mode", mode.ToName() }, { "path", servedBy.ToName() } };
+        _queries.Add(1, tags);
+        _latency.Record(milliseconds, new KeyValuePair<string, object?>("mode", mode.ToName()));
+    }
+
+    public void GroupFormed(ServingMode mode, bool partial) =>
+        _groups.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()), new KeyValuePair<string, object?>("partial", partial));
+
+    public void Decoded(ServingMode mode, double milliseconds)
+    {
+        _decodes.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()));
+        _decodeDuration.Record(milliseconds, new KeyValuePair<string, object?>("mode", mode.ToName()));
+    }
+
+    public void StragglerDetected(ServingMode mode) => _stragglers.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()));
+
+    public void Lost(ServingMode mode) => _lost.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()));
+
+    public void Rejected(PredictionErrorCode code) => _rejected.Add(1, new KeyValuePair<string, object?>("code", code.ToString()));
+
+    public void WorkerCall(ServingMode mode, string role) =>
+        _workerCalls.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()), new KeyValuePair<string, object?>("role", role));
+}

@@ -1,0 +1,53 @@
+using AsymCdc.Abstractions;
+
+namespace AsymCdc.Grains;
+
+/// <summary>How queries are served (section <c>AsymCdc:Serving</c>); validated at start-up by the hosting layer.</summary>
+public sealed class ServingOptions
+{
+    public const string SectionName = "AsymCdc:Serving";
+
+    /// <summary>Mode of a request that names none; bound from its configuration name (e.g. <c>asymcdc-compact</c>).</summary>
+    public string DefaultMode { get; set; } = ServingMode.AsymCdcCompact.ToName();
+
+    /// <summary>Data queries per parity group, 2..4.</summary>
+    public int K { get; set; } = 2;
+
+    /// <summary>A partial group (k' &lt; k members) is encoded and its parity dispatched after this.</summary>
+    public TimeSpan GroupWindow { get; set; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Each query's own answer is raced against this; a miss triggers a decode (or a hedge).</summary>
+    public TimeSpan StragglerDeadline { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The overall deadline of a query that names none.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Admission control: queries in flight per frontend silo before <c>Overloaded</c>.</summary>
+    public int MaxInFlight { get; set; } = 4096;
+
+    /// <summary>Parity-group grains per (mode, k); queries are spread round-robin over them.</summary>
+    public int GroupShards { get; set; } = 2;
+
+    /// <summary>Hedged mode fires its backup after this percentile of observed worker latency.</summary>
+    public double HedgePercentile { get; set; } = 0.95;
+
+    public ServingMode ParsedDefaultMode => ServingModes.Parse(DefaultMode);
+}
+
+/// <summary>Straggler injection for tests, the demo and the benchmark (section <c>AsymCdc:Stragglers</c>); off by default.</summary>
+public sealed class StragglerOptions
+{
+    public const string SectionName = "AsymCdc:Stragglers";
+
+    /// <summary>Fraction of worker calls delayed by <see cref="Delay"/>, 0..1.</summary>
+    public double Rate { get; set; }
+
+    /// <summary>Delay of a straggling call.</summary>
+    public TimeSpan Delay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Seed of the straggler draw; each silo mixes in its own port so silos straggle independently.</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>Whole-silo slowdown: added to every worker call on this silo (a slow node).</summary>
+    public TimeSpan SiloSlowdown { get; set; } = TimeSpan.Zero;
+}
