@@ -1,0 +1,215 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+
+namespace AsymCdc.Deployment.Tests;
+
+/// <summary>
+/// Lints the silo Dockerfiles without a Docker engine: instructions are parsed (continuation lines
+/// joined) and checked for pinned bases, stages, the non-root user, health and the baked-in models.
+/// </summary>
+public sealed partial class DockerfileTests
+{
+    public static TheoryData<string> Dockerfiles => new() { "Dockerfile", "Dockerfile.gpu" };
+
+    internal sealed record Instruction(string Keyword, string Arguments);
+
+    internal static IReadOnlyList<Instruction> Parse(string text)
+    {
+        var instructions = new List<Instruction>();
+        var current = "";
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.TrimEnd('\r');
+            if (line.TrimStart().StartsWith('#'))
+            {
+                continue; // also a comment inside a continued instruction, as Docker reads it
+            }
+
+            if (line.EndsWith('\\'))
+            {
+                current += line[..^1] + " ";
+                continue;
+            }
+
+            current += line;
+            if (!string.IsNullOrWhiteSpace(current))
+            {
+                var trimmed = current.Trim();
+                var space = trimmed.IndexOfAny([' ', '\t']);
+                instructions.Add(space < 0
+                    ? new Instruction(trimmed.ToUpperInvariant(), "")
+                    : new Instruction(trimmed[..space].ToUpperInvariant(), trimmed[(space + 1)..].Trim()));
+            }
+
+            current = "";
+        }
+
+        return instructions;
+    }
+
+    /// <summary>An image reference with an explicit tag other than latest, or a digest.</summary>
+    internal static bool IsPinned(string image)
+    {
+        if (image.Contains('@', StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        var lastSlash = image.LastIndexOf('/');
+        var colon = image.IndexOf(':', lastSlash + 1);
+        if (colon < 0)
+        {
+            return false;
+        }
+
+        var tag = image[(colon + 1)..];
+        return tag.Length > 0 && tag != "latest" && !tag.Contains('$', StringComparison.Ordinal);
+    }
+
+    private static IReadOnlyList<Instruction> Load(string dockerfile) =>
+        Parse(RepositoryLayout.ReadText("src", "AsymCdc.Silo", dockerfile));
+
+    private static IReadOnlyList<IReadOnlyList<Instruction>> Stages(IReadOnlyList<Instruction> instructions)
+    {
+        var stages = new List<IReadOnlyList<Instruction>>();
+        List<Instruction>? stage = null;
+        foreach (var instruction in instructions)
+        {
+            if (instruction.Keyword == "FROM")
+            {
+                stage = [];
+                stages.Add(stage);
+            }
+
+            stage?.Add(instruction);
+        }
+
+        return stages;
+    }
+
+    private static string FromImage(Instruction from) =>
+        from.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries).First(a => !a.StartsWith("--", StringComparison.Ordinal));
+
+    [Theory]
+    [MemberData(nameof(Dockerfiles))]
+    public void Base_images_are_pinned_and_the_build_is_multi_stage(string dockerfile)
+    {
+        var instructions = Load(dockerfile);
+        var stageNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var froms = instructions.Where(i => i.Keyword == "FROM").ToList();
+        Assert.True(froms.Count >= 2, $"{dockerfile}: expected a build stage and a runtime stage");
+        foreach (var from in froms)
+        {
+            var image = FromImage(from);
+            Assert.True(stageNames.Contains(image) || IsPinned(image), $"{dockerfile}: base image {image} is not pinned to a version tag");
+            var alias = StageAlias().Match(from.Arguments);
+            if (alias.Success)
+            {
+                stageNames.Add(alias.Groups[1].Value);
+            }
+        }
+
+        var final = Stages(instructions)[^1];
+        Assert.Contains(final, i => i.Keyword == "COPY" && i.Arguments.Contains("--from=build", StringComparison.Ordinal));
+        Assert.DoesNotContain(final, i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish", StringComparison.Ordinal));
+        Assert.StartsWith("mcr.microsoft.com/dotnet/sdk:10.", FromImage(froms[0]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Dockerfiles))]
+    public void Runtime_stage_runs_as_a_non_root_user(string dockerfile)
+    {
+        var final = Stages(Load(dockerfile))[^1];
+        var user = final.LastOrDefault(i => i.Keyword == "USER")
+            ?? throw new Xunit.Sdk.XunitException($"{dockerfile}: the runtime stage has no USER; it would run as root");
+        var name = user.Arguments.Split(':')[0];
+        Assert.True(name is not ("root" or "0") && name.Length > 0, $"{dockerfile}: USER {user.Arguments} is root");
+        // Numeric, so Kubernetes' runAsNonRoot can verify it without resolving /etc/passwd.
+        Assert.Matches("^[1-9][0-9]*$", name);
+        var order = final.Select(i => i.Keyword).ToList();
+        Assert.True(order.LastIndexOf("USER") < order.LastIndexOf("ENTRYPOINT"), $"{dockerfile}: USER must come before ENTRYPOINT");
+    }
+
+    [Theory]
+    [MemberData(nameof(Dockerfiles))]
+    public void Health_is_checked_on_the_live_endpoint(string dockerfile)
+    {
+        var final = Stages(Load(dockerfile))[^1];
+        var health = final.SingleOrDefault(i => i.Keyword == "HEALTHCHECK");
+        if (health is null)
+        {
+            var operations = RepositoryLayout.ReadText("docs", "OPERATIONS.md");
+            Assert.Contains("/health/live", operations);
+            return;
+        }
+
+        Assert.Contains("/health/live", health.Arguments);
+        Assert.Contains("AsymCdc__Silo__HttpPort", health.Arguments);
+    }
+
+    [Theory]
+    [MemberData(nameof(Dockerfiles))]
+    public void Runs_the_published_silo_with_the_baked_in_models(string dockerfile)
+    {
+        var instructions = Load(dockerfile);
+        var final = Stages(instructions)[^1];
+        var csproj = XDocument.Load(RepositoryLayout.PathOf("src", "AsymCdc.Silo", "AsymCdc.Silo.csproj"));
+        var assembly = csproj.Descendants("AssemblyName").Single().Value;
+
+        Assert.Contains(instructions, i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish src/AsymCdc.Silo/AsymCdc.Silo.csproj", StringComparison.Ordinal));
+        Assert.Equal($"[\"dotnet\", \"{assembly}.dll\"]", final.Single(i => i.Keyword == "ENTRYPOINT").Arguments);
+        Assert.Contains(final, i => i.Keyword == "COPY" && i.Arguments.EndsWith("models/ /app/models/", StringComparison.Ordinal));
+        Assert.Contains(final, i => i.Keyword == "ENV" && i.Arguments.Contains("AsymCdc__Inference__ModelRepository=/app/models", StringComparison.Ordinal));
+
+        var exposed = final.Where(i => i.Keyword == "EXPOSE").SelectMany(i => i.Arguments.Split(' ')).ToList();
+        Assert.Contains("8080", exposed);
+        Assert.Contains("11111", exposed);
+    }
+
+    [Fact]
+    public void Gpu_image_is_cuda_12_with_cudnn_9_and_the_cuda_provider()
+    {
+        var instructions = Load("Dockerfile.gpu");
+        var runtime = FromImage(Stages(instructions)[^1][0]);
+        Assert.Matches(@"^nvidia/cuda:12\.\d+(\.\d+)?-cudnn(9)?-runtime-ubuntu\d+\.\d+$", runtime);
+        Assert.Contains(instructions, i => i.Keyword == "ENV" && i.Arguments.Contains("AsymCdc__Inference__ExecutionProvider=cuda", StringComparison.Ordinal));
+        // ONNX Runtime 1.31 needs the .NET 10 runtime next to CUDA: copied from the pinned aspnet image.
+        Assert.Contains(instructions, i => i.Keyword == "FROM" && i.Arguments.StartsWith("mcr.microsoft.com/dotnet/aspnet:10.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Cpu_image_uses_the_aspnet_10_runtime_and_the_cpu_provider()
+    {
+        var instructions = Load("Dockerfile");
+        Assert.StartsWith("mcr.microsoft.com/dotnet/aspnet:10.", FromImage(Stages(instructions)[^1][0]));
+        Assert.Contains(instructions, i => i.Keyword == "ENV" && i.Arguments.Contains("AsymCdc__Inference__ExecutionProvider=cpu", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Docker_context_leaves_out_build_outputs_and_training_but_keeps_the_models()
+    {
+        var ignored = RepositoryLayout.ReadText(".dockerignore").Split('\n')
+            .Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        Assert.Contains("**/bin/", ignored);
+        Assert.Contains("**/obj/", ignored);
+        Assert.Contains(".git/", ignored);
+        Assert.Contains("models/training/", ignored);
+        Assert.DoesNotContain(ignored, l => l is "models" or "models/" or "models/*" or "src" or "src/");
+    }
+
+    [Fact]
+    public void Parser_joins_continuation_lines_and_skips_comments()
+    {
+        var parsed = Parse("# c\nFROM a:1 AS build\nRUN x \\\n  # inside\n  y\nUSER 1654\n");
+        Assert.Equal(["FROM", "RUN", "USER"], parsed.Select(i => i.Keyword));
+        Assert.Equal("x    y", parsed[1].Arguments);
+        Assert.False(IsPinned("redis"));
+        Assert.False(IsPinned("redis:latest"));
+        Assert.False(IsPinned("localhost:5000/redis"));
+        Assert.True(IsPinned("localhost:5000/redis:7.4.2"));
+        Assert.True(IsPinned("redis@sha256:abc"));
+    }
+
+    [GeneratedRegex(@"\s[Aa][Ss]\s+(\S+)\s*$")]
+    private static partial Regex StageAlias();
+}

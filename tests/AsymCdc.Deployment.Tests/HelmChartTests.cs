@@ -1,0 +1,305 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Json.Schema;
+using YamlDotNet.RepresentationModel;
+
+namespace AsymCdc.Deployment.Tests;
+
+/// <summary>
+/// The Helm chart without a helm binary: values against values.schema.json, helm-docs comments,
+/// template references and block structure. `helm lint`/`helm template` are in docs/OPERATIONS.md.
+/// </summary>
+public sealed partial class HelmChartTests
+{
+    private static readonly string[] Chart = ["helm", "asymcdc"];
+
+    private static string ChartFile(params string[] relative) => RepositoryLayout.ReadText([.. Chart, .. relative]);
+
+    private static JsonObject DefaultValues() => YamlDocuments.LoadSingle(ChartFile("values.yaml"));
+
+    private static JsonSchema Schema() => JsonSchema.FromText(ChartFile("values.schema.json"));
+
+    /// <summary>Instance locations (JSON pointers) of the schema errors; empty when valid.</summary>
+    private static IReadOnlyList<string> Errors(JsonNode values)
+    {
+        var results = Schema().Evaluate(values, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        if (results.IsValid)
+        {
+            return [];
+        }
+
+        return results.Details.Where(d => d.HasErrors).Select(d => d.InstanceLocation.ToString()).Distinct().ToList();
+    }
+
+    private static JsonObject With(string pointer, JsonNode? value)
+    {
+        var values = DefaultValues();
+        var segments = pointer.Trim('/').Split('/');
+        JsonObject parent = values;
+        foreach (var segment in segments[..^1])
+        {
+            parent = parent[segment]!.AsObject();
+        }
+
+        parent[segments[^1]] = value;
+        return values;
+    }
+
+    [Fact]
+    public void Default_values_satisfy_the_schema()
+    {
+        Assert.Empty(Errors(DefaultValues()));
+    }
+
+    [Theory]
+    [InlineData("/serving/k", 5)]
+    [InlineData("/serving/k", 1)]
+    [InlineData("/frontend/replicas", -1)]
+    [InlineData("/worker/replicas", -1)]
+    [InlineData("/serving/defaultMode", "foo")]
+    [InlineData("/worker/executionProvider", "tpu")]
+    [InlineData("/frontend/executionProvider", "tpu")]
+    [InlineData("/silo/clustering", "consul")]
+    [InlineData("/silo/httpPort", 70000)]
+    [InlineData("/serving/groupWindow", "5ms")]
+    [InlineData("/stragglers/rate", 1.5)]
+    [InlineData("/worker/autoscaling/targetQueueDelay", "five")]
+    [InlineData("/serving/kk", 2)]
+    public void Bad_values_are_rejected_where_they_are(string pointer, object bad)
+    {
+        var values = With(pointer, JsonValue.Create(bad));
+        var errors = Errors(values);
+        Assert.NotEmpty(errors);
+        var parent = pointer[..pointer.LastIndexOf('/')];
+        Assert.True(errors.Any(e => e == pointer || e == parent),
+            $"expected an error at {pointer}; got errors at: {string.Join(", ", errors)}");
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void Every_k_with_a_compact_decoder_is_accepted(int k)
+    {
+        Assert.Empty(Errors(With("/serving/k", k)));
+    }
+
+    [Fact]
+    public void Every_serving_mode_of_the_silo_is_accepted_and_only_those()
+    {
+        var names = ServingModeNames.FromAbstractions();
+        var allowed = Schema().GetProperties()!["serving"].GetProperties()!["defaultMode"].GetEnum()!
+            .Select(n => (string)n!).ToList();
+        Assert.Equal(names.Order(), allowed.Order());
+        Assert.All(names, mode => Assert.Empty(Errors(With("/serving/defaultMode", mode))));
+    }
+
+    [Fact]
+    public void Redis_clustering_requires_a_connection_string()
+    {
+        var values = With("/silo/clustering", "redis");
+        Assert.Contains("/silo/redisConnectionString", Errors(values));
+        values["silo"]!["redisConnectionString"] = "redis:6379";
+        Assert.Empty(Errors(values));
+    }
+
+    [Fact]
+    public void Workers_without_a_gpu_must_use_the_cpu_provider()
+    {
+        var values = DefaultValues();
+        values["worker"]!["gpu"]!["enabled"] = false;
+        Assert.Contains("/worker/executionProvider", Errors(values));
+        values["worker"]!["executionProvider"] = "cpu";
+        Assert.Empty(Errors(values));
+    }
+
+    [Fact]
+    public void Every_value_has_a_helm_docs_description()
+    {
+        var lines = ChartFile("values.yaml").Split('\n');
+        var stream = new YamlStream();
+        stream.Load(new StringReader(ChartFile("values.yaml")));
+        var undocumented = new List<string>();
+        Walk((YamlMappingNode)stream.Documents[0].RootNode, "");
+        Assert.True(undocumented.Count == 0, "values without a `# --` description: " + string.Join(", ", undocumented));
+
+        // helm-docs: a described key documents its whole subtree; an undescribed map needs every child described.
+        void Walk(YamlMappingNode map, string prefix)
+        {
+            foreach (var (keyNode, value) in map.Children)
+            {
+                var path = prefix + ((YamlScalarNode)keyNode).Value;
+                if (HasDescription(lines, (int)keyNode.Start.Line - 1))
+                {
+                    continue;
+                }
+
+                if (value is YamlMappingNode { Children.Count: > 0 } child)
+                {
+                    Walk(child, path + ".");
+                }
+                else
+                {
+                    undocumented.Add(path);
+                }
+            }
+        }
+    }
+
+    /// <summary>True when the comment block right above line <paramref name="keyLine"/> (0-based) starts with `# --` and says something.</summary>
+    private static bool HasDescription(string[] lines, int keyLine)
+    {
+        for (var i = keyLine - 1; i >= 0 && lines[i].TrimStart().StartsWith('#'); i--)
+        {
+            var comment = lines[i].Trim();
+            if (comment.StartsWith("# --", StringComparison.Ordinal))
+            {
+                return comment.Length > "# --".Length + 1;
+            }
+        }
+
+        return false;
+    }
+
+    [Fact]
+    public void Every_value_a_template_reads_exists_and_every_value_is_read()
+    {
+        var values = DefaultValues();
+        var references = TemplateFiles()
+            .SelectMany(f => ValuesReference().Matches(File.ReadAllText(f)).Select(m => (File: Path.GetFileName(f), Path: m.Groups[1].Value)))
+            .ToList();
+        Assert.NotEmpty(references);
+
+        var missing = references.Where(r => Lookup(values, r.Path) is null).Select(r => $"{r.File}: .Values{r.Path}").Distinct().ToList();
+        Assert.True(missing.Count == 0, "templates read values that values.yaml does not define: " + string.Join(", ", missing));
+
+        var used = references.Select(r => r.Path).ToHashSet();
+        var unused = LeafPaths(values, "").Where(leaf => !used.Any(u => leaf == u || leaf.StartsWith(u + ".", StringComparison.Ordinal))).ToList();
+        Assert.True(unused.Count == 0, "values.yaml defines values no template reads: " + string.Join(", ", unused));
+    }
+
+    [Fact]
+    public void Template_actions_and_blocks_are_balanced()
+    {
+        var problems = new List<string>();
+        foreach (var file in TemplateFiles())
+        {
+            var text = File.ReadAllText(file);
+            var name = Path.GetFileName(file);
+            if (Regex.Count(text, @"\{\{") != Regex.Count(text, @"\}\}"))
+            {
+                problems.Add($"{name}: unbalanced {{{{ }}}}");
+                continue;
+            }
+
+            var open = new Stack<string>();
+            foreach (Match action in TemplateAction().Matches(text))
+            {
+                var body = action.Groups[1].Value.Trim();
+                if (body.StartsWith("/*", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var word = body.Split([' ', '\t', '\n', '('], 2)[0];
+                switch (word)
+                {
+                    case "if" or "with" or "range" or "define" or "block":
+                        open.Push(word);
+                        break;
+                    case "else" when open.Count == 0:
+                        problems.Add($"{name}: else outside a block");
+                        break;
+                    case "end" when !open.TryPop(out _):
+                        problems.Add($"{name}: end without a block");
+                        break;
+                }
+            }
+
+            if (open.Count > 0)
+            {
+                problems.Add($"{name}: {open.Count} block(s) never closed ({string.Join(", ", open)})");
+            }
+        }
+
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public void Chart_renders_every_kind_the_kustomize_base_has()
+    {
+        var templates = string.Join('\n', TemplateFiles().Select(File.ReadAllText));
+        foreach (var kind in new[] { "Deployment", "Service", "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "PodDisruptionBudget", "HorizontalPodAutoscaler" })
+        {
+            Assert.Matches($@"(?m)^kind: {kind}\s*$", templates);
+        }
+
+        foreach (var path in new[] { "/health/startup", "/health/ready", "/health/live", "metadata.labels['orleans/serviceId']", "metadata.labels['orleans/clusterId']", "status.podIP", "maxUnavailable: 0" })
+        {
+            Assert.Contains(path, templates);
+        }
+
+        Assert.True(File.Exists(RepositoryLayout.PathOf([.. Chart, "templates", "NOTES.txt"])), "templates/NOTES.txt is missing");
+        var chart = YamlDocuments.LoadSingle(ChartFile("Chart.yaml"));
+        Assert.Equal("v2", (string?)chart["apiVersion"]);
+        Assert.Equal("asymcdc", (string?)chart["name"]);
+        Assert.Matches(@"^\d+\.\d+\.\d+", (string?)chart["version"]);
+    }
+
+    [Fact]
+    public void Chart_defaults_target_the_gpu_pool()
+    {
+        var worker = DefaultValues()["worker"]!;
+        Assert.True((bool)worker["gpu"]!["enabled"]!);
+        Assert.Equal("cuda", (string?)worker["executionProvider"]);
+        Assert.Equal("nvidia.com/gpu", (string?)worker["gpu"]!["resourceName"]);
+        Assert.Contains(worker["gpu"]!["tolerations"]!.AsArray(), t => (string?)t!["key"] == "nvidia.com/gpu" && (string?)t["effect"] == "NoSchedule");
+        Assert.Equal(PrometheusAdapterTests.QueueDelayMetric, (string?)worker["autoscaling"]!["metricName"]);
+        Assert.True((int)worker["autoscaling"]!["minReplicas"]! >= (int)DefaultValues()["serving"]!["k"]! + 1);
+    }
+
+    private static IEnumerable<string> TemplateFiles() =>
+        Directory.EnumerateFiles(RepositoryLayout.PathOf([.. Chart, "templates"])).Order();
+
+    private static JsonNode? Lookup(JsonObject values, string path)
+    {
+        JsonNode? node = values;
+        foreach (var segment in path.Trim('.').Split('.'))
+        {
+            if (node is not JsonObject obj || !obj.TryGetPropertyValue(segment, out node))
+            {
+                return null;
+            }
+
+            // A defined value may be empty (""), so "exists" means the key is there.
+            node ??= JsonValue.Create("");
+        }
+
+        return node;
+    }
+
+    private static IEnumerable<string> LeafPaths(JsonObject obj, string prefix)
+    {
+        foreach (var (key, value) in obj)
+        {
+            var path = $"{prefix}.{key}";
+            if (value is JsonObject { Count: > 0 } child)
+            {
+                foreach (var leaf in LeafPaths(child, path))
+                {
+                    yield return leaf;
+                }
+            }
+            else
+            {
+                yield return path;
+            }
+        }
+    }
+
+    [GeneratedRegex(@"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")]
+    private static partial Regex ValuesReference();
+
+    [GeneratedRegex(@"\{\{-?(.*?)-?\}\}", RegexOptions.Singleline)]
+    private static partial Regex TemplateAction();
+}

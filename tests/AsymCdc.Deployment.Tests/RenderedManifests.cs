@@ -1,0 +1,150 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace AsymCdc.Deployment.Tests;
+
+/// <summary>The objects `kubectl kustomize` renders for one overlay, with lookups the checks need.</summary>
+internal sealed partial class RenderedManifests
+{
+    public const string SiloName = "asymcdc-silo";
+
+    private RenderedManifests(string overlay, IReadOnlyList<JsonObject> objects)
+    {
+        Overlay = overlay;
+        Objects = objects;
+    }
+
+    public string Overlay { get; }
+
+    public IReadOnlyList<JsonObject> Objects { get; }
+
+    public static RenderedManifests Render(string overlay)
+    {
+        var result = ExternalTool.Run(
+            "kubectl", ["kustomize", Path.Combine("k8s", "overlays", overlay)],
+            "install kubectl (it bundles kustomize) to render the manifests");
+        Assert.True(result.ExitCode == 0, result.Describe($"kubectl kustomize k8s/overlays/{overlay}"));
+        return new RenderedManifests(overlay, YamlDocuments.LoadAll(result.StandardOutput));
+    }
+
+    public IEnumerable<JsonObject> OfKind(string kind) =>
+        Objects.Where(o => (string?)o["kind"] == kind);
+
+    public JsonObject Get(string kind, string name) =>
+        OfKind(kind).SingleOrDefault(o => Name(o) == name)
+        ?? throw new Xunit.Sdk.XunitException(
+            $"{Overlay}: no {kind} named {name}; rendered {kind}s: {string.Join(", ", OfKind(kind).Select(Name))}");
+
+    /// <summary>The Deployments that run the silo image (frontend and gpu-worker roles).</summary>
+    public IReadOnlyList<JsonObject> SiloDeployments() =>
+        OfKind("Deployment").Where(d => PodLabels(d)["app.kubernetes.io/name"] == SiloName).ToList();
+
+    public JsonObject SiloDeployment(string component) =>
+        SiloDeployments().SingleOrDefault(d => PodLabels(d)["app.kubernetes.io/component"] == component)
+        ?? throw new Xunit.Sdk.XunitException($"{Overlay}: no silo Deployment with component {component}");
+
+    public static string Name(JsonObject o) => (string)o["metadata"]!["name"]!;
+
+    public static string? Namespace(JsonObject o) => (string?)o["metadata"]!["namespace"];
+
+    public static JsonObject PodSpec(JsonObject deployment) => deployment["spec"]!["template"]!["spec"]!.AsObject();
+
+    public static IReadOnlyDictionary<string, string?> PodLabels(JsonObject deployment) => StringMap(
+        deployment["spec"]!["template"]!["metadata"]!["labels"]);
+
+    public static IReadOnlyDictionary<string, string?> StringMap(JsonNode? node) =>
+        node is JsonObject obj
+            ? obj.ToDictionary(p => p.Key, p => p.Value?.ToString())
+            : new Dictionary<string, string?>();
+
+    public static JsonObject SiloContainer(JsonObject deployment) =>
+        PodSpec(deployment)["containers"]!.AsArray().Select(c => c!.AsObject())
+            .SingleOrDefault(c => (string?)c["name"] == "silo")
+        ?? throw new Xunit.Sdk.XunitException($"Deployment {Name(deployment)} has no container named silo");
+
+    public static IEnumerable<JsonObject> Containers(JsonObject deployment) =>
+        PodSpec(deployment)["containers"]!.AsArray().Select(c => c!.AsObject());
+
+    /// <summary>
+    /// The value a setting has inside the silo container: an `env` entry wins over the ConfigMaps
+    /// named in `envFrom`, as in Kubernetes. Null when neither sets it.
+    /// </summary>
+    public string? Setting(JsonObject deployment, string name)
+    {
+        var container = SiloContainer(deployment);
+        foreach (var env in container["env"]?.AsArray() ?? [])
+        {
+            if ((string?)env!["name"] == name && env["value"] is { } value)
+            {
+                return value.ToString();
+            }
+        }
+
+        string? fromConfigMap = null;
+        foreach (var source in container["envFrom"]?.AsArray() ?? [])
+        {
+            if (source!["configMapRef"]?["name"] is { } mapName)
+            {
+                var data = Get("ConfigMap", (string)mapName!)["data"];
+                if (data?[name] is { } value)
+                {
+                    fromConfigMap = value.ToString();
+                }
+            }
+        }
+
+        return fromConfigMap;
+    }
+
+    /// <summary>The `fieldRef.fieldPath` an env var of the silo container is taken from, or null.</summary>
+    public static string? FieldRef(JsonObject deployment, string name) =>
+        (string?)(SiloContainer(deployment)["env"]?.AsArray() ?? [])
+            .FirstOrDefault(e => (string?)e!["name"] == name)?["valueFrom"]?["fieldRef"]?["fieldPath"];
+
+    /// <summary>Every env var name the silo container gets, from `env` and from its ConfigMaps.</summary>
+    public IEnumerable<string> SettingNames(JsonObject deployment)
+    {
+        var container = SiloContainer(deployment);
+        foreach (var env in container["env"]?.AsArray() ?? [])
+        {
+            yield return (string)env!["name"]!;
+        }
+
+        foreach (var source in container["envFrom"]?.AsArray() ?? [])
+        {
+            if (source!["configMapRef"]?["name"] is { } mapName
+                && Get("ConfigMap", (string)mapName!)["data"] is JsonObject data)
+            {
+                foreach (var (key, _) in data)
+                {
+                    yield return key;
+                }
+            }
+        }
+    }
+
+    /// <summary>The container port number behind a Service or probe target (a number or a port name).</summary>
+    public static int ContainerPort(JsonObject container, JsonNode target)
+    {
+        if (target.GetValueKind() == System.Text.Json.JsonValueKind.Number)
+        {
+            return (int)target;
+        }
+
+        var name = (string)target!;
+        var port = (container["ports"]?.AsArray() ?? []).FirstOrDefault(p => (string?)p!["name"] == name)
+            ?? throw new Xunit.Sdk.XunitException($"container {(string?)container["name"]} has no port named {name}");
+        return (int)port!["containerPort"]!;
+    }
+
+    public static bool Selects(JsonNode? matchLabels, IReadOnlyDictionary<string, string?> podLabels) =>
+        matchLabels is JsonObject selector && selector.Count > 0
+        && selector.All(p => podLabels.TryGetValue(p.Key, out var v) && v == p.Value?.ToString());
+
+    /// <summary>`metadata.labels['orleans/serviceId']` → `orleans/serviceId`.</summary>
+    public static string? LabelOfFieldPath(string? fieldPath) =>
+        fieldPath is null ? null : LabelFieldPath().Match(fieldPath) is { Success: true } m ? m.Groups[1].Value : null;
+
+    [GeneratedRegex(@"^metadata\.labels\['([^']+)'\]$")]
+    private static partial Regex LabelFieldPath();
+}
