@@ -30,44 +30,63 @@ internal static class DecodeRequestValidation
             throw new ArgumentException($"{kind} decode: the parity answer is null; a decoder needs the parity and the k-1 other data answers.", nameof(request));
         }
 
+        // Structure first (which answers are present), then lengths, so the message names the first real problem.
+        for (var i = 0; i < request.K; i++)
+        {
+            var member = request.Data[i];
+            if (i == request.MissingIndex && member is not null)
+            {
+                throw new ArgumentException($"{kind} decode: member {i} is the missing one but its answer is present; exactly one data answer (Data[MissingIndex]) must be null.", nameof(request));
+            }
+
+            if (i != request.MissingIndex && member is null)
+            {
+                throw new ArgumentException($"{kind} decode: member {i} is null but only member {request.MissingIndex} may be missing; one parity tolerates exactly one straggler.", nameof(request));
+            }
+        }
+
         var expectedLogits = logitsLength ?? request.Parity.Logits?.Length ?? 0;
-        var expectedFeatures = needsFeatures ? featureLength ?? request.Parity.Features?.Length ?? 0 : (int?)null;
+        CheckLogits(request.Parity, "the parity", kind, expectedLogits);
+        for (var i = 0; i < request.K; i++)
+        {
+            if (i != request.MissingIndex)
+            {
+                CheckLogits(request.Data[i]!, $"member {i}", kind, expectedLogits);
+            }
+        }
+
+        if (!needsFeatures)
+        {
+            return;
+        }
+
+        var expectedFeatures = featureLength ?? request.Parity.Features?.Length ?? 0;
         if (expectedFeatures == 0)
         {
             throw new ArgumentException($"{kind} decode: the parity has no feature map; the {kind} decoder needs every worker's z.", nameof(request));
         }
 
-        CheckMember(request.Parity, "the parity", kind, expectedLogits, expectedFeatures);
+        CheckFeatures(request.Parity, "the parity", kind, expectedFeatures);
         for (var i = 0; i < request.K; i++)
         {
-            var member = request.Data[i];
-            if (i == request.MissingIndex)
+            if (i != request.MissingIndex)
             {
-                if (member is not null)
-                {
-                    throw new ArgumentException($"{kind} decode: member {i} is the missing one but its answer is present; exactly one data answer (Data[MissingIndex]) must be null.", nameof(request));
-                }
-
-                continue;
+                CheckFeatures(request.Data[i]!, $"member {i}", kind, expectedFeatures);
             }
-
-            if (member is null)
-            {
-                throw new ArgumentException($"{kind} decode: member {i} is null but only member {request.MissingIndex} may be missing; one parity tolerates exactly one straggler.", nameof(request));
-            }
-
-            CheckMember(member, $"member {i}", kind, expectedLogits, expectedFeatures);
         }
     }
 
-    private static void CheckMember(MemberAnswer member, string who, DecoderKind kind, int logitsLength, int? featureLength)
+    private static void CheckLogits(MemberAnswer member, string who, DecoderKind kind, int logitsLength)
     {
         if (member.Logits is null || member.Logits.Length == 0 || member.Logits.Length != logitsLength)
         {
             throw new ArgumentException($"{kind} decode: {who} has {member.Logits?.Length ?? 0} logits, expected {logitsLength}.", "request");
         }
+    }
 
-        if (featureLength is { } length && (member.Features is null || member.Features.Length != length))
+    private static void CheckFeatures(MemberAnswer member, string who, DecoderKind kind, int length)
+    {
+        if (member.Features is null || member.Features.Length != length)
         {
             throw new ArgumentException(
                 $"{kind} decode: {who} has {(member.Features is null ? "no feature map" : $"a feature map of {member.Features.Length} floats")}, expected {length}; the {kind} decoder needs every worker's z.",
