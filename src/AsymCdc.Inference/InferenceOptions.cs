@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Options;
+
+namespace AsymCdc.Inference;
+
+/// <summary>Settings of the inference layer, bound from <c>AsymCdc:Inference</c>.</summary>
+public sealed class InferenceOptions
+{
+    public const string SectionName = "AsymCdc:Inference";
+    public const string Cpu = "cpu";
+    public const string Cuda = "cuda";
+
+    /// <summary>The model repository folder; a relative path is looked for in the current directory,
+    /// the application directory and their parents.</summary>
+    public string ModelRepository { get; set; } = ModelRepositoryLocator.FolderName;
+
+    /// <summary><c>cpu</c> or <c>cuda</c>.</summary>
+    public string ExecutionProvider { get; set; } = Cpu;
+
+    /// <summary>The CUDA device ordinal, for <c>cuda</c>.</summary>
+    public int DeviceId { get; set; }
+
+    /// <summary>ONNX Runtime intra-op threads per session. One keeps a session on one core, so that
+    /// several models (and the silo) share the machine predictably; throughput comes from batching.</summary>
+    public int IntraOpThreads { get; set; } = 1;
+
+    /// <summary>Most items coalesced into one session run (further capped by each model's max_batch_size).</summary>
+    public int MaxBatchSize { get; set; } = 64;
+
+    /// <summary>How long the first queued call of a batch waits for company; 0 runs whatever is queued at once.</summary>
+    public int BatchWindowMicroseconds { get; set; } = 200;
+
+    /// <summary>Models to load; empty loads every model in the repository. Entries may also be
+    /// comma-separated lists (handy in one environment variable).</summary>
+    public IList<string> Models { get; set; } = new List<string>();
+
+    /// <summary><see cref="Models"/> with comma-separated entries split and blanks dropped.</summary>
+    public IReadOnlyList<string> ModelNames()
+    {
+        var names = new List<string>();
+        foreach (var entry in Models)
+        {
+            foreach (var name in (entry ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                names.Add(name);
+            }
+        }
+
+        return names;
+    }
+
+    internal bool UseCuda => string.Equals(ExecutionProvider, Cuda, StringComparison.OrdinalIgnoreCase);
+
+    internal TimeSpan BatchWindow => TimeSpan.FromMicroseconds(BatchWindowMicroseconds);
+}
+
+/// <summary>Checks <see cref="InferenceOptions"/> at start-up: one line per problem, each naming the key.</summary>
+public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOptions>
+{
+    private const string Prefix = InferenceOptions.SectionName + ":";
+
+    public ValidateOptionsResult Validate(string? name, InferenceOptions options)
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.ModelRepository))
+        {
+            problems.Add($"{Prefix}ModelRepository is empty; set it to the models folder (default 'models').");
+        }
+
+        if (!string.Equals(options.ExecutionProvider, InferenceOptions.Cpu, StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(options.ExecutionProvider, InferenceOptions.Cuda, StringComparison.OrdinalIgnoreCase))
+        {
+            problems.Add($"{Prefix}ExecutionProvider is '{options.ExecutionProvider}'; use 'cpu' or 'cuda'.");
+        }
+
+        if (options.DeviceId < 0)
+        {
+            problems.Add($"{Prefix}DeviceId is {options.DeviceId}; it must be 0 or more.");
+        }
+
+        if (options.IntraOpThreads is < 1 or > 256)
+        {
+            problems.Add($"{Prefix}IntraOpThreads is {options.IntraOpThreads}; it must be between 1 and 256.");
+        }
+
+        if (options.MaxBatchSize is < 1 or > 4096)
+        {
+            problems.Add($"{Prefix}MaxBatchSize is {options.MaxBatchSize}; it must be between 1 and 4096.");
+        }
+
+        if (options.BatchWindowMicroseconds is < 0 or > 1_000_000)
+        {
+            problems.Add($"{Prefix}BatchWindowMicroseconds is {options.BatchWindowMicroseconds}; it must be between 0 and 1000000 (1 s).");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var model in options.ModelNames())
+        {
+            if (!seen.Add(model))
+            {
+                problems.Add($"{Prefix}Models names '{model}' twice.");
+            }
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}

@@ -1,0 +1,410 @@
+using System.Buffers;
+using System.Numerics;
+using System.Threading.Channels;
+using AsymCdc.Coding;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace AsymCdc.Inference;
+
+/// <summary>
+/// One ONNX Runtime session behind <see cref="IModelFunction"/>, with micro-batching: calls that arrive
+/// within <see cref="InferenceOptions.BatchWindowMicroseconds"/> of the first queued one (or until
+/// <see cref="InferenceOptions.MaxBatchSize"/> items) are coalesced into ONE session run over a pooled
+/// buffer, and each caller gets its own rows back. A single runner loop per session reads the queue,
+/// so the session never runs concurrently with itself (one intra-op thread, sequential execution).
+/// </summary>
+public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly SessionOptions _sessionOptions;
+    private readonly RunOptions _runOptions = new();
+    private readonly Channel<Call> _queue = Channel.CreateUnbounded<Call>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _runner;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly int _maxBatchItems;
+    private readonly long _windowTicks;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private readonly int[] _outputLengths;
+
+    // Counters: written by the runner (and by callers for the queue gauge), read by Stats.
+    private long _calls, _items, _runs, _cancelled, _failed, _queueDelayTicks, _maxQueueDelayTicks, _runTicks;
+    private int _largestBatch, _queueLength;
+    private volatile bool _disposing;
+
+    internal OnnxModelFunction(ModelConfig config, string modelPath, InferenceSession session, SessionOptions sessionOptions,
+        InferenceOptions options, TimeProvider time, ILogger logger)
+    {
+        Config = config;
+        ModelPath = modelPath;
+        _session = session;
+        _sessionOptions = sessionOptions;
+        _time = time;
+        _logger = logger;
+        _maxBatchItems = Math.Min(options.MaxBatchSize, config.MaxBatchSize);
+        _windowTicks = (long)(options.BatchWindow.TotalSeconds * time.TimestampFrequency);
+        _inputNames = [config.Input.Name];
+        _outputNames = new string[config.Outputs.Count];
+        _outputLengths = new int[config.Outputs.Count];
+        for (var o = 0; o < _outputNames.Length; o++)
+        {
+            _outputNames[o] = config.Outputs[o].Name;
+            _outputLengths[o] = config.Outputs[o].ItemLength;
+        }
+
+        InputLength = config.Input.ItemLength;
+        OutputLengths = _outputLengths;
+        _runner = Task.Run(RunLoopAsync);
+    }
+
+    public string Name => Config.Name;
+
+    public int InputLength { get; }
+
+    public IReadOnlyList<int> OutputLengths { get; }
+
+    /// <summary>The validated config.json.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>The model.onnx this session runs.</summary>
+    public string ModelPath { get; }
+
+    /// <summary>The counters now.</summary>
+    public ModelFunctionStats Stats => new(
+        Name,
+        Interlocked.Read(ref _calls),
+        Interlocked.Read(ref _items),
+        Interlocked.Read(ref _runs),
+        Interlocked.Read(ref _cancelled),
+        Interlocked.Read(ref _failed),
+        Volatile.Read(ref _largestBatch),
+        Volatile.Read(ref _queueLength),
+        ToTimeSpan(Interlocked.Read(ref _queueDelayTicks)),
+        ToTimeSpan(Interlocked.Read(ref _maxQueueDelayTicks)),
+        ToTimeSpan(Interlocked.Read(ref _runTicks)));
+
+    /// <inheritdoc />
+    /// <remarks>The caller must not change <paramref name="inputs"/> until the returned task completes:
+    /// it is copied into the batch buffer when the batch runs, not when queued.</remarks>
+    public ValueTask<float[][]> RunAsync(ReadOnlyMemory<float> inputs, int count, CancellationToken cancellationToken = default)
+    {
+        Validate(inputs.Span, count);
+        cancellationToken.ThrowIfCancellationRequested();
+        var call = new Call(inputs, count, _time.GetTimestamp(), cancellationToken);
+        Interlocked.Increment(ref _queueLength);
+        if (!_queue.Writer.TryWrite(call))
+        {
+            Interlocked.Decrement(ref _queueLength);
+            throw new ObjectDisposedException(nameof(OnnxModelFunction), $"Model '{Name}' has been unloaded.");
+        }
+
+        return new ValueTask<float[][]>(call.Completion.Task);
+    }
+
+    public void Dispose()
+    {
+        _disposing = true; // stop holding a batch window open: run what is queued and exit
+        if (_queue.Writer.TryComplete())
+        {
+            // The runner drains what was queued before completion, then exits.
+            _runner.GetAwaiter().GetResult();
+            _session.Dispose();
+            _sessionOptions.Dispose();
+            _runOptions.Dispose();
+        }
+    }
+
+    private void Validate(ReadOnlySpan<float> inputs, int count)
+    {
+        if (count < 1)
+        {
+            throw new InvalidModelInputException(Name, $"Model '{Name}': count is {count}; send at least one item.");
+        }
+
+        if (count > Config.MaxBatchSize)
+        {
+            throw new InvalidModelInputException(Name,
+                $"Model '{Name}': a batch of {count} items is above its max_batch_size of {Config.MaxBatchSize}; split it into smaller calls.");
+        }
+
+        if (inputs.Length != (long)count * InputLength)
+        {
+            throw new InvalidModelInputException(Name,
+                $"Model '{Name}' expects {InputLength} floats per item (input {Config.Input}); got {inputs.Length} floats for {count} item(s), expected {(long)count * InputLength}.");
+        }
+
+        var bad = IndexOfNonFinite(inputs);
+        if (bad >= 0)
+        {
+            throw new InvalidModelInputException(Name,
+                $"Model '{Name}': input value {inputs[bad]} at item {bad / InputLength}, position {bad % InputLength} is not finite; inputs must be finite numbers.");
+        }
+    }
+
+    /// <summary>The index of the first NaN or ±∞, or -1. x − x is 0 for every finite x and NaN otherwise,
+    /// so one vector compare checks a whole lane.</summary>
+    internal static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var width = Vector<float>.Count;
+            for (; i <= values.Length - width; i += width)
+            {
+                var v = new Vector<float>(values[i..]);
+                if (!Vector.EqualsAll(v - v, Vector<float>.Zero))
+                {
+                    break;
+                }
+            }
+        }
+
+        for (; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private async Task RunLoopAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<Call>(_maxBatchItems);
+        Call? carried = null;
+        while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            var rows = 0;
+            if (!TryTake(ref carried, reader, out var first))
+            {
+                continue;
+            }
+
+            if (Admit(first))
+            {
+                batch.Add(first);
+                rows = first.Count;
+            }
+
+            // The window is measured from the first call's arrival: under load that call has already
+            // waited for the previous run, so the batch goes at once with whatever queued meanwhile.
+            var deadline = first.EnqueuedAt + _windowTicks;
+            var spinner = default(SpinWait);
+            while (rows < _maxBatchItems)
+            {
+                if (reader.TryRead(out var next))
+                {
+                    Interlocked.Decrement(ref _queueLength);
+                    if (rows + next.Count > _maxBatchItems)
+                    {
+                        carried = next; // it starts the next batch; a call is never split
+                        break;
+                    }
+
+                    if (Admit(next))
+                    {
+                        batch.Add(next);
+                        rows += next.Count;
+                    }
+
+                    continue;
+                }
+
+                if (_windowTicks == 0 || _disposing || _time.GetTimestamp() >= deadline)
+                {
+                    break;
+                }
+
+                // Sub-millisecond windows are below timer resolution, so wait by spinning (never sleeping 1 ms).
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+
+            // Calls whose callers gave up during the window are dropped here, the last moment before the run.
+            for (var i = batch.Count - 1; i >= 0; i--)
+            {
+                if (!Admit(batch[i]))
+                {
+                    rows -= batch[i].Count;
+                    batch.RemoveAt(i);
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                RunBatch(batch, rows);
+            }
+        }
+    }
+
+    private bool TryTake(ref Call? carried, ChannelReader<Call> reader, out Call call)
+    {
+        if (carried is not null)
+        {
+            call = carried;
+            carried = null;
+            return true;
+        }
+
+        if (reader.TryRead(out call!))
+        {
+            Interlocked.Decrement(ref _queueLength);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Drops a call cancelled while it queued: cancellation is honoured up to the run.</summary>
+    private bool Admit(Call call)
+    {
+        if (call.CancellationToken.IsCancellationRequested || call.Completion.Task.IsCompleted)
+        {
+            call.Completion.TrySetCanceled(call.CancellationToken);
+            call.Dispose();
+            Interlocked.Increment(ref _cancelled);
+            return false;
+        }
+
+        return true;
+    }
+
+    private void RunBatch(List<Call> batch, int rows)
+    {
+        var started = _time.GetTimestamp();
+        var input = ArrayPool<float>.Shared.Rent(rows * InputLength);
+        var outputs = new float[_outputLengths.Length][];
+        var inputValues = new OrtValue[1];
+        var outputValues = new OrtValue[_outputLengths.Length];
+        try
+        {
+            var offset = 0;
+            foreach (var call in batch)
+            {
+                call.Inputs.Span.CopyTo(input.AsSpan(offset));
+                offset += call.Inputs.Length;
+            }
+
+            inputValues[0] = OrtValue.CreateTensorValueFromMemory(
+                OrtMemoryInfo.DefaultInstance, input.AsMemory(0, rows * InputLength), Config.Input.ShapeFor(rows));
+            for (var o = 0; o < outputs.Length; o++)
+            {
+                outputs[o] = ArrayPool<float>.Shared.Rent(rows * _outputLengths[o]);
+                outputValues[o] = OrtValue.CreateTensorValueFromMemory(
+                    OrtMemoryInfo.DefaultInstance, outputs[o].AsMemory(0, rows * _outputLengths[o]), Config.Outputs[o].ShapeFor(rows));
+            }
+
+            _session.Run(_runOptions, _inputNames, inputValues, _outputNames, outputValues);
+            Record(batch, rows, started);
+            Split(batch, outputs);
+        }
+        catch (Exception e)
+        {
+            LogBatchFailed(_logger, e, Name, batch.Count, rows);
+            Interlocked.Add(ref _failed, batch.Count);
+            var error = new InvalidOperationException($"Model '{Name}' failed to run a batch of {rows} item(s): {e.Message}", e);
+            foreach (var call in batch)
+            {
+                call.Completion.TrySetException(error);
+                call.Dispose();
+            }
+        }
+        finally
+        {
+            inputValues[0]?.Dispose();
+            ArrayPool<float>.Shared.Return(input);
+            for (var o = 0; o < outputs.Length; o++)
+            {
+                outputValues[o]?.Dispose();
+                if (outputs[o] is { } buffer)
+                {
+                    ArrayPool<float>.Shared.Return(buffer);
+                }
+            }
+        }
+    }
+
+    /// <summary>Hands each caller its own rows of every output.</summary>
+    private void Split(List<Call> batch, float[][] outputs)
+    {
+        var row = 0;
+        foreach (var call in batch)
+        {
+            var result = new float[outputs.Length][];
+            for (var o = 0; o < outputs.Length; o++)
+            {
+                var length = _outputLengths[o];
+                result[o] = outputs[o].AsSpan(row * length, call.Count * length).ToArray();
+            }
+
+            row += call.Count;
+            call.Completion.TrySetResult(result);
+            call.Dispose();
+        }
+    }
+
+    private void Record(List<Call> batch, int rows, long started)
+    {
+        var now = _time.GetTimestamp();
+        Interlocked.Add(ref _runTicks, now - started);
+        Interlocked.Increment(ref _runs);
+        Interlocked.Add(ref _items, rows);
+        Interlocked.Add(ref _calls, batch.Count);
+        if (rows > _largestBatch)
+        {
+            Volatile.Write(ref _largestBatch, rows); // only the runner writes it
+        }
+
+        foreach (var call in batch)
+        {
+            var delay = started - call.EnqueuedAt;
+            Interlocked.Add(ref _queueDelayTicks, delay);
+            if (delay > Interlocked.Read(ref _maxQueueDelayTicks))
+            {
+                Interlocked.Exchange(ref _maxQueueDelayTicks, delay); // only the runner writes it
+            }
+        }
+    }
+
+    private TimeSpan ToTimeSpan(long ticks) => TimeSpan.FromSeconds((double)ticks / _time.TimestampFrequency);
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Model {Model} failed to run a batch of {Calls} call(s), {Rows} item(s)")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, string model, int calls, int rows);
+
+    /// <summary>A queued call: its input, where its result goes, and when it arrived.</summary>
+    private sealed class Call : IDisposable
+    {
+        private readonly CancellationTokenRegistration _registration;
+
+        public Call(ReadOnlyMemory<float> inputs, int count, long enqueuedAt, CancellationToken cancellationToken)
+        {
+            Inputs = inputs;
+            Count = count;
+            EnqueuedAt = enqueuedAt;
+            CancellationToken = cancellationToken;
+            if (cancellationToken.CanBeCanceled)
+            {
+                // A caller who gives up while queued is answered at once; the runner then skips the call.
+                _registration = cancellationToken.UnsafeRegister(
+                    static state => ((Call)state!).Completion.TrySetCanceled(((Call)state!).CancellationToken), this);
+            }
+        }
+
+        public ReadOnlyMemory<float> Inputs { get; }
+
+        public int Count { get; }
+
+        public long EnqueuedAt { get; }
+
+        public CancellationToken CancellationToken { get; }
+
+        public TaskCompletionSource<float[][]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Dispose() => _registration.Dispose();
+    }
+}

@@ -1,0 +1,159 @@
+namespace AsymCdc.Inference.Tests;
+
+public sealed class MicroBatchingTests
+{
+    private const int Length = 784;
+
+    [Fact]
+    public async Task Concurrent_calls_are_coalesced_and_each_caller_gets_its_own_result()
+    {
+        const int calls = 64;
+        var expected = await UnbatchedAsync(0, calls);
+
+        // A window far longer than the test: batches close only when full, so 64 calls make 4 runs of 16.
+        var options = TestModels.Options(ModelNames.Classifier);
+        options.MaxBatchSize = 16;
+        options.BatchWindowMicroseconds = 1_000_000;
+        using var repository = ModelRepository.Open(options);
+        var function = repository.GetFunction(ModelNames.Classifier);
+
+        var pending = new Task<float[][]>[calls];
+        for (var c = 0; c < calls; c++)
+        {
+            pending[c] = function.RunAsync(TestModels.Images.Image(c), 1).AsTask();
+        }
+
+        var results = await Task.WhenAll(pending);
+
+        for (var c = 0; c < calls; c++)
+        {
+            AssertClose(expected[c][0], results[c][0]);
+            AssertClose(expected[c][1], results[c][1]);
+        }
+
+        var stats = function.Stats;
+        Assert.Equal(calls, stats.Calls);
+        Assert.Equal(calls, stats.Items);
+        Assert.Equal(calls / 16, stats.Runs);
+        Assert.Equal(16, stats.LargestBatch);
+        Assert.Equal(16, stats.MeanBatchSize);
+        Assert.Equal(0, stats.QueueLength);
+        Assert.True(stats.TotalQueueDelay > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Calls_of_several_items_are_batched_whole_and_split_back()
+    {
+        // Calls of 1, 2, 3, 4 and 6 items: 16 in all, one run at MaxBatchSize 16.
+        int[] counts = [1, 2, 3, 4, 6];
+        var options = TestModels.Options(ModelNames.Classifier);
+        options.MaxBatchSize = 16;
+        options.BatchWindowMicroseconds = 1_000_000;
+        using var repository = ModelRepository.Open(options);
+        var function = repository.GetFunction(ModelNames.Classifier);
+        var expected = await UnbatchedAsync(0, 16);
+
+        var pending = new List<Task<float[][]>>();
+        var start = 0;
+        foreach (var count in counts)
+        {
+            pending.Add(function.RunAsync(TestModels.Images.Slice(start, count), count).AsTask());
+            start += count;
+        }
+
+        var results = await Task.WhenAll(pending);
+
+        start = 0;
+        for (var c = 0; c < counts.Length; c++)
+        {
+            Assert.Equal(counts[c] * 10, results[c][0].Length);
+            Assert.Equal(counts[c] * Length, results[c][1].Length);
+            for (var i = 0; i < counts[c]; i++)
+            {
+                AssertClose(expected[start + i][0], results[c][0].AsSpan(i * 10, 10).ToArray());
+            }
+
+            start += counts[c];
+        }
+
+        Assert.Equal(1, function.Stats.Runs);
+        Assert.Equal(16, function.Stats.LargestBatch);
+    }
+
+    [Fact]
+    public async Task A_call_cancelled_while_queued_is_answered_at_once_and_left_out_of_the_run()
+    {
+        var options = TestModels.Options(ModelNames.Classifier);
+        options.MaxBatchSize = 8;
+        options.BatchWindowMicroseconds = 1_000_000;
+        var repository = ModelRepository.Open(options);
+        var function = repository.GetFunction(ModelNames.Classifier);
+        var expected = await UnbatchedAsync(1, 1);
+
+        using var cts = new CancellationTokenSource();
+        var cancelled = function.RunAsync(TestModels.Images.Image(0), 1, cts.Token).AsTask();
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+
+        var served = function.RunAsync(TestModels.Images.Image(1), 1).AsTask();
+        repository.Dispose(); // closes the window: what is queued runs now
+        AssertClose(expected[0][0], (await served)[0]);
+
+        var stats = function.Stats;
+        Assert.Equal(1, stats.Runs);
+        Assert.Equal(1, stats.Items);
+        Assert.Equal(1, stats.Cancelled);
+    }
+
+    [Fact]
+    public async Task An_already_cancelled_call_never_runs()
+    {
+        using var repository = ModelRepository.Open(TestModels.Options(ModelNames.Classifier));
+        var function = repository.GetFunction(ModelNames.Classifier);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => function.RunAsync(TestModels.Images.Image(0), 1, new CancellationToken(canceled: true)).AsTask());
+
+        Assert.Equal(0, function.Stats.Runs);
+    }
+
+    [Fact]
+    public async Task A_zero_window_serves_a_lone_call()
+    {
+        var options = TestModels.Options(ModelNames.Classifier);
+        options.BatchWindowMicroseconds = 0;
+        using var repository = ModelRepository.Open(options);
+
+        var result = await repository.Get(ModelNames.Classifier).RunAsync(TestModels.Images.Image(2), 1);
+
+        AssertClose((await UnbatchedAsync(2, 1))[0][0], result[0]);
+    }
+
+    /// <summary>Each image run alone (MaxBatchSize 1): the reference a batched run must reproduce.</summary>
+    private static async Task<float[][][]> UnbatchedAsync(int start, int count)
+    {
+        var options = TestModels.Options(ModelNames.Classifier);
+        options.MaxBatchSize = 1;
+        using var repository = ModelRepository.Open(options);
+        var function = repository.GetFunction(ModelNames.Classifier);
+        var results = new float[count][][];
+        for (var i = 0; i < count; i++)
+        {
+            results[i] = await function.RunAsync(TestModels.Images.Image(start + i), 1);
+        }
+
+        Assert.Equal(count, function.Stats.Runs);
+        return results;
+    }
+
+    private static void AssertClose(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            // Batched kernels may sum in another order than single-item ones: equal up to float rounding.
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + Math.Abs(expected[i])),
+                $"element {i}: expected {expected[i]}, got {actual[i]}");
+        }
+    }
+}
