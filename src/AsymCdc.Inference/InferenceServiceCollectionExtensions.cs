@@ -18,6 +18,12 @@ public static class InferenceServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
+        if (services.Any(d => d.ServiceType == typeof(InferenceMarker)))
+        {
+            return services; // idempotent: hosting layers may each ask for inference
+        }
+
+        services.AddSingleton<InferenceMarker>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>());
         var section = configuration.GetSection(InferenceOptions.SectionName);
         services.AddOptions<InferenceOptions>()
@@ -40,6 +46,8 @@ public static class InferenceServiceCollectionExtensions
         services.AddHostedService<ModelRepositoryStartup>();
         return services;
     }
+
+    private sealed class InferenceMarker;
 }
 
 /// <summary>Opens and warms the model repository during host start-up.</summary>

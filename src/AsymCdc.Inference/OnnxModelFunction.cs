@@ -373,9 +373,6 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
 
     private TimeSpan ToTimeSpan(long ticks) => TimeSpan.FromSeconds((double)ticks / _time.TimestampFrequency);
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Model {Model} failed to run a batch of {Calls} call(s), {Rows} item(s)")]
-    private static partial void LogBatchFailed(ILogger logger, Exception exception, string model, int calls, int rows);
-
     /// <summary>A queued call: its input, where its result goes, and when it arrived.</summary>
     private sealed class Call : IDisposable
     {

@@ -58,7 +58,7 @@ public sealed class OptionsAndHostingTests
             ["AsymCdc:Inference:Models"] = $"{ModelNames.Classifier},{ModelNames.Inverse}",
             ["AsymCdc:Inference:MaxBatchSize"] = "32",
             ["AsymCdc:Inference:BatchWindowMicroseconds"] = "0",
-        });
+        }, registrations: 2); // layers may each ask for inference: the second call changes nothing
 
         await host.StartAsync();
 
@@ -96,11 +96,15 @@ public sealed class OptionsAndHostingTests
         Assert.Contains("Model 'fmnist-missing' is not in the model repository", error.Message);
     }
 
-    private static IHost BuildHost(Dictionary<string, string?> settings)
+    private static IHost BuildHost(Dictionary<string, string?> settings, int registrations = 1)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddAsymCdcInference(builder.Configuration);
+        for (var i = 0; i < registrations; i++)
+        {
+            builder.Services.AddAsymCdcInference(builder.Configuration);
+        }
+
         return builder.Build();
     }
 }
