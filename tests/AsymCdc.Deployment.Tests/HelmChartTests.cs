@@ -28,7 +28,15 @@ public sealed partial class HelmChartTests
             return [];
         }
 
-        return results.Details.Where(d => d.HasErrors).Select(d => d.InstanceLocation.ToString()).Distinct().ToList();
+        // The deepest failing nodes are where the values are wrong. An `if` that does not match
+        // reports failures of its own; those are not failures of the values.
+        var failing = results.Details
+            .Where(d => !d.IsValid && !d.EvaluationPath.ToString().Contains("/if", StringComparison.Ordinal))
+            .Select(d => (Path: d.EvaluationPath.ToString(), Location: d.InstanceLocation.ToString()))
+            .ToList();
+        return failing
+            .Where(f => !failing.Any(g => g.Path.StartsWith(f.Path + "/", StringComparison.Ordinal)))
+            .Select(f => f.Location).Distinct().ToList();
     }
 
     private static JsonObject With(string pointer, JsonNode? value)
@@ -65,6 +73,7 @@ public sealed partial class HelmChartTests
     [InlineData("/stragglers/rate", 1.5)]
     [InlineData("/worker/autoscaling/targetQueueDelay", "five")]
     [InlineData("/serving/kk", 2)]
+    [InlineData("/redis/image/tag", "latest")]
     public void Bad_values_are_rejected_where_they_are(string pointer, object bad)
     {
         var values = With(pointer, JsonValue.Create(bad));
@@ -95,11 +104,11 @@ public sealed partial class HelmChartTests
     }
 
     [Fact]
-    public void Redis_clustering_requires_a_connection_string()
+    public void Membership_without_the_in_release_redis_requires_a_connection_string()
     {
-        var values = With("/silo/clustering", "redis");
+        var values = With("/redis/enabled", false);
         Assert.Contains("/silo/redisConnectionString", Errors(values));
-        values["silo"]!["redisConnectionString"] = "redis:6379";
+        values["silo"]!["redisConnectionString"] = "redis.example:6379";
         Assert.Empty(Errors(values));
     }
 

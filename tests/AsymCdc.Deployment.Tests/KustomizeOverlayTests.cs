@@ -299,7 +299,7 @@ public sealed partial class KustomizeOverlayTests(OverlayFixture overlays) : ICl
     }
 
     [Fact]
-    public void Dev_overlay_is_cpu_only_with_one_frontend_three_workers_and_in_cluster_redis()
+    public void Dev_overlay_is_cpu_only_with_one_frontend_three_workers_and_redis_clustering()
     {
         var m = overlays["dev"];
         Assert.All(m.OfKind("Deployment"), d => Assert.False(HasGpuScheduling(d), $"{RenderedManifests.Name(d)} asks for GPU scheduling in dev"));
@@ -307,15 +307,27 @@ public sealed partial class KustomizeOverlayTests(OverlayFixture overlays) : ICl
         Assert.Equal(1, (int)m.SiloDeployment("frontend")["spec"]!["replicas"]!);
         Assert.Equal(3, (int)m.SiloDeployment("gpu-worker")["spec"]!["replicas"]!);
 
-        var frontend = m.SiloDeployment("frontend");
-        Assert.Equal("redis", m.Setting(frontend, "AsymCdc__Silo__Clustering"));
-        var connection = m.Setting(frontend, "AsymCdc__Silo__RedisConnectionString");
-        Assert.False(string.IsNullOrEmpty(connection), "redis clustering needs AsymCdc__Silo__RedisConnectionString");
-        var endpoint = connection!.Split(',')[0].Split(':');
-        var service = m.Get("Service", endpoint[0]);
-        Assert.Contains(service["spec"]!["ports"]!.AsArray(), p => (int)p!["port"]! == int.Parse(endpoint[1], CultureInfo.InvariantCulture));
-        var redis = m.OfKind("Deployment").Single(d => RenderedManifests.Selects(service["spec"]!["selector"], RenderedManifests.PodLabels(d)));
-        Assert.StartsWith("redis:", (string)RenderedManifests.Containers(redis).Single()["image"]!);
+        Assert.All(m.SiloDeployments(), d => Assert.Equal("redis", m.Setting(d, "AsymCdc__Silo__Clustering")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void Membership_table_is_the_in_cluster_redis(string overlay)
+    {
+        // Both `redis` and `kubernetes` clustering keep Orleans membership in Redis (the silo's
+        // SiloOptionsValidator requires the connection string for either).
+        var m = overlays[overlay];
+        foreach (var deployment in m.SiloDeployments())
+        {
+            Assert.Contains(m.Setting(deployment, "AsymCdc__Silo__Clustering"), new[] { "redis", "kubernetes" });
+            var connection = m.Setting(deployment, "AsymCdc__Silo__RedisConnectionString");
+            Assert.False(string.IsNullOrEmpty(connection), $"{RenderedManifests.Name(deployment)}: AsymCdc__Silo__RedisConnectionString is required");
+            var endpoint = connection!.Split(',')[0].Split(':');
+            var service = m.Get("Service", endpoint[0]);
+            Assert.Contains(service["spec"]!["ports"]!.AsArray(), p => (int)p!["port"]! == int.Parse(endpoint[1], CultureInfo.InvariantCulture));
+            var redis = m.OfKind("Deployment").Single(d => RenderedManifests.Selects(service["spec"]!["selector"], RenderedManifests.PodLabels(d)));
+            Assert.StartsWith("redis:", (string)RenderedManifests.Containers(redis).Single()["image"]!);
+        }
     }
 
     private static bool HasGpuScheduling(JsonObject deployment)

@@ -40,6 +40,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{/* Where the Orleans membership table lives: the in-release Redis, or the one the user names. */}}
+{{- define "asymcdc.redisConnectionString" -}}
+{{- if .Values.redis.enabled }}
+{{- printf "%s-redis:6379" (include "asymcdc.fullname" .) }}
+{{- else }}
+{{- required "silo.redisConnectionString is required when redis.enabled is false: both clustering modes keep membership in Redis" .Values.silo.redisConnectionString }}
+{{- end }}
+{{- end }}
+
 {{/* Kubernetes must not SIGKILL a silo that is still draining: preStop + drain + 15 s margin. */}}
 {{- define "asymcdc.terminationGracePeriodSeconds" -}}
 {{- add .Values.silo.preStopDelaySeconds .Values.silo.drainTimeoutSeconds 15 }}
