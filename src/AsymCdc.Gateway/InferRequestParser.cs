@@ -25,21 +25,24 @@ public static class InferRequestParser
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
 
     public static InferRequest Parse(ReadOnlySpan<byte> utf8Json, int maxBatchSize) =>
-        Parse(new Utf8JsonReader(utf8Json, ReaderOptions), maxBatchSize);
+        Parse(new Utf8JsonReader(utf8Json, ReaderOptions), utf8Json.Trim(" \t\r\n"u8).IsEmpty, maxBatchSize);
 
     public static InferRequest Parse(ReadOnlySequence<byte> utf8Json, int maxBatchSize) =>
-        Parse(new Utf8JsonReader(utf8Json, ReaderOptions), maxBatchSize);
+        utf8Json.IsSingleSegment
+            ? Parse(utf8Json.FirstSpan, maxBatchSize)
+            : Parse(new Utf8JsonReader(utf8Json, ReaderOptions), isEmpty: false, maxBatchSize);
 
-    private static InferRequest Parse(Utf8JsonReader reader, int maxBatchSize)
+    private static InferRequest Parse(Utf8JsonReader reader, bool isEmpty, int maxBatchSize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        if (isEmpty)
+        {
+            throw Invalid("request body is empty; send a JSON object with \"inputs\"");
+        }
+
         try
         {
-            if (!reader.Read())
-            {
-                throw Invalid("request body is empty; send a JSON object with \"inputs\"");
-            }
-
+            reader.Read();
             if (reader.TokenType != JsonTokenType.StartObject)
             {
                 throw Invalid("request body must be a JSON object with \"inputs\"");
