@@ -25,6 +25,9 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
     private readonly ILogger _logger;
     private readonly int _maxBatchItems;
     private readonly long _windowTicks;
+    private readonly long _timerThresholdTicks;
+    private readonly long _timerSlackTicks;
+    private CancellationTokenSource _windowTimer;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly int[] _outputLengths;
@@ -45,6 +48,9 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         _logger = logger;
         _maxBatchItems = Math.Min(options.MaxBatchSize, config.MaxBatchSize);
         _windowTicks = (long)(options.BatchWindow.TotalSeconds * time.TimestampFrequency);
+        _timerSlackTicks = time.TimestampFrequency / 1000; // timers fire up to ~1 ms late
+        _timerThresholdTicks = 2 * _timerSlackTicks;
+        _windowTimer = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         _inputNames = [config.Input.Name];
         _outputNames = new string[config.Outputs.Count];
         _outputLengths = new int[config.Outputs.Count];
@@ -113,6 +119,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
             _session.Dispose();
             _sessionOptions.Dispose();
             _runOptions.Dispose();
+            _windowTimer.Dispose();
         }
     }
 
@@ -216,12 +223,20 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
                     continue;
                 }
 
-                if (_windowTicks == 0 || _disposing || _time.GetTimestamp() >= deadline)
+                var remaining = deadline - _time.GetTimestamp();
+                if (_windowTicks == 0 || _disposing || remaining <= 0)
                 {
                     break;
                 }
 
-                // Sub-millisecond windows are below timer resolution, so wait by spinning (never sleeping 1 ms).
+                if (remaining > _timerThresholdTicks)
+                {
+                    // A long window: sleep on the queue with a timer, ending a timer tick early...
+                    await WaitForMoreAsync(reader, remaining - _timerSlackTicks).ConfigureAwait(false);
+                    continue;
+                }
+
+                // ...and spin out the last stretch: sub-millisecond waits are below timer resolution.
                 spinner.SpinOnce(sleep1Threshold: -1);
             }
 
@@ -239,6 +254,26 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
             {
                 RunBatch(batch, rows);
             }
+        }
+    }
+
+    /// <summary>Waits until a call is queued or <paramref name="ticks"/> pass, whichever is first.</summary>
+    private async ValueTask WaitForMoreAsync(ChannelReader<Call> reader, long ticks)
+    {
+        if (!_windowTimer.TryReset())
+        {
+            _windowTimer.Dispose();
+            _windowTimer = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        }
+
+        _windowTimer.CancelAfter(TimeSpan.FromSeconds((double)ticks / _time.TimestampFrequency));
+        try
+        {
+            await reader.WaitToReadAsync(_windowTimer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_windowTimer.IsCancellationRequested)
+        {
+            // The window has (nearly) closed; the caller re-checks the clock.
         }
     }
 
