@@ -1,0 +1,28 @@
+using AsymCdc.Abstractions;
+
+namespace AsymCdc.Client;
+
+/// <summary>A typed client for the AsymCDC cluster: one call per prediction through the frontend grain.</summary>
+public sealed class AsymCdcClient(IClusterClient client)
+{
+    private static int s_frontendKey;
+
+    /// <summary>
+    /// Predicts one Fashion-MNIST image (784 pixels in [0, 1]). Throws <see cref="PredictionException"/> with a code that
+    /// says whether a retry may help; <paramref name="cancellationToken"/> stops waiting (the cluster still bounds the
+    /// query by its deadline).
+    /// </summary>
+    public async Task<Prediction> PredictAsync(float[] pixels, ServingMode? mode = null, TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        // Any key reaches a stateless-worker frontend; spreading keys spreads calls across gateways.
+        var frontend = client.GetGrain<IFrontendGrain>(Interlocked.Increment(ref s_frontendKey) & 0xFF);
+        return await frontend.PredictAsync(new PredictionRequest(pixels, PredictionRequest.DefaultModel, mode, timeout))
+            .AsTask().WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The raw request, for callers that set the model name themselves.</summary>
+    public Task<Prediction> PredictAsync(PredictionRequest request, CancellationToken cancellationToken = default) =>
+        client.GetGrain<IFrontendGrain>(0).PredictAsync(request).AsTask().WaitAsync(cancellationToken);
+}

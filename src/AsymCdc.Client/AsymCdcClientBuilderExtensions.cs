@@ -1,0 +1,36 @@
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using Orleans.Hosting;
+
+namespace AsymCdc.Client;
+
+public static class AsymCdcClientBuilderExtensions
+{
+    /// <summary>Connects to silos on this machine through their gateway ports (localhost clustering).</summary>
+    public static IClientBuilder UseAsymCdcLocalhost(this IClientBuilder builder, int[] gatewayPorts,
+        string serviceId = "asymcdc", string clusterId = "dev")
+    {
+        ArgumentNullException.ThrowIfNull(gatewayPorts);
+        if (gatewayPorts.Length == 0)
+        {
+            throw new ArgumentException("give at least one gateway port (AsymCdc:Silo:GatewayPort of a frontend silo, default 30000)", nameof(gatewayPorts));
+        }
+
+        return builder.UseStaticClustering(gatewayPorts.Select(p => new IPEndPoint(IPAddress.Loopback, p)).ToArray())
+            .Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (serviceId, clusterId));
+    }
+
+    /// <summary>Finds the gateways through the Redis membership table the silos use.</summary>
+    public static IClientBuilder UseAsymCdcRedis(this IClientBuilder builder, string connectionString,
+        string serviceId = "asymcdc", string clusterId = "dev")
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new ArgumentException("give the Redis connection string the silos use (AsymCdc:Silo:RedisConnectionString), e.g. 'localhost:6379'", nameof(connectionString));
+        }
+
+        return builder.UseRedisClustering(connectionString)
+            .Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (serviceId, clusterId));
+    }
+}

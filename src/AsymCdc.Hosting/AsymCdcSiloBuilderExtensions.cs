@@ -1,0 +1,95 @@
+using System.Net;
+using AsymCdc.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Hosting;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace AsymCdc.Hosting;
+
+public static class AsymCdcSiloBuilderExtensions
+{
+    /// <summary>Makes this silo a gpu-worker: it runs model-worker grains.</summary>
+    public static ISiloBuilder AddAsymCdcWorker(this ISiloBuilder builder)
+    {
+        builder.Services.AddAsymCdcWorker(builder.Configuration);
+        return builder.AddAsymCdcRole(SiloRoles.GpuWorker);
+    }
+
+    /// <summary>Makes this silo a frontend: it runs the frontend and the parity groups.</summary>
+    public static ISiloBuilder AddAsymCdcFrontend(this ISiloBuilder builder)
+    {
+        builder.Services.AddAsymCdcFrontend(builder.Configuration);
+        return builder.AddAsymCdcRole(SiloRoles.Frontend);
+    }
+
+    /// <summary>The roles named by <see cref="SiloOptions.Roles"/>.</summary>
+    public static ISiloBuilder AddAsymCdcRoles(this ISiloBuilder builder, SiloOptions options)
+    {
+        if (options.HasRole(SiloRoles.Frontend))
+        {
+            builder.AddAsymCdcFrontend();
+        }
+
+        if (options.HasRole(SiloRoles.GpuWorker))
+        {
+            builder.AddAsymCdcWorker();
+        }
+
+        return builder;
+    }
+
+    /// <summary>Clustering from <see cref="SiloOptions.Clustering"/>: localhost (development), Redis or Kubernetes.</summary>
+    public static ISiloBuilder UseAsymCdcClustering(this ISiloBuilder builder, SiloOptions options)
+    {
+        switch (options.Clustering.ToLowerInvariant())
+        {
+            case SiloOptions.Redis:
+                builder.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (options.ServiceId, options.ClusterId));
+                builder.ConfigureEndpoints(options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                builder.UseAsymCdcRedisMembership(options);
+                break;
+            case SiloOptions.Kubernetes:
+                // Pod identity, ports, ServiceId and ClusterId come from the pod (labels, POD_* variables);
+                // membership lives in Redis, the same table a bare-metal cluster uses.
+                builder.UseKubernetesHosting();
+                builder.UseAsymCdcRedisMembership(options);
+                break;
+            default:
+                var primary = new IPEndPoint(IPAddress.Loopback, options.PrimarySiloPort ?? options.SiloPort);
+                builder.UseLocalhostClustering(options.SiloPort, options.GatewayPort, primary, options.ServiceId, options.ClusterId);
+                break;
+        }
+
+        return builder;
+    }
+
+    private static void UseAsymCdcRedisMembership(this ISiloBuilder builder, SiloOptions options)
+    {
+        builder.UseRedisClustering(options.RedisConnectionString!);
+        builder.Services.AddSingleton(new RedisReachability(options.RedisConnectionString!));
+        builder.Services.AddSingleton<Orleans.ILifecycleParticipant<Orleans.Runtime.ISiloLifecycle>>(sp => sp.GetRequiredService<RedisReachability>());
+    }
+
+    /// <summary>Publishes this silo's role through Orleans silo metadata. Orleans takes one metadata dictionary per silo,
+    /// so the roles share one dictionary, registered on first use and filled by each role (it is read when the options
+    /// are first resolved, after the builder is done).</summary>
+    public static ISiloBuilder AddAsymCdcRole(this ISiloBuilder builder, string role)
+    {
+        var existing = builder.Services.FirstOrDefault(d => d.ServiceType == typeof(SiloRoleMetadata))?.ImplementationInstance as SiloRoleMetadata;
+        if (existing is null)
+        {
+            existing = new SiloRoleMetadata();
+            builder.Services.AddSingleton(existing);
+            builder.UseSiloMetadata(existing.Values);
+        }
+
+        existing.Values[SiloRoles.MetadataKey(role)] = "true";
+        return builder;
+    }
+
+    private sealed class SiloRoleMetadata
+    {
+        public Dictionary<string, string> Values { get; } = [];
+    }
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Hosting;
+
+namespace AsymCdc.Hosting;
+
+public static class AsymCdcSiloHost
+{
+    /// <summary>
+    /// Configures this host as an AsymCDC silo from <c>AsymCdc:Silo</c>: clustering (localhost, Redis or Kubernetes)
+    /// and roles (frontend, gpu-worker). The silo options are validated here, before anything starts, because
+    /// clustering and ports depend on them: a bad setting throws an <see cref="Microsoft.Extensions.Options.OptionsValidationException"/>
+    /// naming the key.
+    /// </summary>
+    public static SiloOptions AddAsymCdcSilo(this IHostApplicationBuilder builder)
+    {
+        var options = SiloOptions.FromConfiguration(builder.Configuration);
+        builder.UseOrleans(silo => silo.UseAsymCdcClustering(options).AddAsymCdcRoles(options));
+        return options;
+    }
+}

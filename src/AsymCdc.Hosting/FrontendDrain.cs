@@ -1,0 +1,34 @@
+using AsymCdc.Grains;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AsymCdc.Hosting;
+
+/// <summary>Graceful shutdown of a frontend silo: stop admitting, then wait up to <see cref="SiloOptions.DrainTimeout"/>
+/// for the queries in flight before the silo stops. Registered after the silo's own hosted service, so it stops first.</summary>
+internal sealed partial class FrontendDrain(
+    AdmissionControl admission,
+    IOptions<SiloOptions> options,
+    TimeProvider time,
+    ILogger<FrontendDrain> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var inFlight = admission.InFlight;
+        LogDraining(logger, inFlight, options.Value.DrainTimeout.TotalSeconds);
+        var drained = await admission.DrainAsync(options.Value.DrainTimeout, time);
+        if (!drained)
+        {
+            LogDrainTimedOut(logger, admission.InFlight);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Draining {InFlight} queries in flight (up to {Seconds} s) before the silo stops")]
+    private static partial void LogDraining(ILogger logger, int inFlight, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Drain timed out with {InFlight} queries still in flight")]
+    private static partial void LogDrainTimedOut(ILogger logger, int inFlight);
+}

@@ -1,0 +1,56 @@
+using AsymCdc.Grains;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace AsymCdc.Hosting;
+
+/// <summary>How this silo joins the cluster and what it does (section <c>AsymCdc:Silo</c>).</summary>
+public sealed class SiloOptions
+{
+    public const string SectionName = "AsymCdc:Silo";
+    public const string Localhost = "localhost";
+    public const string Redis = "redis";
+    public const string Kubernetes = "kubernetes";
+
+    public static readonly IReadOnlyList<string> ClusteringProviders = [Localhost, Redis, Kubernetes];
+
+    /// <summary>Comma-separated roles: <c>frontend</c>, <c>gpu-worker</c>.</summary>
+    public string Roles { get; set; } = $"{SiloRoles.Frontend},{SiloRoles.GpuWorker}";
+
+    public string Clustering { get; set; } = Localhost;
+
+    public string? RedisConnectionString { get; set; }
+
+    public string ServiceId { get; set; } = "asymcdc";
+
+    public string ClusterId { get; set; } = "dev";
+
+    public int SiloPort { get; set; } = 11111;
+
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Localhost clustering: the primary silo's port (defaults to this silo's, i.e. this silo is primary).</summary>
+    public int? PrimarySiloPort { get; set; }
+
+    public int HttpPort { get; set; } = 8080;
+
+    /// <summary>On shutdown, stop admitting and wait this long for queries in flight.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    public IReadOnlyList<string> RoleList =>
+        Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public bool HasRole(string role) => RoleList.Contains(role, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Binds and validates the section; a bad setting throws <see cref="OptionsValidationException"/>
+    /// naming the key. Used before the host is built, since clustering and ports depend on it.</summary>
+    public static SiloOptions FromConfiguration(IConfiguration configuration)
+    {
+        var options = new SiloOptions();
+        configuration.GetSection(SectionName).Bind(options);
+        var result = new SiloOptionsValidator().Validate(null, options);
+        return result.Failed
+            ? throw new OptionsValidationException(SectionName, typeof(SiloOptions), result.Failures)
+            : options;
+    }
+}
