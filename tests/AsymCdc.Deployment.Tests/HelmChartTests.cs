@@ -6,8 +6,9 @@ using YamlDotNet.RepresentationModel;
 namespace AsymCdc.Deployment.Tests;
 
 /// <summary>
-/// The Helm chart without a helm binary: values against values.schema.json, helm-docs comments,
-/// template references and block structure. `helm lint`/`helm template` are in docs/OPERATIONS.md.
+/// The Helm chart: values against values.schema.json (in-process and through `helm`), helm-docs
+/// comments, template references and block structure, and `helm lint`. What the chart renders is
+/// checked with the kustomize overlays in <see cref="RenderedManifestTests"/>.
 /// </summary>
 public sealed partial class HelmChartTests
 {
@@ -120,6 +121,27 @@ public sealed partial class HelmChartTests
         Assert.Contains("/worker/executionProvider", Errors(values));
         values["worker"]!["executionProvider"] = "cpu";
         Assert.Empty(Errors(values));
+    }
+
+    [Fact]
+    public void Helm_lint_passes_strictly()
+    {
+        var result = HelmTool.Run(["lint", "--strict", "helm/asymcdc"]);
+        Assert.True(result.ExitCode == 0, result.Describe("helm lint --strict helm/asymcdc"));
+    }
+
+    [Theory]
+    [InlineData("serving.k=5", "serving.k")]
+    [InlineData("frontend.replicas=-1", "frontend.replicas")]
+    [InlineData("serving.defaultMode=foo", "serving.defaultMode")]
+    [InlineData("worker.executionProvider=tpu", "worker.executionProvider")]
+    [InlineData("redis.enabled=false", "silo.redisConnectionString")]
+    [InlineData("worker.autoscaling.minReplicas=2", "serving.k + 1")]
+    public void Helm_refuses_to_render_bad_values_and_names_them(string setting, string named)
+    {
+        var result = HelmTool.Run(["template", "asymcdc", "helm/asymcdc", "--set", setting]);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(named, result.StandardError);
     }
 
     [Fact]

@@ -3,22 +3,25 @@ using System.Text.RegularExpressions;
 
 namespace AsymCdc.Deployment.Tests;
 
-/// <summary>The objects `kubectl kustomize` renders for one overlay, with lookups the checks need.</summary>
+/// <summary>
+/// The objects one deployment source renders (a kustomize overlay, or the Helm chart with some
+/// values), with lookups the checks need.
+/// </summary>
 internal sealed partial class RenderedManifests
 {
-    public const string SiloName = "asymcdc-silo";
+    public const string Namespace = "asymcdc";
 
-    private RenderedManifests(string overlay, IReadOnlyList<JsonObject> objects)
+    private RenderedManifests(string source, IReadOnlyList<JsonObject> objects)
     {
-        Overlay = overlay;
+        Source = source;
         Objects = objects;
     }
 
-    public string Overlay { get; }
+    public string Source { get; }
 
     public IReadOnlyList<JsonObject> Objects { get; }
 
-    public static RenderedManifests Render(string overlay)
+    public static RenderedManifests Kustomize(string overlay)
     {
         var result = ExternalTool.Run(
             "kubectl", ["kustomize", Path.Combine("k8s", "overlays", overlay)],
@@ -27,25 +30,34 @@ internal sealed partial class RenderedManifests
         return new RenderedManifests(overlay, YamlDocuments.LoadAll(result.StandardOutput));
     }
 
+    /// <summary>`helm template asymcdc helm/asymcdc -n asymcdc --set ...`: release `asymcdc` gives the overlays' names.</summary>
+    public static RenderedManifests Helm(string source, params string[] settings)
+    {
+        var result = HelmTool.Run(["template", "asymcdc", "helm/asymcdc", "--namespace", Namespace, .. settings.SelectMany(v => new[] { "--set", v })]);
+        Assert.True(result.ExitCode == 0, result.Describe($"helm template ({source})"));
+        return new RenderedManifests(source, YamlDocuments.LoadAll(result.StandardOutput));
+    }
+
     public IEnumerable<JsonObject> OfKind(string kind) =>
         Objects.Where(o => (string?)o["kind"] == kind);
 
     public JsonObject Get(string kind, string name) =>
         OfKind(kind).SingleOrDefault(o => Name(o) == name)
         ?? throw new Xunit.Sdk.XunitException(
-            $"{Overlay}: no {kind} named {name}; rendered {kind}s: {string.Join(", ", OfKind(kind).Select(Name))}");
+            $"{Source}: no {kind} named {name}; rendered {kind}s: {string.Join(", ", OfKind(kind).Select(Name))}");
 
-    /// <summary>The Deployments that run the silo image (frontend and gpu-worker roles).</summary>
+    /// <summary>The Deployments of Orleans silos (frontend and gpu-worker roles): their pods carry the Orleans labels.</summary>
     public IReadOnlyList<JsonObject> SiloDeployments() =>
-        OfKind("Deployment").Where(d => PodLabels(d)["app.kubernetes.io/name"] == SiloName).ToList();
+        OfKind("Deployment").Where(d => PodLabels(d).ContainsKey("orleans/serviceId")).ToList();
 
     public JsonObject SiloDeployment(string component) =>
         SiloDeployments().SingleOrDefault(d => PodLabels(d)["app.kubernetes.io/component"] == component)
-        ?? throw new Xunit.Sdk.XunitException($"{Overlay}: no silo Deployment with component {component}");
+        ?? throw new Xunit.Sdk.XunitException($"{Source}: no silo Deployment with component {component}");
 
     public static string Name(JsonObject o) => (string)o["metadata"]!["name"]!;
 
-    public static string? Namespace(JsonObject o) => (string?)o["metadata"]!["namespace"];
+    /// <summary>Where the object lands: its own namespace, or the one it is applied to (`helm -n`).</summary>
+    public static string NamespaceOf(JsonObject o) => (string?)o["metadata"]!["namespace"] ?? Namespace;
 
     public static JsonObject PodSpec(JsonObject deployment) => deployment["spec"]!["template"]!["spec"]!.AsObject();
 
