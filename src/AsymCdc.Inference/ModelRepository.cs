@@ -17,6 +17,9 @@ public sealed partial class ModelRepository : IDisposable
 {
     public const string ModelFileName = "model.onnx";
 
+    /// <summary>The Microsoft.ML.OnnxRuntime.Gpu release we build against; its CUDA provider links CUDA 13.</summary>
+    private const string OrtCudaVersion = "1.31";
+
     private readonly Dictionary<string, OnnxModelFunction> _functions;
     private readonly IReadOnlyList<string> _available;
     private readonly ILogger _logger;
@@ -274,8 +277,9 @@ public sealed partial class ModelRepository : IDisposable
             {
                 sessionOptions.Dispose();
                 throw new ModelRepositoryException(
-                    $"CUDA was requested ({InferenceOptions.SectionName}:ExecutionProvider=cuda, DeviceId={options.DeviceId}) but is not available: {e.Message.Trim()} "
-                    + $"Install the NVIDIA driver, CUDA 12 and cuDNN 9, or set {InferenceOptions.SectionName}:ExecutionProvider=cpu.",
+                    $"CUDA was requested ({InferenceOptions.SectionName}:ExecutionProvider=cuda, DeviceId={options.DeviceId}) but is not available "
+                    + $"({e.Message.Trim()}). ONNX Runtime {OrtCudaVersion} needs the NVIDIA driver, CUDA 13 (libcudart.so.13, libcublas.so.13) and cuDNN 9; "
+                    + $"install them, or set {InferenceOptions.SectionName}:ExecutionProvider=cpu.",
                     innerException: e);
             }
         }

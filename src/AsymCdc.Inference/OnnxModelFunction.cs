@@ -103,6 +103,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         if (!_queue.Writer.TryWrite(call))
         {
             Interlocked.Decrement(ref _queueLength);
+            call.Dispose();
             throw new ObjectDisposedException(nameof(OnnxModelFunction), $"Model '{Name}' has been unloaded.");
         }
 

@@ -139,14 +139,15 @@ public sealed class ModelRepositoryErrorTests
         {
             var error = Assert.Throws<ModelRepositoryException>(() => ModelRepository.Open(options));
             Assert.StartsWith("CUDA was requested (AsymCdc:Inference:ExecutionProvider=cuda, DeviceId=0) but is not available", error.Message);
+            Assert.Contains("CUDA 13", error.Message);
             Assert.EndsWith("or set AsymCdc:Inference:ExecutionProvider=cpu.", error.Message);
         }
     }
 
-    /// <summary>The CUDA execution provider needs the CUDA 12 runtime and a driver.</summary>
+    /// <summary>ONNX Runtime 1.31's CUDA execution provider links the CUDA 13 runtime and needs a driver.</summary>
     private static bool CudaRuntimePresent()
     {
-        foreach (var library in new[] { "libcudart.so.12", "libcuda.so.1" })
+        foreach (var library in new[] { "libcudart.so.13", "libcublasLt.so.13", "libcuda.so.1" })
         {
             if (!NativeLibrary.TryLoad(library, out var handle))
             {
