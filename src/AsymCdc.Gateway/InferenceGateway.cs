@@ -105,8 +105,7 @@ internal sealed partial class InferenceGateway(
         }
         catch
         {
-            // Report the first image that failed; the others' outcomes would not change what the caller does.
-            var failure = FirstFailure(calls);
+            var failure = DecisiveFailure(calls);
             var error = GatewayError.From(failure);
             if (error.StatusCode == StatusCodes.Status500InternalServerError)
             {
@@ -202,21 +201,34 @@ internal sealed partial class InferenceGateway(
         }
     }
 
-    private static Exception FirstFailure(Task<Prediction>[] calls)
+    /// <summary>A batch gets one status, so pick the failure that tells the caller most: a permanent error (400)
+    /// first, since retrying cannot help; then a retryable 503 with Retry-After; then 504; then anything else.</summary>
+    private static Exception DecisiveFailure(Task<Prediction>[] calls)
     {
+        Exception? decisive = null;
+        var decisiveRank = int.MaxValue;
         foreach (var call in calls)
         {
-            if (call.IsFaulted)
+            Exception? failure = call.IsFaulted ? call.Exception!.InnerException ?? call.Exception
+                : call.IsCanceled ? new TimeoutException("the prediction was cancelled") : null;
+            if (failure is null)
             {
-                return call.Exception!.InnerException ?? call.Exception;
+                continue;
             }
 
-            if (call.IsCanceled)
+            var rank = GatewayError.From(failure).StatusCode switch
             {
-                return new TimeoutException("the prediction was cancelled");
+                StatusCodes.Status400BadRequest => 0,
+                StatusCodes.Status503ServiceUnavailable => 1,
+                StatusCodes.Status504GatewayTimeout => 2,
+                _ => 3,
+            };
+            if (rank < decisiveRank)
+            {
+                (decisive, decisiveRank) = (failure, rank);
             }
         }
 
-        throw new UnreachableException("Task.WhenAll threw while every call succeeded");
+        return decisive ?? throw new UnreachableException("Task.WhenAll threw while every call succeeded");
     }
 }
