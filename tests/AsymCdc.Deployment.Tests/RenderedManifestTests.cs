@@ -17,6 +17,8 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
 
     public static TheoryData<string> CpuOnly => new() { "dev", "helm-cpu" };
 
+    public static TheoryData<string> Autoscaled => new() { "gpu", "helm", "helm-cpu" };
+
     private static readonly string[] Components = ["frontend", "gpu-worker"];
 
     [Theory]
@@ -32,7 +34,6 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
         Assert.Single(m.OfKind("Role"));
         Assert.Single(m.OfKind("RoleBinding"));
         Assert.Equal(2, m.OfKind("PodDisruptionBudget").Count());
-        Assert.Single(m.OfKind("HorizontalPodAutoscaler"));
         Assert.All(m.Objects.Where(o => (string?)o["kind"] != "Namespace"),
             o => Assert.Equal(RenderedManifests.Namespace, RenderedManifests.NamespaceOf(o)));
     }
@@ -179,7 +180,7 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
     }
 
     [Theory]
-    [MemberData(nameof(Overlays))]
+    [MemberData(nameof(Autoscaled))]
     public void Workers_scale_on_queue_delay_served_by_the_prometheus_adapter(string overlay)
     {
         var m = overlays[overlay];
@@ -197,6 +198,10 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
 
         var k = int.Parse(m.Setting(worker, "AsymCdc__Serving__K")!, CultureInfo.InvariantCulture);
         Assert.True((int)hpa["spec"]!["minReplicas"]! >= k + 1, "fewer than k + 1 workers cannot place a parity group on distinct silos");
+        Assert.True((int)hpa["spec"]!["maxReplicas"]! >= (int)hpa["spec"]!["minReplicas"]!);
+
+        // A replica count in the Deployment would reset the HPA's choice on every apply.
+        Assert.False(worker["spec"]!.AsObject().ContainsKey("replicas"), $"{overlay}: the HPA owns the worker replica count");
     }
 
     [Theory]
@@ -316,11 +321,12 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
     }
 
     [Fact]
-    public void Dev_overlay_runs_one_frontend_and_three_workers()
+    public void Dev_overlay_runs_one_frontend_and_a_fixed_three_workers()
     {
         var m = overlays["dev"];
         Assert.Equal(1, (int)m.SiloDeployment("frontend")["spec"]!["replicas"]!);
         Assert.Equal(3, (int)m.SiloDeployment("gpu-worker")["spec"]!["replicas"]!);
+        Assert.Empty(m.OfKind("HorizontalPodAutoscaler"));
     }
 
     [Theory]
