@@ -81,6 +81,27 @@ public sealed class MicroBatchingTests
     }
 
     [Fact]
+    public async Task A_call_larger_than_the_coalescing_limit_runs_whole_in_one_run()
+    {
+        var options = TestModels.Options(ModelNames.Classifier);
+        options.MaxBatchSize = 4;
+        options.BatchWindowMicroseconds = 0;
+        using var repository = ModelRepository.Open(options);
+        var function = repository.GetFunction(ModelNames.Classifier);
+
+        var result = await function.RunAsync(TestModels.Images.Slice(0, 10), 10);
+
+        var expected = await UnbatchedAsync(0, 10);
+        for (var i = 0; i < 10; i++)
+        {
+            AssertClose(expected[i][0], result[0].AsSpan(i * 10, 10).ToArray());
+        }
+
+        Assert.Equal(1, function.Stats.Runs);
+        Assert.Equal(10, function.Stats.LargestBatch);
+    }
+
+    [Fact]
     public async Task A_call_cancelled_while_queued_is_answered_at_once_and_left_out_of_the_run()
     {
         var options = TestModels.Options(ModelNames.Classifier);
