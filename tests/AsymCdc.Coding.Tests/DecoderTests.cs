@@ -91,6 +91,35 @@ public sealed class DecoderTests
     }
 
     [Fact]
+    public async Task Compact_decoder_runs_one_call_per_group_size_in_a_mixed_batch()
+    {
+        var models = new Dictionary<int, EchoCompact> { [2] = new(2, Length), [3] = new(3, Length) };
+        var lookups = 0;
+        var decoder = new CompactDecoder(k =>
+        {
+            lookups++;
+            return models[k];
+        });
+        var classifier = new ToyInvertibleClassifier(Length);
+        DecodeRequest[] requests =
+        [
+            MeanCodedRequest(classifier, Images(2, 20), 2, 0),
+            MeanCodedRequest(classifier, Images(3, 21), 3, 1),
+            MeanCodedRequest(classifier, Images(2, 22), 2, 1),
+        ];
+
+        var decoded = await decoder.DecodeBatchAsync(requests);
+        await decoder.DecodeBatchAsync(requests);
+
+        Assert.Equal([2, 2], models[2].Calls);
+        Assert.Equal([1, 1], models[3].Calls);
+        Assert.Equal(2, lookups);
+        // EchoCompact answers with the first floats of its input: the first available data z.
+        Assert.Equal(requests[1].Data[0]!.Features!.Take(10), decoded[1]);
+        Assert.Equal(requests[2].Data[0]!.Features!.Take(10), decoded[2]);
+    }
+
+    [Fact]
     public async Task Compact_decoder_returns_the_paritys_answer_for_a_group_of_one()
     {
         var lookups = 0;
