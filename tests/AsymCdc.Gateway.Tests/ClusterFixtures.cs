@@ -1,0 +1,98 @@
+using AsymCdc.Hosting;
+
+namespace AsymCdc.Gateway.Tests;
+
+/// <summary>A real cluster (frontend + 3 workers, enough for k = 2 groups on distinct silos, with the
+/// repository's models) and the gateway in front of it, shared by the end-to-end tests.</summary>
+public sealed class GatewayClusterFixture : IAsyncLifetime
+{
+    private LocalCluster? _cluster;
+    private GatewayServer? _gateway;
+
+    internal HttpClient Http => _gateway!.Http;
+
+    internal GatewayServer Gateway => _gateway!;
+
+    public async Task InitializeAsync()
+    {
+        _cluster = await LocalCluster.StartAsync(ClusterOptions.Create(workers: 3));
+        _gateway = await GatewayServer.StartAsync(_cluster.Client);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_gateway is not null)
+        {
+            await _gateway.DisposeAsync();
+        }
+
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// A real cluster that cannot keep up: one worker silo slowed by 2 s on every call and admission control
+/// letting one query in flight, so a batch overloads the frontend. The gateway's readiness probe has a
+/// deadline shorter than the slowdown, so the cluster also counts as not answering.
+/// </summary>
+public sealed class OverloadedClusterFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan Slowdown = TimeSpan.FromSeconds(2);
+
+    private LocalCluster? _cluster;
+    private GatewayServer? _gateway;
+
+    internal HttpClient Http => _gateway!.Http;
+
+    public async Task InitializeAsync()
+    {
+        var options = ClusterOptions.Create(workers: 1);
+        options.Settings["AsymCdc:Serving:MaxInFlight"] = "1";
+        options.Settings["AsymCdc:Stragglers:SiloSlowdown"] = Slowdown.ToString();
+        _cluster = await LocalCluster.StartAsync(options);
+        _gateway = await GatewayServer.StartAsync(_cluster.Client, gateway =>
+        {
+            gateway.RetryAfter = TimeSpan.FromSeconds(3);
+            gateway.ReadinessProbeTimeout = Slowdown / 4;
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_gateway is not null)
+        {
+            await _gateway.DisposeAsync();
+        }
+
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+}
+
+internal static class ClusterOptions
+{
+    /// <summary>The repository's <c>models/</c> (found from the working directory) unless
+    /// <c>ASYMCDC_MODEL_REPOSITORY</c> names another, e.g. a smoke-test repository.</summary>
+    public static LocalClusterOptions Create(int workers) => new()
+    {
+        Workers = workers,
+        ModelRepository = Environment.GetEnvironmentVariable("ASYMCDC_MODEL_REPOSITORY"),
+    };
+}
+
+[CollectionDefinition(Name)]
+public sealed class GatewayClusterCollection : ICollectionFixture<GatewayClusterFixture>
+{
+    public const string Name = "gateway over a real cluster";
+}
+
+[CollectionDefinition(Name)]
+public sealed class OverloadedClusterCollection : ICollectionFixture<OverloadedClusterFixture>
+{
+    public const string Name = "gateway over an overloaded cluster";
+}
