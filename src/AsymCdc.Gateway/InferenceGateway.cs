@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using AsymCdc.Abstractions;
@@ -96,7 +95,7 @@ internal sealed partial class InferenceGateway(
         var calls = new Task<Prediction>[request.Images.Length];
         for (var i = 0; i < calls.Length; i++)
         {
-            calls[i] = frontend.PredictAsync(new PredictionRequest(request.Images[i], PredictionRequest.DefaultModel, request.Mode, request.Timeout)).AsTask();
+            calls[i] = PredictAsync(frontend, new PredictionRequest(request.Images[i], PredictionRequest.DefaultModel, request.Mode, request.Timeout));
         }
 
         try
@@ -133,6 +132,11 @@ internal sealed partial class InferenceGateway(
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
         return StatusCodes.Status200OK;
     }
+
+    /// <summary>Turns a call that throws before returning (e.g. a disconnected client) into a failed task,
+    /// so one bad call cannot leave the others of the batch unobserved.</summary>
+    private static async Task<Prediction> PredictAsync(IFrontendGrain frontend, PredictionRequest request) =>
+        await frontend.PredictAsync(request);
 
     private async ValueTask<bool> IsReadyAsync(CancellationToken cancellationToken)
     {
