@@ -235,6 +235,33 @@ public sealed partial class DockerfileTests
     }
 
     [Fact]
+    public void Build_stage_has_every_project_the_silo_references()
+    {
+        // The build stage copies only Directory.*.props and src/: a reference outside src/ (or into
+        // a folder .dockerignore leaves out) would build here and fail in `docker build`.
+        var pending = new Stack<string>([RepositoryLayout.PathOf("src", "AsymCdc.Silo", "AsymCdc.Silo.csproj")]);
+        var seen = new HashSet<string>();
+        var src = RepositoryLayout.PathOf("src") + Path.DirectorySeparatorChar;
+        while (pending.TryPop(out var project))
+        {
+            if (!seen.Add(project))
+            {
+                continue;
+            }
+
+            Assert.True(project.StartsWith(src, StringComparison.Ordinal) && File.Exists(project),
+                $"the silo references {Path.GetRelativePath(RepositoryLayout.Root, project)}, which the Docker build stage does not copy");
+            foreach (var reference in XDocument.Load(project).Descendants("ProjectReference"))
+            {
+                var include = reference.Attribute("Include")!.Value.Replace('\\', Path.DirectorySeparatorChar);
+                pending.Push(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, include)));
+            }
+        }
+
+        Assert.Contains(seen, p => p.EndsWith("AsymCdc.Hosting.csproj", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Docker_context_leaves_out_build_outputs_and_training_but_keeps_the_models()
     {
         var ignored = RepositoryLayout.ReadText(".dockerignore").Split('\n')
