@@ -15,7 +15,12 @@ public sealed class GatewayClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = await LocalCluster.StartAsync(ClusterOptions.Create(workers: 3));
+        // These tests check what the gateway returns for each answer; generous deadlines keep a busy machine from
+        // turning direct answers into reconstructions (StragglingClusterFixture covers those on purpose).
+        var options = ClusterOptions.Create(workers: 3);
+        options.Settings["AsymCdc:Serving:StragglerDeadline"] = "00:00:02";
+        options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:30";
+        _cluster = await LocalCluster.StartAsync(options);
         _gateway = await GatewayServer.StartAsync(_cluster.Client);
     }
 
@@ -74,6 +79,43 @@ public sealed class OverloadedClusterFixture : IAsyncLifetime
     }
 }
 
+/// <summary>
+/// A real cluster with one straggling silo: worker 0 answers every call <see cref="Slowdown"/> late, far past
+/// the straggler deadline, so coded modes must answer its queries with reconstructions.
+/// </summary>
+public sealed class StragglingClusterFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan Slowdown = TimeSpan.FromSeconds(3);
+
+    private LocalCluster? _cluster;
+    private GatewayServer? _gateway;
+
+    internal HttpClient Http => _gateway!.Http;
+
+    public async Task InitializeAsync()
+    {
+        var options = ClusterOptions.Create(workers: 3);
+        options.Settings["AsymCdc:Serving:StragglerDeadline"] = "00:00:00.200";
+        options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:30";
+        options.WorkerSettings[0] = new Dictionary<string, string?> { ["AsymCdc:Stragglers:SiloSlowdown"] = Slowdown.ToString() };
+        _cluster = await LocalCluster.StartAsync(options);
+        _gateway = await GatewayServer.StartAsync(_cluster.Client);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_gateway is not null)
+        {
+            await _gateway.DisposeAsync();
+        }
+
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+}
+
 internal static class ClusterOptions
 {
     /// <summary>The repository's <c>models/</c> (found from the working directory) unless
@@ -95,4 +137,10 @@ public sealed class GatewayClusterCollection : ICollectionFixture<GatewayCluster
 public sealed class OverloadedClusterCollection : ICollectionFixture<OverloadedClusterFixture>
 {
     public const string Name = "gateway over an overloaded cluster";
+}
+
+[CollectionDefinition(Name)]
+public sealed class StragglingClusterCollection : ICollectionFixture<StragglingClusterFixture>
+{
+    public const string Name = "gateway over a cluster with a straggling silo";
 }
