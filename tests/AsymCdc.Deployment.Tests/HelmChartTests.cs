@@ -130,6 +130,33 @@ public sealed partial class HelmChartTests
         Assert.True(result.ExitCode == 0, result.Describe("helm lint --strict helm/asymcdc"));
     }
 
+    [Fact]
+    public void Optional_branches_render_to_valid_objects()
+    {
+        var m = RenderedManifests.Helm("helm-options",
+            "serviceAccount.create=false", "serviceAccount.name=silo", "rbac.create=false", "metrics.scrapeAnnotations=false",
+            "worker.autoscaling.enabled=false", "worker.replicas=5", "worker.gpu.runtimeClassName=nvidia",
+            "frontend.service.type=LoadBalancer", "imagePullSecrets[0].name=regcred",
+            "extraEnv[0].name=AsymCdc__Inference__IntraOpThreads", "extraEnv[0].value=2",
+            "worker.tolerations[0].key=pool", "worker.tolerations[0].operator=Exists",
+            "redis.enabled=false", "silo.redisConnectionString=redis.example:6379");
+
+        Assert.Empty(m.OfKind("HorizontalPodAutoscaler"));
+        Assert.Empty(m.OfKind("ServiceAccount"));
+        Assert.Empty(m.OfKind("Role"));
+        var worker = m.SiloDeployment("gpu-worker");
+        var pod = RenderedManifests.PodSpec(worker);
+        Assert.Equal(5, (int)worker["spec"]!["replicas"]!);
+        Assert.Equal("nvidia", (string?)pod["runtimeClassName"]);
+        Assert.Equal("silo", (string?)pod["serviceAccountName"]);
+        Assert.Equal("regcred", (string?)pod["imagePullSecrets"]![0]!["name"]);
+        Assert.Equal(["nvidia.com/gpu", "pool"], pod["tolerations"]!.AsArray().Select(t => (string)t!["key"]!));
+        Assert.Equal("2", m.Setting(worker, "AsymCdc__Inference__IntraOpThreads"));
+        Assert.Equal("redis.example:6379", m.Setting(worker, "AsymCdc__Silo__RedisConnectionString"));
+        Assert.Null(worker["spec"]!["template"]!["metadata"]!["annotations"]!["prometheus.io/scrape"]);
+        Assert.All(m.OfKind("Service"), svc => Assert.Equal("LoadBalancer", (string?)svc["spec"]!["type"]));
+    }
+
     [Theory]
     [InlineData("serving.k=5", "serving.k")]
     [InlineData("frontend.replicas=-1", "frontend.replicas")]
