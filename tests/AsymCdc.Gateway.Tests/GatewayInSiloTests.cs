@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using AsymCdc.Hosting;
+using AsymCdc.Inference;
+using AsymCdc.Inference.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AsymCdc.Gateway.Tests;
+
+/// <summary>
+/// The production shape: the gateway mounted in a frontend silo's own web host (what <c>asymcdc-silo</c> and
+/// <c>asymcdc serve --http</c> do), calling the frontend grain through the silo's grain factory, in-process.
+/// One silo with both roles, as the default configuration runs it.
+/// </summary>
+public sealed class GatewayInSiloTests : IAsyncLifetime
+{
+    private WebApplication? _silo;
+    private HttpClient? _http;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        var ports = FreePorts(2);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AsymCdc:Silo:Roles"] = "frontend,gpu-worker",
+            ["AsymCdc:Silo:ClusterId"] = $"gw-{Guid.NewGuid():N}"[..16],
+            ["AsymCdc:Silo:SiloPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["AsymCdc:Silo:GatewayPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["AsymCdc:Inference:ModelRepository"] = Environment.GetEnvironmentVariable("ASYMCDC_MODEL_REPOSITORY") ?? ModelRepositoryLocator.Find(),
+            ["AsymCdc:Serving:StragglerDeadline"] = "00:00:02",
+            ["AsymCdc:Serving:RequestTimeout"] = "00:00:30",
+        });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+
+        // The lines a frontend host adds to mount the gateway:
+        builder.AddAsymCdcSilo();
+        builder.Services.AddAsymCdcGateway();
+        var app = builder.Build();
+        app.MapAsymCdcGateway();
+
+        await app.StartAsync();
+        _silo = app;
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        _http = new HttpClient { BaseAddress = new Uri(address) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http?.Dispose();
+        if (_silo is not null)
+        {
+            await _silo.StopAsync();
+            await _silo.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_frontend_silo_serves_the_gateway_through_its_own_grain_factory()
+    {
+        using (var ready = await _http!.GetAsync("/v2/health/ready"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        }
+
+        const int start = 500;
+        const int images = 8;
+        var testSet = FashionMnist.LoadTestSet();
+        var body = InferRequestParserTests.Body(
+            shape: $"[{images},1,28,28]", data: InferRequestParserTests.Flat(testSet.Slice(start, images).Span), parameters: """{"mode":"none"}""");
+        using var response = await _http.PostAsync("/v2/models/fmnist/infer", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var answer = await GatewayEndToEndTests.JsonAsync(response);
+        var labels = answer.GetProperty("outputs").EnumerateArray().Single(o => o.GetProperty("name").GetString() == "label")
+            .GetProperty("data").EnumerateArray().Select(l => l.GetInt64()).ToArray();
+        var correct = labels.Where((label, i) => label == testSet.Labels[start + i]).Count();
+        Assert.True(correct >= 6, $"{correct} of {images} test images classified correctly; expected at least 6");
+        Assert.All(answer.GetProperty("parameters").GetProperty("served_by").EnumerateArray(), s => Assert.Equal("direct", s.GetString()));
+    }
+
+    private static int[] FreePorts(int count)
+    {
+        var listeners = new TcpListener[count];
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                listeners[i] = new TcpListener(IPAddress.Loopback, 0);
+                listeners[i].Start();
+            }
+
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener?.Stop();
+            }
+        }
+    }
+}
