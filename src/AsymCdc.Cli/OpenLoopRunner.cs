@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using AsymCdc.Abstractions;
+using AsymCdc.Client;
+using AsymCdc.Inference;
+using AsymCdc.Inference.Data;
+
+namespace AsymCdc.Cli;
+
+/// <summary>
+/// Open-loop load: query i is sent at t0 + i/rate whether or not earlier ones have returned (a closed loop would hide
+/// the tail by slowing down with the system). Each query is bounded by its timeout plus a grace period; one that
+/// returns neither an answer nor an error by then is counted lost.
+/// </summary>
+public sealed class OpenLoopRunner(AsymCdcClient client, FashionMnistSet data)
+{
+    public static readonly TimeSpan LostGrace = TimeSpan.FromSeconds(2);
+
+    public async Task<(QueryRecord[] Records, TimeSpan Elapsed)> RunAsync(ServingMode mode, int queries, double rate,
+        TimeSpan timeout, int firstImage, Action? onCompleted, CancellationToken cancellationToken)
+    {
+        var records = new QueryRecord[queries];
+        var tasks = new Task[queries];
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < queries; i++)
+        {
+            var due = TimeSpan.FromSeconds(i / rate) - Stopwatch.GetElapsedTime(started);
+            if (due > TimeSpan.Zero)
+            {
+                await Task.Delay(due, cancellationToken);
+            }
+
+            var index = i;
+            tasks[i] = Task.Run(async () =>
+            {
+                records[index] = await OneAsync((firstImage + index) % data.Count, mode, timeout, cancellationToken);
+                onCompleted?.Invoke();
+            }, cancellationToken);
+        }
+
+        await Task.WhenAll(tasks);
+        return (records, Stopwatch.GetElapsedTime(started));
+    }
+
+    private async Task<QueryRecord> OneAsync(int image, ServingMode mode, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var pixels = data.Image(image).ToArray();
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var prediction = await client.PredictAsync(pixels, mode, timeout, cancellationToken).WaitAsync(timeout + LostGrace, cancellationToken);
+            return new QueryRecord(QueryOutcome.Answered, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                prediction.ServedBy.IsReconstruction(), prediction.Label == data.Labels[image]);
+        }
+        catch (TimeoutException)
+        {
+            return new QueryRecord(QueryOutcome.Lost, Stopwatch.GetElapsedTime(started).TotalMilliseconds, false, false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new QueryRecord(QueryOutcome.Error, Stopwatch.GetElapsedTime(started).TotalMilliseconds, false, false);
+        }
+    }
+}
