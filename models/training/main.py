@@ -54,8 +54,8 @@ def main():
         x_test, y_test = x_test[:256], y_test[:256]
     steps = 3 if args.smoke else None
     inn_epochs = 1 if args.smoke else int(os.environ.get("INN_EPOCHS", "8"))
-    dec_epochs = 1 if args.smoke else int(os.environ.get("DECODER_EPOCHS", "4"))
-    parm_epochs = 1 if args.smoke else int(os.environ.get("PARM_EPOCHS", "4"))
+    dec_epochs = 1 if args.smoke else int(os.environ.get("DECODER_EPOCHS", "3"))
+    parm_epochs = 1 if args.smoke else int(os.environ.get("PARM_EPOCHS", "3"))
     report = {"seed": SEED, "smoke": args.smoke, "models": {}}
 
     # --- the deployed invertible classifier -------------------------------------------
