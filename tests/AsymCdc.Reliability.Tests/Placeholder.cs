@@ -1,0 +1,1 @@
+namespace AsymCdc.Reliability.Tests;
