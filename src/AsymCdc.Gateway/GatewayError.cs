@@ -22,4 +22,32 @@ public readonly record struct GatewayError(int StatusCode, string Message, bool 
             new(StatusCodes.Status503ServiceUnavailable, "the cluster is unavailable; retry later", RetryAfter: true),
         _ => new(StatusCodes.Status500InternalServerError, "internal error while serving the prediction; see the gateway log", RetryAfter: false),
     };
+
+    /// <summary>A batch gets one status, so report the failure that tells the caller most: a permanent error (400)
+    /// first, since retrying cannot help; then a retryable 503 with Retry-After; then 504; then anything else.
+    /// Ties go to the earliest image.</summary>
+    public static Exception MostTelling(IReadOnlyList<Exception> failures)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(failures.Count);
+        var decisive = failures[0];
+        var decisiveRank = Rank(decisive);
+        for (var i = 1; i < failures.Count; i++)
+        {
+            var rank = Rank(failures[i]);
+            if (rank < decisiveRank)
+            {
+                (decisive, decisiveRank) = (failures[i], rank);
+            }
+        }
+
+        return decisive;
+
+        static int Rank(Exception failure) => From(failure).StatusCode switch
+        {
+            StatusCodes.Status400BadRequest => 0,
+            StatusCodes.Status503ServiceUnavailable => 1,
+            StatusCodes.Status504GatewayTimeout => 2,
+            _ => 3,
+        };
+    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Pipelines;
 using AsymCdc.Abstractions;
 using Microsoft.AspNetCore.Http;
@@ -205,34 +204,21 @@ internal sealed partial class InferenceGateway(
         }
     }
 
-    /// <summary>A batch gets one status, so pick the failure that tells the caller most: a permanent error (400)
-    /// first, since retrying cannot help; then a retryable 503 with Retry-After; then 504; then anything else.</summary>
     private static Exception DecisiveFailure(Task<Prediction>[] calls)
     {
-        Exception? decisive = null;
-        var decisiveRank = int.MaxValue;
+        var failures = new List<Exception>();
         foreach (var call in calls)
         {
-            Exception? failure = call.IsFaulted ? call.Exception!.InnerException ?? call.Exception
-                : call.IsCanceled ? new TimeoutException("the prediction was cancelled") : null;
-            if (failure is null)
+            if (call.IsFaulted)
             {
-                continue;
+                failures.Add(call.Exception!.InnerException ?? call.Exception);
             }
-
-            var rank = GatewayError.From(failure).StatusCode switch
+            else if (call.IsCanceled)
             {
-                StatusCodes.Status400BadRequest => 0,
-                StatusCodes.Status503ServiceUnavailable => 1,
-                StatusCodes.Status504GatewayTimeout => 2,
-                _ => 3,
-            };
-            if (rank < decisiveRank)
-            {
-                (decisive, decisiveRank) = (failure, rank);
+                failures.Add(new TimeoutException("the prediction was cancelled"));
             }
         }
 
-        return decisive ?? throw new UnreachableException("Task.WhenAll threw while every call succeeded");
+        return GatewayError.MostTelling(failures);
     }
 }

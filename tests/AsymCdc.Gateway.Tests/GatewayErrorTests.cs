@@ -47,6 +47,27 @@ public sealed class GatewayErrorTests
         Assert.DoesNotContain("secret", GatewayError.From(new InvalidOperationException("secret detail")).Message, StringComparison.Ordinal);
 
     [Fact]
+    public void A_batch_reports_a_permanent_error_first_then_overload_then_deadline()
+    {
+        var deadline = new PredictionException(PredictionErrorCode.DeadlineExceeded, "late");
+        var overloaded = new PredictionException(PredictionErrorCode.Overloaded, "busy");
+        var invalid = new PredictionException(PredictionErrorCode.InvalidInput, "bad");
+        var bug = new InvalidOperationException("bug");
+
+        Assert.Same(invalid, GatewayError.MostTelling([bug, deadline, overloaded, invalid]));
+        Assert.Same(overloaded, GatewayError.MostTelling([bug, deadline, overloaded]));
+        Assert.Same(deadline, GatewayError.MostTelling([bug, deadline]));
+        Assert.Same(bug, GatewayError.MostTelling([bug]));
+    }
+
+    [Fact]
+    public void Among_equal_failures_the_earliest_image_is_reported()
+    {
+        var first = new PredictionException(PredictionErrorCode.Overloaded, "first");
+        Assert.Same(first, GatewayError.MostTelling([first, new PredictionException(PredictionErrorCode.Unavailable, "second")]));
+    }
+
+    [Fact]
     public void Defaults_are_valid() =>
         Assert.True(new GatewayOptionsValidator().Validate(null, new GatewayOptions()).Succeeded);
 
