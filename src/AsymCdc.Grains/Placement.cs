@@ -58,6 +58,12 @@ public sealed class FrontendPlacementDirector(WorkerDirectory directory) : IPlac
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         var compatible = context.GetCompatibleSilos(target);
+        // Honour an explicit placement hint (grain migration, tests that move a parity group onto a silo they will kill).
+        if (IPlacementDirector.GetPlacementHint(target.RequestContextData, compatible) is { } hinted)
+        {
+            return Task.FromResult(hinted);
+        }
+
         var frontends = directory.Frontends;
         var candidates = new List<SiloAddress>(frontends.Count);
         foreach (var silo in frontends)
