@@ -39,13 +39,13 @@ public sealed class GatewayClusterFixture : IAsyncLifetime
 }
 
 /// <summary>
-/// A real cluster that cannot keep up: one worker silo slowed by 2 s on every call and admission control
+/// A real cluster that cannot keep up: one worker silo slowed by 5 s on every call and admission control
 /// letting one query in flight, so a batch overloads the frontend. The gateway's readiness probe has a
 /// deadline shorter than the slowdown, so the cluster also counts as not answering.
 /// </summary>
 public sealed class OverloadedClusterFixture : IAsyncLifetime
 {
-    public static readonly TimeSpan Slowdown = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan Slowdown = TimeSpan.FromSeconds(5);
 
     private LocalCluster? _cluster;
     private GatewayServer? _gateway;
@@ -85,7 +85,7 @@ public sealed class OverloadedClusterFixture : IAsyncLifetime
 /// </summary>
 public sealed class StragglingClusterFixture : IAsyncLifetime
 {
-    public static readonly TimeSpan Slowdown = TimeSpan.FromSeconds(3);
+    public static readonly TimeSpan Slowdown = TimeSpan.FromSeconds(6);
 
     private LocalCluster? _cluster;
     private GatewayServer? _gateway;
@@ -95,7 +95,7 @@ public sealed class StragglingClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var options = ClusterOptions.Create(workers: 3);
-        options.Settings["AsymCdc:Serving:StragglerDeadline"] = "00:00:00.200";
+        options.Settings["AsymCdc:Serving:StragglerDeadline"] = "00:00:01";
         options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:30";
         options.WorkerSettings[0] = new Dictionary<string, string?> { ["AsymCdc:Stragglers:SiloSlowdown"] = Slowdown.ToString() };
         _cluster = await LocalCluster.StartAsync(options);
