@@ -13,8 +13,8 @@ public sealed class LatencyWindow
     private readonly double _percentile;
     private int _count;
     private int _next;
-    private int _sinceRecompute;
-    private double _cached = double.NaN;
+    private long _recorded;
+    private double _cached;
 
     public LatencyWindow(double percentile)
     {
@@ -33,9 +33,9 @@ public sealed class LatencyWindow
         _samples[_next] = milliseconds;
         _next = (_next + 1) % Capacity;
         _count = Math.Min(_count + 1, Capacity);
-        if (++_sinceRecompute >= RecomputeEvery || double.IsNaN(_cached))
+        // While the window is young every sample moves the percentile; after that, every RecomputeEvery-th.
+        if (++_recorded % RecomputeEvery == 0 || _count < RecomputeEvery)
         {
-            _sinceRecompute = 0;
             Array.Copy(_samples, _sorted, _count);
             Array.Sort(_sorted, 0, _count);
             _cached = _sorted[Math.Min(_count - 1, (int)Math.Ceiling(_percentile * _count) - 1)];

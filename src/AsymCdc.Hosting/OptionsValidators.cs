@@ -29,8 +29,9 @@ public sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
             failures.Add($"{s}:Clustering = '{options.Clustering}' is not supported; expected one of: {string.Join(", ", SiloOptions.ClusteringProviders)}");
         }
 
-        if (!string.Equals(options.Clustering, SiloOptions.Localhost, StringComparison.OrdinalIgnoreCase)
-            && string.IsNullOrWhiteSpace(options.RedisConnectionString))
+        var needsRedis = string.Equals(options.Clustering, SiloOptions.Redis, StringComparison.OrdinalIgnoreCase)
+            || string.Equals(options.Clustering, SiloOptions.Kubernetes, StringComparison.OrdinalIgnoreCase);
+        if (needsRedis && string.IsNullOrWhiteSpace(options.RedisConnectionString))
         {
             failures.Add($"{s}:RedisConnectionString is required when {s}:Clustering = {options.Clustering} (membership lives in Redis), e.g. 'redis:6379'");
         }

@@ -1,0 +1,97 @@
+using AsymCdc.Abstractions;
+using AsymCdc.Cli;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace AsymCdc.Grains.Tests;
+
+public sealed class PureLogicTests
+{
+    [Fact]
+    public void Stragglers_are_off_by_default()
+    {
+        var injector = new StragglerInjector(new StragglerOptions(), siloSalt: 11111);
+
+        Assert.All(Enumerable.Range(0, 1000), _ => Assert.Equal(TimeSpan.Zero, injector.NextDelay()));
+    }
+
+    [Fact]
+    public void The_same_seed_and_silo_draw_the_same_stragglers()
+    {
+        var options = new StragglerOptions { Rate = 0.3, Delay = TimeSpan.FromMilliseconds(7), Seed = 5 };
+        var a = new StragglerInjector(options, 30001);
+        var b = new StragglerInjector(options, 30001);
+
+        var drawsA = Enumerable.Range(0, 200).Select(_ => a.NextDelay()).ToArray();
+        var drawsB = Enumerable.Range(0, 200).Select(_ => b.NextDelay()).ToArray();
+
+        Assert.Equal(drawsA, drawsB);
+        Assert.InRange(drawsA.Count(d => d > TimeSpan.Zero), 30, 90);
+    }
+
+    [Fact]
+    public void A_slowed_silo_delays_every_call()
+    {
+        var injector = new StragglerInjector(new StragglerOptions { SiloSlowdown = TimeSpan.FromMilliseconds(3) }, 1);
+
+        Assert.All(Enumerable.Range(0, 50), _ => Assert.Equal(TimeSpan.FromMilliseconds(3), injector.NextDelay()));
+    }
+
+    [Fact]
+    public void The_hedging_percentile_follows_the_observed_latencies()
+    {
+        var window = new LatencyWindow(0.95);
+        Assert.Equal(42, window.Percentile(fallback: 42));
+
+        // 128 samples: a multiple of the recompute interval, so the cached percentile is current.
+        for (var i = 1; i <= 128; i++)
+        {
+            window.Record(i);
+        }
+
+        Assert.Equal(122, window.Percentile(fallback: 0));
+    }
+
+    [Property]
+    public Property A_percentile_is_a_sample_with_enough_samples_at_or_below_it(NonEmptyArray<NormalFloat> samples, byte p)
+    {
+        var sorted = samples.Get.Select(s => s.Get).Order().ToList();
+        var percentile = (p % 100 + 1) / 100.0;
+
+        var value = LatencySummary.Percentile(sorted, percentile);
+
+        var atOrBelow = sorted.Count(s => s <= value);
+        return (sorted.Contains(value) && atOrBelow >= percentile * sorted.Count).ToProperty();
+    }
+
+    [Fact]
+    public void Parity_group_keys_round_trip()
+    {
+        var key = ParityGroupKey.Format(ServingMode.AsymCdcCompact, 3, 1);
+
+        Assert.Equal("asymcdc-compact/3/1", key);
+        Assert.Equal((ServingMode.AsymCdcCompact, 3, 1), ParityGroupKey.Parse(key));
+        Assert.Throws<ArgumentException>(() => ParityGroupKey.Parse("asymcdc-compact/three/1"));
+    }
+
+    [Fact]
+    public void A_summary_counts_outcomes_and_extra_work()
+    {
+        QueryRecord[] records =
+        [
+            new(QueryOutcome.Answered, 5, false, true),
+            new(QueryOutcome.Answered, 7, true, false),
+            new(QueryOutcome.Error, 1, false, false),
+            new(QueryOutcome.Lost, 7000, false, false),
+        ];
+
+        var r = ScenarioResults.Summarise("s", 0.05, "asymcdc-exact", 2, 4, records, TimeSpan.FromSeconds(1), workerCalls: 6);
+
+        Assert.Equal((2, 1, 1, 1), (r.Answered, r.Errors, r.Lost, r.Reconstructed));
+        Assert.Equal(0.5, r.Accuracy);
+        Assert.Equal(0.5, r.ExtraWorkRatio);
+        Assert.Equal(5, r.P50Ms);
+        Assert.Equal(7, r.P99Ms);
+    }
+}

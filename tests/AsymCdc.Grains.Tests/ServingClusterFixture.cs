@@ -1,0 +1,112 @@
+using AsymCdc.Client;
+using AsymCdc.Hosting;
+using AsymCdc.Inference;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
+using Orleans.TestingHost;
+
+namespace AsymCdc.Grains.Tests;
+
+/// <summary>
+/// A TestingHost cluster of <see cref="Frontends"/> frontend silos (the first is the primary and the only gateway) and
+/// <see cref="Workers"/> gpu-worker silos, all sharing one loaded model repository. One per test collection: start-up
+/// is the slow part.
+/// </summary>
+public abstract class ServingClusterFixture : IAsyncLifetime
+{
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public ModelRepository Models { get; private set; } = null!;
+
+    public AsymCdcClient Client { get; private set; } = null!;
+
+    protected virtual int Frontends => 1;
+
+    protected virtual int Workers => 4;
+
+    /// <summary>Configuration of every silo (AsymCdc:* keys).</summary>
+    protected abstract IReadOnlyDictionary<string, string?> Settings { get; }
+
+    /// <summary>The TestingHost names silos by instance number (Silo_0, Silo_1... or Primary, Secondary_1...); the first
+    /// <see cref="Frontends"/> are frontends, the primary (instance 0) among them.</summary>
+    public bool IsFrontend(SiloHandle silo) => InstanceOf(silo.Name) < Frontends;
+
+    public InProcessSiloHandle Primary => Cluster.Silos.Single(s => InstanceOf(s.Name) == 0);
+
+    private static int InstanceOf(string name) => name == "Primary"
+        ? 0
+        : int.Parse(name[(name.LastIndexOf('_') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+
+    public IReadOnlyList<InProcessSiloHandle> WorkerSilos => [.. Cluster.Silos.Where(s => !IsFrontend(s))];
+
+    public IReadOnlyList<InProcessSiloHandle> FrontendSilos => [.. Cluster.Silos.Where(IsFrontend)];
+
+    public async Task InitializeAsync()
+    {
+        Models = await TestModels.OpenAsync();
+        var builder = new InProcessTestClusterBuilder((short)(Frontends + Workers));
+        builder.Options.GatewayPerSilo = false;
+        builder.ConfigureSiloHost((options, host) =>
+        {
+            host.Configuration.AddInMemoryCollection(Settings);
+            host.Services.AddSingleton(Models);
+        });
+        builder.ConfigureSilo((options, silo) =>
+        {
+            if (InstanceOf(options.SiloName) < Frontends)
+            {
+                silo.AddAsymCdcFrontend();
+            }
+            else
+            {
+                silo.AddAsymCdcWorker();
+            }
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+        Client = new AsymCdcClient(Cluster.Client);
+        await WaitForWorkersAsync(Workers);
+    }
+
+    /// <summary>Completes when the primary frontend sees exactly <paramref name="count"/> live worker silos.</summary>
+    public async Task WaitForWorkersAsync(int count)
+    {
+        var directory = Primary.ServiceProvider.GetRequiredService<WorkerDirectory>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        while (directory.Workers.Count != count)
+        {
+            await poll.WaitForNextTickAsync(timeout.Token);
+        }
+    }
+
+    public string NameOf(SiloAddress silo) => silo.ToParsableString();
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        Models.Dispose();
+    }
+}
+
+/// <summary>Ten percent of worker calls straggle by a full second: far beyond the 50 ms straggler deadline, so every
+/// straggler is decoded (or answered late) inside the 10 s request deadline.</summary>
+public sealed class StragglerClusterFixture : ServingClusterFixture
+{
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
+    {
+        ["AsymCdc:Serving:K"] = "2",
+        ["AsymCdc:Serving:StragglerDeadline"] = "00:00:00.200",
+        ["AsymCdc:Serving:RequestTimeout"] = "00:00:10",
+        ["AsymCdc:Serving:GroupWindow"] = "00:00:00.020",
+        ["AsymCdc:Stragglers:Rate"] = "0.1",
+        ["AsymCdc:Stragglers:Delay"] = "00:00:01",
+    };
+}
+
+[CollectionDefinition(Name)]
+public sealed class StragglerClusterCollection : ICollectionFixture<StragglerClusterFixture>
+{
+    public const string Name = "straggler cluster";
+}
