@@ -12,5 +12,16 @@ app.Configure(config =>
     config.AddCommand<PredictCommand>("predict")
         .WithDescription("Send one test image through an in-process cluster; print its true label, the prediction and how it was served.")
         .WithExample("predict", "--image", "7", "--mode", "asymcdc-exact");
+    config.AddBranch("cluster", cluster =>
+    {
+        cluster.SetDescription("A real multi-process cluster on this machine: redis-server + frontend and worker asymcdc-silo processes.");
+        cluster.AddCommand<ClusterUpCommand>("up").WithDescription("Start Redis and the silo processes; return when every silo is ready.")
+            .WithExample("cluster", "up", "--workers", "4", "--frontends", "2");
+        cluster.AddCommand<ClusterDownCommand>("down").WithDescription("Stop every process of the cluster (SIGTERM, SIGKILL after the drain timeout).");
+        cluster.AddCommand<ClusterStatusCommand>("status").WithDescription("Show each silo process, its ports and whether it is ready.");
+    });
+    config.AddCommand<ChaosCommand>("chaos")
+        .WithDescription("Chaos drill: a multi-process cluster under open-loop load, SIGKILL workers (and a frontend) mid-load, report lost/errors/p99.9/recovery.")
+        .WithExample("chaos", "--workers", "4", "--queries", "1500", "--kill", "1", "--kill-frontend", "--json", "chaos.json");
 });
 return await app.RunAsync(args);

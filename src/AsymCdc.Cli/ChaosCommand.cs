@@ -1,0 +1,240 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using AsymCdc.Abstractions;
+using AsymCdc.Cli.Cluster;
+using AsymCdc.Inference.Data;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace AsymCdc.Cli;
+
+/// <summary>
+/// <c>asymcdc chaos</c>: starts its own Redis-clustered multi-process cluster, drives open-loop load through the Orleans
+/// client, SIGKILLs worker silos (and optionally a frontend) during the load, restarts them as Kubernetes would, and
+/// reports lost queries, errors, p99.9 before and during the kill, and the time to recover.
+/// </summary>
+public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("-w|--workers <N>"), Description("Worker silo processes."), DefaultValue(4)]
+        public int Workers { get; init; } = 4;
+
+        [CommandOption("--frontends <N>"), Description("Frontend silo processes (default 1, or 2 with --kill-frontend).")]
+        public int? Frontends { get; init; }
+
+        [CommandOption("-n|--queries <N>"), Description("Queries in the measured load."), DefaultValue(1500)]
+        public int Queries { get; init; } = 1500;
+
+        [CommandOption("-r|--rate <QPS>"), Description("Open-loop arrival rate, queries per second."), DefaultValue(100.0)]
+        public double Rate { get; init; } = 100;
+
+        [CommandOption("--kill <N>"), Description("Worker silos to SIGKILL during the load."), DefaultValue(1)]
+        public int Kill { get; init; } = 1;
+
+        [CommandOption("--kill-frontend"), Description("Also SIGKILL one frontend silo; the client fails over to the other.")]
+        public bool KillFrontend { get; init; }
+
+        [CommandOption("--kill-at <FRACTION>"), Description("When to kill, as a fraction of the load's duration."), DefaultValue(0.33)]
+        public double KillAt { get; init; } = 0.33;
+
+        [CommandOption("--restart-after <MS>"), Description("Delay before a killed silo is started again (a container restart)."), DefaultValue(1000)]
+        public int RestartAfterMs { get; init; } = 1000;
+
+        [CommandOption("-m|--mode <MODE>"), Description("Serving mode of the load."), DefaultValue("asymcdc-compact")]
+        public string Mode { get; init; } = "asymcdc-compact";
+
+        [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
+        public int K { get; init; } = 2;
+
+        [CommandOption("--straggler-deadline <MS>"), Description("Each answer is raced against this before a decode, in ms."), DefaultValue(50)]
+        public int StragglerDeadlineMs { get; init; } = 50;
+
+        [CommandOption("--timeout <MS>"), Description("Deadline of each query, in ms."), DefaultValue(5000)]
+        public int TimeoutMs { get; init; } = 5000;
+
+        [CommandOption("--run-dir <DIR>"), Description("State file and logs of the drill's cluster."), DefaultValue("runs/chaos")]
+        public string RunDirectory { get; init; } = "runs/chaos";
+
+        [CommandOption("--models <DIR>"), Description("Model repository (default: models/ found above the working directory).")]
+        public string? Models { get; init; }
+
+        [CommandOption("--silo <DLL>"), Description("The asymcdc-silo.dll to run (default: the silo project's build output).")]
+        public string? Silo { get; init; }
+
+        [CommandOption("--json <FILE>"), Description("Also write the report as JSON to FILE.")]
+        public string? Json { get; init; }
+
+        public int FrontendCount => Frontends ?? (KillFrontend ? 2 : 1);
+
+        public override ValidationResult Validate()
+        {
+            if (!ServingModes.TryParse(Mode, out _))
+            {
+                return ValidationResult.Error($"--mode '{Mode}' is not one of: {string.Join(", ", ServingModes.All.Select(m => m.ToName()))}");
+            }
+
+            if (K is < 2 or > 4)
+            {
+                return ValidationResult.Error($"-k {K} is outside 2..4");
+            }
+
+            if (Kill < 0 || Kill >= Workers)
+            {
+                return ValidationResult.Error($"--kill {Kill} must be in 0..{Workers - 1}: at least one of the {Workers} workers has to survive");
+            }
+
+            if (KillFrontend && FrontendCount < 2)
+            {
+                return ValidationResult.Error("--kill-frontend needs --frontends 2 or more: the client fails over to a surviving frontend");
+            }
+
+            if (Queries < 10 || Rate <= 0 || KillAt is <= 0 or >= 1 || RestartAfterMs < 0 || TimeoutMs <= StragglerDeadlineMs || StragglerDeadlineMs <= 0)
+            {
+                return ValidationResult.Error("--queries ≥ 10, --rate > 0, --kill-at in (0, 1), --restart-after ≥ 0, and --timeout longer than --straggler-deadline (> 0)");
+            }
+
+            return ValidationResult.Success();
+        }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        // Redirected output has no width; the tables need about 140 columns.
+        AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 140);
+        var mode = ServingModes.Parse(settings.Mode);
+        var data = FashionMnist.LoadTestSet();
+        var options = new ProcessClusterOptions
+        {
+            Workers = settings.Workers,
+            Frontends = settings.FrontendCount,
+            RunDirectory = settings.RunDirectory,
+            ModelRepository = settings.Models,
+            SiloDll = settings.Silo,
+        };
+        options.Settings["AsymCdc:Serving:K"] = settings.K.ToString(CultureInfo.InvariantCulture);
+        options.Settings["AsymCdc:Serving:StragglerDeadline"] = TimeSpan.FromMilliseconds(settings.StragglerDeadlineMs).ToString();
+        options.Settings["AsymCdc:Serving:RequestTimeout"] = TimeSpan.FromMilliseconds(settings.TimeoutMs).ToString();
+
+        AnsiConsole.MarkupLine($"[bold]AsymCDC chaos drill[/]: Redis + {options.Frontends} frontend + {options.Workers} worker processes, "
+            + $"{settings.Queries} {mode.ToName()} queries at {settings.Rate:0}/s; SIGKILL {settings.Kill} worker(s)"
+            + (settings.KillFrontend ? " and 1 frontend" : "") + $" at {settings.KillAt:P0} of the load");
+        ProcessCluster? cluster = null;
+        // try/finally covers errors and Ctrl-C; the exit hook covers SIGTERM/SIGHUP to this process.
+        using var exitHook = new ExitHook(() => cluster?.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        try
+        {
+            cluster = await AnsiConsole.Status().StartAsync($"Starting the cluster in {settings.RunDirectory}...",
+                _ => ProcessCluster.StartAsync(options, cancellationToken));
+            await using var connection = await ClusterConnection.ConnectAsync(cluster.State, cancellationToken: cancellationToken);
+            var load = new ChaosLoad(connection.Predictions, data);
+            var timeout = TimeSpan.FromMilliseconds(settings.TimeoutMs);
+
+            // Warm-up (not measured): activates the groups and the workers' sessions on every silo.
+            await load.RunAsync(mode, 4 * (settings.K + 1) * settings.Workers, settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
+
+            var victims = Enumerable.Range(0, settings.Kill).Select(i => $"worker-{i}").ToList();
+            if (settings.KillFrontend)
+            {
+                victims.Add("frontend-0");
+            }
+
+            var duration = TimeSpan.FromSeconds(settings.Queries / settings.Rate);
+            var start = Stopwatch.GetTimestamp();
+            var drill = DrillAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs), start, cancellationToken);
+            var records = await AnsiConsole.Status().StartAsync($"Load for {duration.TotalSeconds:0} s, kills at {(duration * settings.KillAt).TotalSeconds:0.0} s...",
+                _ => load.RunAsync(mode, settings.Queries, settings.Rate, timeout, start, cancellationToken));
+            var loadEndMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            var (killMs, replacedMs) = await drill;
+            var report = ChaosReport.Compute(records, killMs, replacedMs <= loadEndMs ? replacedMs : null);
+
+            AnsiConsole.Write(Table(report, killMs, replacedMs));
+            if (settings.Json is { } path)
+            {
+                var json = new
+                {
+                    config = new
+                    {
+                        workers = options.Workers,
+                        frontends = options.Frontends,
+                        queries = settings.Queries,
+                        rate_qps = settings.Rate,
+                        mode = mode.ToName(),
+                        k = settings.K,
+                        straggler_deadline_ms = settings.StragglerDeadlineMs,
+                        timeout_ms = settings.TimeoutMs,
+                        killed = victims,
+                        restart_after_ms = settings.RestartAfterMs,
+                    },
+                    kill_at_s = Math.Round(killMs / 1000, 2),
+                    replaced_at_s = Math.Round(replacedMs / 1000, 2),
+                    queries = report.Queries,
+                    answered = report.Answered,
+                    errors = report.Errors,
+                    lost = report.Lost,
+                    p999_ms_before = report.P999MsBefore,
+                    p999_ms_during = report.P999MsDuring,
+                    recovery_s = report.RecoverySeconds,
+                    p50_ms_before = report.P50MsBefore,
+                    p50_ms_during = report.P50MsDuring,
+                    queries_before = report.QueriesBefore,
+                    queries_during = report.QueriesDuring,
+                    errors_by_kind = report.ErrorsByKind,
+                    lost_sent_s = report.LostSentSeconds,
+                };
+                await File.WriteAllTextAsync(path, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+                AnsiConsole.MarkupLine($"Report written to [grey]{Markup.Escape(path)}[/].");
+            }
+
+            return report.Lost == 0 && report.Answered + report.Errors == report.Queries ? 0 : 1;
+        }
+        finally
+        {
+            if (cluster is not null)
+            {
+                await AnsiConsole.Status().StartAsync("Stopping the cluster...", _ => cluster.DownAsync(CancellationToken.None));
+            }
+        }
+    }
+
+    /// <summary>At <paramref name="killAfter"/> into the load, SIGKILLs the victims together; after
+    /// <paramref name="restartAfter"/> starts each again and waits until it is ready. Returns both times, in ms after
+    /// <paramref name="start"/>.</summary>
+    private static async Task<(double KillMs, double ReplacedMs)> DrillAsync(ProcessCluster cluster, IReadOnlyList<string> victims,
+        TimeSpan killAfter, TimeSpan restartAfter, long start, CancellationToken cancellationToken)
+    {
+        var due = killAfter - Stopwatch.GetElapsedTime(start);
+        if (due > TimeSpan.Zero)
+        {
+            await Task.Delay(due, cancellationToken);
+        }
+
+        var killMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        await Task.WhenAll(victims.Select(cluster.KillAsync));
+        await Task.Delay(restartAfter, cancellationToken);
+        await Task.WhenAll(victims.Select(v => cluster.RestartAsync(v, cancellationToken)));
+        return (killMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+    }
+
+    private static Table Table(ChaosReport r, double killMs, double replacedMs)
+    {
+        var table = new Table().Title($"Chaos drill (kill at {killMs / 1000:0.0} s, replacements ready at {replacedMs / 1000:0.0} s)");
+        foreach (var column in new[] { "queries", "answered", "errors", "lost", "p50 before", "p99.9 before", "p50 during", "p99.9 during", "recovery (s)" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        table.AddRow($"{r.Queries}", $"{r.Answered}", $"{r.Errors}", $"{r.Lost}", F(r.P50MsBefore), F(r.P999MsBefore), F(r.P50MsDuring),
+            F(r.P999MsDuring), r.RecoverySeconds is { } s ? F(s) : "not recovered");
+        if (r.ErrorsByKind.Count > 0)
+        {
+            table.Caption("errors: " + string.Join(", ", r.ErrorsByKind.Select(e => $"{e.Key} {e.Value}")));
+        }
+
+        return table;
+    }
+
+    private static string F(double v) => v.ToString("0.0", CultureInfo.InvariantCulture);
+}

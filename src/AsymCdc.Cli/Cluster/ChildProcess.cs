@@ -1,0 +1,44 @@
+using System.Diagnostics;
+
+namespace AsymCdc.Cli.Cluster;
+
+/// <summary>Starts a long-running child whose output goes to a log file, not to a pipe: the child must outlive
+/// <c>asymcdc cluster up</c>, and a pipe to an exited parent would break its writes.</summary>
+public static class ChildProcess
+{
+    public static Process Start(string fileName, IEnumerable<string> arguments, string logPath, string workingDirectory,
+        IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = workingDirectory };
+        // exec: the pid we record is the program's own, so signals reach it directly.
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec \"$0\" \"$@\" </dev/null >>\"$ASYMCDC_LOG\" 2>&1");
+        start.ArgumentList.Add(fileName);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["ASYMCDC_LOG"] = logPath;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[key] = value;
+        }
+
+        return Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
+    }
+
+    /// <summary>The last lines of a log, for an error message.</summary>
+    public static string Tail(string logPath, int lines = 15)
+    {
+        try
+        {
+            var all = File.ReadAllLines(logPath);
+            return string.Join(Environment.NewLine, all.Skip(Math.Max(0, all.Length - lines)));
+        }
+        catch (IOException)
+        {
+            return "(no log)";
+        }
+    }
+}

@@ -1,0 +1,326 @@
+using System.Diagnostics;
+using AsymCdc.Grains;
+using AsymCdc.Inference;
+
+namespace AsymCdc.Cli.Cluster;
+
+/// <summary>
+/// A real multi-process AsymCDC cluster on this machine: a <c>redis-server</c> for membership, F frontend and N worker
+/// <c>asymcdc-silo</c> processes with Redis clustering on distinct free loopback ports. Pids, ports and logs live in a
+/// run folder (<see cref="ClusterState"/>), so a later <c>cluster down</c> can stop what an earlier <c>up</c> started.
+/// </summary>
+public sealed partial class ProcessCluster : IAsyncDisposable
+{
+    public const string SiloCommand = SiloLocator.FileName;
+
+    private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(2) };
+
+    private readonly Dictionary<string, Process> _children = [];
+    private readonly Dictionary<string, string?> _environment;
+    private readonly TimeSpan _drainTimeout;
+    private readonly TimeSpan _readyTimeout;
+
+    private ProcessCluster(string runDirectory, ClusterState state, Dictionary<string, string?> environment, TimeSpan drainTimeout, TimeSpan readyTimeout)
+    {
+        RunDirectory = runDirectory;
+        State = state;
+        _environment = environment;
+        _drainTimeout = drainTimeout;
+        _readyTimeout = readyTimeout;
+    }
+
+    public string RunDirectory { get; }
+
+    public ClusterState State { get; private set; }
+
+    public string RedisConnectionString => State.Redis?.ConnectionString
+        ?? throw new InvalidOperationException("this cluster has no Redis");
+
+    public SiloProcessInfo Silo(string name) => State.Silos.FirstOrDefault(s => s.Name == name)
+        ?? throw new ArgumentException($"no silo '{name}' in this cluster (it has: {string.Join(", ", State.Silos.Select(s => s.Name))})", nameof(name));
+
+    public IEnumerable<SiloProcessInfo> SilosWithRole(string role) => State.Silos.Where(s => s.Role == role);
+
+    /// <summary>Starts Redis and every silo, then waits until each answers <c>/health/ready</c>. On any failure it stops
+    /// what it started and throws an error that points at the log of the silo that did not come up.</summary>
+    public static async Task<ProcessCluster> StartAsync(ProcessClusterOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var runDirectory = Path.GetFullPath(options.RunDirectory);
+        if (Attach(runDirectory) is { } existing && existing.RunningPids().Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"a cluster started from '{runDirectory}' is still running (pids {string.Join(", ", existing.RunningPids())}); run 'asymcdc cluster down --run-dir {options.RunDirectory}' first");
+        }
+
+        // A fresh cluster: the logs and Redis's append-only file of an earlier one (stale membership rows) go.
+        if (Directory.Exists(Path.Combine(runDirectory, "redis")))
+        {
+            Directory.Delete(Path.Combine(runDirectory, "redis"), recursive: true);
+        }
+
+        Directory.CreateDirectory(runDirectory);
+        foreach (var log in Directory.EnumerateFiles(runDirectory, "*.log"))
+        {
+            File.Delete(log);
+        }
+
+        var siloDll = SiloLocator.Find(options.SiloDll);
+        var models = Path.GetFullPath(options.ModelRepository ?? ModelRepositoryLocator.Find());
+        var state = new ClusterState(options.ServiceId, options.ClusterId, siloDll, models, DateTime.UtcNow, null, []);
+        var ports = FreePorts.Take(1 + (3 * (options.Frontends + options.Workers)));
+        var environment = SiloEnvironment(options, models);
+        var cluster = new ProcessCluster(runDirectory, state, environment, options.DrainTimeout, options.ReadyTimeout);
+        try
+        {
+            var redis = await RedisServer.StartAsync(Path.Combine(runDirectory, "redis"), ports[0], cancellationToken);
+            cluster.Update(cluster.State with { Redis = redis });
+            var next = 1;
+            var silos = new List<SiloProcessInfo>();
+            for (var i = 0; i < options.Frontends + options.Workers; i++)
+            {
+                var frontend = i < options.Frontends;
+                var name = frontend ? $"frontend-{i}" : $"worker-{i - options.Frontends}";
+                var role = frontend ? SiloRoles.Frontend : SiloRoles.GpuWorker;
+                var silo = new SiloProcessInfo(name, role, 0, ports[next], ports[next + 1], ports[next + 2], Path.Combine(runDirectory, $"{name}.log"));
+                next += 3;
+                silos.Add(cluster.Launch(silo));
+                cluster.Update(cluster.State with { Silos = [.. silos] });
+            }
+
+            await Task.WhenAll(cluster.State.Silos.Select(s => cluster.WaitReadyAsync(s, cancellationToken)));
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DownAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    /// <summary>The cluster an earlier <c>up</c> recorded in <paramref name="runDirectory"/>, or null.</summary>
+    public static ProcessCluster? Attach(string runDirectory)
+    {
+        var full = Path.GetFullPath(runDirectory);
+        return ClusterState.TryLoad(full) is { } state
+            ? new ProcessCluster(full, state, [], TimeSpan.FromSeconds(20), TimeSpan.FromMinutes(3))
+            : null;
+    }
+
+    /// <summary>Pids of this cluster's processes that are still running.</summary>
+    public IReadOnlyList<int> RunningPids()
+    {
+        var pids = new List<int>();
+        if (State.Redis is { } redis && Processes.IsRunning(redis.Pid, RedisServer.Program))
+        {
+            pids.Add(redis.Pid);
+        }
+
+        pids.AddRange(State.Silos.Where(s => Processes.IsRunning(s.Pid, SiloCommand)).Select(s => s.Pid));
+        return pids;
+    }
+
+    /// <summary>SIGKILLs a silo (a crashed node: no drain, no goodbye to membership) and waits until it is gone.</summary>
+    public async Task KillAsync(string name)
+    {
+        var silo = Silo(name);
+        Processes.Signal(silo.Pid, SiloCommand, Processes.SigKill);
+        if (!await Processes.WaitForExitAsync(silo.Pid, SiloCommand, TimeSpan.FromSeconds(10)))
+        {
+            throw new InvalidOperationException($"silo {name} (pid {silo.Pid}) still runs 10 s after SIGKILL");
+        }
+    }
+
+    /// <summary>Starts a fresh process for a silo that is gone, on the same ports (as Kubernetes restarts a crashed
+    /// container), and waits until it is ready. The log is appended to.</summary>
+    public async Task RestartAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var silo = Silo(name);
+        if (Processes.IsRunning(silo.Pid, SiloCommand))
+        {
+            throw new InvalidOperationException($"silo {name} (pid {silo.Pid}) is still running; kill it first");
+        }
+
+        var restarted = Launch(silo);
+        Update(State with { Silos = [.. State.Silos.Select(s => s.Name == name ? restarted : s)] });
+        await WaitReadyAsync(restarted, cancellationToken);
+    }
+
+    /// <summary>Stops Redis (SIGTERM; it flushes its append-only file) while the silos keep running.</summary>
+    public async Task StopRedisAsync()
+    {
+        var redis = State.Redis ?? throw new InvalidOperationException("this cluster has no Redis");
+        await Processes.StopAsync(redis.Pid, RedisServer.Program, TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Starts Redis again on the same port and folder: it reloads the membership table from its file.</summary>
+    public async Task StartRedisAsync(CancellationToken cancellationToken = default)
+    {
+        var redis = State.Redis ?? throw new InvalidOperationException("this cluster has no Redis");
+        if (Processes.IsRunning(redis.Pid, RedisServer.Program))
+        {
+            throw new InvalidOperationException($"Redis (pid {redis.Pid}) is still running");
+        }
+
+        var restarted = await RedisServer.StartAsync(Path.GetDirectoryName(redis.Log)!, redis.Port, cancellationToken);
+        Update(State with { Redis = restarted });
+    }
+
+    /// <summary>
+    /// Stops every silo (SIGTERM, so frontends drain; SIGKILL for any still running after the drain timeout plus the
+    /// host's shutdown margin), then Redis, then checks that none of the recorded pids runs any more and removes the
+    /// state file. Returns the names of processes that needed SIGKILL.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DownAsync(CancellationToken cancellationToken = default)
+    {
+        var grace = _drainTimeout + TimeSpan.FromSeconds(15);
+        var killed = new List<string>();
+        var stops = State.Silos.Select(async s =>
+        {
+            if (await Processes.StopAsync(s.Pid, SiloCommand, grace, cancellationToken))
+            {
+                lock (killed)
+                {
+                    killed.Add(s.Name);
+                }
+            }
+        });
+        await Task.WhenAll(stops);
+        if (State.Redis is { } redis && await Processes.StopAsync(redis.Pid, RedisServer.Program, TimeSpan.FromSeconds(10), cancellationToken))
+        {
+            killed.Add("redis");
+        }
+
+        if (RunningPids() is { Count: > 0 } left)
+        {
+            throw new InvalidOperationException($"processes {string.Join(", ", left)} of the cluster in '{RunDirectory}' are still running");
+        }
+
+        foreach (var child in _children.Values)
+        {
+            child.Dispose();
+        }
+
+        _children.Clear();
+        File.Delete(ClusterState.PathIn(RunDirectory));
+        return killed;
+    }
+
+    /// <summary>Whether each silo runs and answers <c>/health/ready</c>.</summary>
+    public async Task<IReadOnlyList<(SiloProcessInfo Silo, bool Running, bool Ready)>> StatusAsync(CancellationToken cancellationToken = default)
+    {
+        var lines = new List<(SiloProcessInfo, bool, bool)>();
+        foreach (var silo in State.Silos)
+        {
+            var running = Processes.IsRunning(silo.Pid, SiloCommand);
+            lines.Add((silo, running, running && await IsReadyAsync(silo, cancellationToken)));
+        }
+
+        return lines;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (File.Exists(ClusterState.PathIn(RunDirectory)))
+        {
+            await DownAsync(CancellationToken.None);
+        }
+    }
+
+    private SiloProcessInfo Launch(SiloProcessInfo silo)
+    {
+        var environment = new Dictionary<string, string?>(_environment)
+        {
+            ["AsymCdc__Silo__Roles"] = silo.Role,
+            ["AsymCdc__Silo__Clustering"] = "redis",
+            ["AsymCdc__Silo__RedisConnectionString"] = RedisConnectionString,
+            ["AsymCdc__Silo__ServiceId"] = State.ServiceId,
+            ["AsymCdc__Silo__ClusterId"] = State.ClusterId,
+            ["AsymCdc__Silo__SiloPort"] = $"{silo.SiloPort}",
+            ["AsymCdc__Silo__GatewayPort"] = $"{silo.GatewayPort}",
+            ["AsymCdc__Silo__HttpPort"] = $"{silo.HttpPort}",
+        };
+        File.AppendAllText(silo.Log, $"--- asymcdc cluster: starting {silo.Name} ({silo.Role}) at {DateTime.UtcNow:O}{Environment.NewLine}");
+        // The silo's folder is its content root: that is where its appsettings.json is.
+        var process = ChildProcess.Start("dotnet", [State.SiloDll], silo.Log, Path.GetDirectoryName(State.SiloDll)!, environment);
+        if (_children.Remove(silo.Name, out var previous))
+        {
+            previous.Dispose();
+        }
+
+        _children[silo.Name] = process;
+        return silo with { Pid = process.Id };
+    }
+
+    private async Task WaitReadyAsync(SiloProcessInfo silo, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        while (!await IsReadyAsync(silo, cancellationToken))
+        {
+            if (!Processes.IsRunning(silo.Pid, SiloCommand))
+            {
+                var code = _children.TryGetValue(silo.Name, out var child) && child.HasExited ? $" with code {child.ExitCode}" : "";
+                throw new ClusterStartException(silo,
+                    $"silo {silo.Name} ({silo.Role}, pid {silo.Pid}) exited{code} before it was ready; see its log {silo.Log}:{Environment.NewLine}{ChildProcess.Tail(silo.Log)}");
+            }
+
+            if (Stopwatch.GetElapsedTime(started) > _readyTimeout)
+            {
+                throw new ClusterStartException(silo,
+                    $"silo {silo.Name} ({silo.Role}, pid {silo.Pid}) did not answer {silo.ReadyUri} within {_readyTimeout.TotalSeconds:0} s; see its log {silo.Log}:{Environment.NewLine}{ChildProcess.Tail(silo.Log)}");
+            }
+
+            await poll.WaitForNextTickAsync(cancellationToken);
+        }
+    }
+
+    private static async Task<bool> IsReadyAsync(SiloProcessInfo silo, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await s_http.GetAsync(silo.ReadyUri, cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private void Update(ClusterState state)
+    {
+        State = state;
+        state.Save(RunDirectory);
+    }
+
+    private static Dictionary<string, string?> SiloEnvironment(ProcessClusterOptions options, string models)
+    {
+        var environment = new Dictionary<string, string?>
+        {
+            ["AsymCdc__Inference__ModelRepository"] = models,
+            // Many silos share this machine's cores: one ONNX thread each, workstation GC (the web SDK defaults to
+            // server GC, one heap per core per process).
+            ["AsymCdc__Inference__IntraOpThreads"] = "1",
+            ["DOTNET_gcServer"] = "0",
+            ["AsymCdc__Silo__DrainTimeout"] = options.DrainTimeout.ToString(),
+            ["Logging__Console__FormatterName"] = "simple",
+            ["Logging__Console__FormatterOptions__SingleLine"] = "true",
+            ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
+            ["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true",
+        };
+        foreach (var (key, value) in options.Settings)
+        {
+            environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        return environment;
+    }
+}
+
+/// <summary>A silo of a <see cref="ProcessCluster"/> did not come up; the message points at its log.</summary>
+public sealed class ClusterStartException(SiloProcessInfo silo, string message) : Exception(message)
+{
+    public SiloProcessInfo Silo { get; } = silo;
+}

@@ -1,0 +1,54 @@
+namespace AsymCdc.Cli.Cluster;
+
+/// <summary>What <see cref="ProcessCluster"/> starts.</summary>
+public sealed class ProcessClusterOptions
+{
+    public const string DefaultRunDirectory = "runs/cluster";
+
+    /// <summary>Silo processes with role gpu-worker.</summary>
+    public int Workers { get; set; } = 4;
+
+    /// <summary>Silo processes with role frontend (Orleans gateway, HTTP gateway).</summary>
+    public int Frontends { get; set; } = 1;
+
+    /// <summary>Where the state file, Redis's files and every log go.</summary>
+    public string RunDirectory { get; set; } = DefaultRunDirectory;
+
+    /// <summary>The model repository; null finds <c>models/</c> above the working directory.</summary>
+    public string? ModelRepository { get; set; }
+
+    /// <summary>The silo to run; null lets <see cref="SiloLocator"/> find the build output.</summary>
+    public string? SiloDll { get; set; }
+
+    public string ServiceId { get; set; } = "asymcdc";
+
+    public string ClusterId { get; set; } = "dev";
+
+    /// <summary>Configuration for every silo (<c>AsymCdc:Serving:K</c> = <c>3</c>), passed as environment variables.</summary>
+    public IDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
+
+    /// <summary>How long each silo may take to answer <c>/health/ready</c>.</summary>
+    public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>The silos' <c>AsymCdc:Silo:DrainTimeout</c>; <c>down</c> sends SIGKILL to a silo still running after it
+    /// (plus the host's own shutdown margin).</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public void Validate()
+    {
+        if (Workers < 1)
+        {
+            throw new ArgumentException($"--workers {Workers}: a cluster needs at least one worker silo (a parity group of k needs k+1)");
+        }
+
+        if (Frontends < 1)
+        {
+            throw new ArgumentException($"--frontends {Frontends}: a cluster needs at least one frontend silo");
+        }
+
+        if (string.IsNullOrWhiteSpace(RunDirectory))
+        {
+            throw new ArgumentException("--run-dir is empty; give a folder for the state file and the logs");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using AsymCdc.Cli;
+using AsymCdc.Cli.Cluster;
+
+namespace AsymCdc.Reliability.Tests;
+
+/// <summary>The drill's figures (docs/RELIABILITY.md): counts, before/during split by send time, and recovery as the
+/// end of the last abnormal 500 ms window after the kill.</summary>
+public sealed class ChaosReportTests
+{
+    private static ChaosRecord Ok(double sentMs, double latencyMs = 10) => new(sentMs, latencyMs, QueryOutcome.Answered, null);
+
+    /// <summary>One query every 10 ms for 10 s, each answered in 10 ms, except what <paramref name="change"/> alters.</summary>
+    private static List<ChaosRecord> Steady(Func<ChaosRecord, ChaosRecord>? change = null) =>
+        [.. Enumerable.Range(0, 1000).Select(i => Ok(i * 10.0)).Select(r => change?.Invoke(r) ?? r)];
+
+    [Fact]
+    public void An_undisturbed_run_recovers_at_once()
+    {
+        var report = ChaosReport.Compute(Steady(), killMs: 3000, replacedMs: 5000);
+
+        Assert.Equal((1000, 1000, 0, 0), (report.Queries, report.Answered, report.Errors, report.Lost));
+        Assert.Equal(0, report.RecoverySeconds);
+        Assert.Equal(300, report.QueriesBefore);
+        Assert.Equal(300, report.QueriesDuring); // sent in [3 s, 5 s + 1 s)
+    }
+
+    [Fact]
+    public void Recovery_ends_with_the_last_window_that_had_a_slow_or_failed_query()
+    {
+        var records = Steady(r => r.SentMs switch
+        {
+            >= 3000 and < 3400 => r with { LatencyMs = 200 },                 // window 0: slow
+            4250 => r with { Outcome = QueryOutcome.Error, Error = "Unavailable" }, // window 2: an error
+            _ => r,
+        });
+
+        var report = ChaosReport.Compute(records, killMs: 3000, replacedMs: 6000);
+
+        Assert.Equal(1.5, report.RecoverySeconds);
+        Assert.Equal(1, report.Errors);
+        Assert.Equal(1, report.ErrorsByKind["Unavailable"]);
+        Assert.Equal(200, report.P999MsDuring);
+        Assert.Equal(10, report.P999MsBefore);
+    }
+
+    [Fact]
+    public void A_run_that_ends_abnormal_has_not_recovered_and_counts_its_lost_queries()
+    {
+        var records = Steady(r => r.SentMs >= 9800 ? r with { Outcome = QueryOutcome.Lost, LatencyMs = 7000 } : r);
+
+        var report = ChaosReport.Compute(records, killMs: 3000, replacedMs: null);
+
+        Assert.Null(report.RecoverySeconds);
+        Assert.Equal(20, report.Lost);
+        Assert.Equal(20, report.LostSentSeconds.Count);
+        Assert.Equal(700, report.QueriesDuring); // no replacement: "during" runs to the end of the load
+    }
+}

@@ -1,1 +1,0 @@
-namespace AsymCdc.Reliability.Tests;

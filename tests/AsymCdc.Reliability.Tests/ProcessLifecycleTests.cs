@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using AsymCdc.Cli.Cluster;
+using AsymCdc.Inference;
+
+namespace AsymCdc.Reliability.Tests;
+
+/// <summary>Start-up and shut-down of real processes: <c>cluster up</c>/<c>down</c> leaves nothing running, and a silo
+/// that cannot start exits at once with a non-zero code and a message naming the cause.</summary>
+public sealed class ProcessLifecycleTests
+{
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Cluster_up_then_down_leaves_no_process_running()
+    {
+        var runDirectory = Path.Combine(Path.GetTempPath(), $"asymcdc-updown-{Guid.NewGuid():N}");
+        var options = new ProcessClusterOptions
+        {
+            Frontends = 1,
+            Workers = 1,
+            RunDirectory = runDirectory,
+            ModelRepository = TestEnvironment.ModelRepository,
+            DrainTimeout = TimeSpan.FromSeconds(2),
+        };
+        var cluster = await ProcessCluster.StartAsync(options);
+        int[] pids = [cluster.State.Redis!.Pid, .. cluster.State.Silos.Select(s => s.Pid)];
+        try
+        {
+            Assert.Equal(3, cluster.RunningPids().Count);
+            Assert.All(await cluster.StatusAsync(), s => Assert.True(s.Ready, $"{s.Silo.Name} is not ready"));
+            // `cluster down` from another process works from the state file alone.
+            Assert.NotNull(ProcessCluster.Attach(runDirectory));
+        }
+        finally
+        {
+            var killed = await ProcessCluster.Attach(runDirectory)!.DownAsync();
+            Assert.Empty(killed); // every process stopped on SIGTERM, frontends drained
+        }
+
+        Assert.All(pids, pid => Assert.False(Processes.IsRunning(pid, "")));
+        Assert.Null(ProcessCluster.Attach(runDirectory));
+        Assert.False(await RedisServer.PingAsync(cluster.State.Redis.Port, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_silo_whose_redis_is_unreachable_exits_non_zero_naming_the_connection_string()
+    {
+        var redisPort = FreePorts.Take(1)[0]; // nothing listens there
+        var connectionString = $"127.0.0.1:{redisPort}";
+
+        var (exitCode, output) = await RunSiloAsync(TestEnvironment.ModelRepository, new()
+        {
+            ["AsymCdc__Silo__Clustering"] = "redis",
+            ["AsymCdc__Silo__RedisConnectionString"] = connectionString,
+        });
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains($"cannot reach Redis at '{connectionString}'", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_silo_with_a_corrupt_model_file_exits_non_zero_naming_the_model()
+    {
+        var repository = Path.Combine(Path.GetTempPath(), $"asymcdc-corrupt-{Guid.NewGuid():N}");
+        CopyDirectory(TestEnvironment.ModelRepository, repository);
+        try
+        {
+            var onnx = Path.Combine(repository, ModelNames.Classifier, "1", "model.onnx");
+            var bytes = await File.ReadAllBytesAsync(onnx);
+            await File.WriteAllBytesAsync(onnx, bytes.AsSpan(0, bytes.Length / 3).ToArray()); // a truncated download
+
+            var (exitCode, output) = await RunSiloAsync(repository, []);
+
+            Assert.NotEqual(0, exitCode);
+            Assert.Contains(ModelNames.Classifier, output, StringComparison.Ordinal);
+            Assert.Contains("asymcdc-silo: start-up failed", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(repository, recursive: true);
+        }
+    }
+
+    /// <summary>Runs one silo (both roles, localhost clustering unless overridden) and waits for it to exit by itself.</summary>
+    private static async Task<(int ExitCode, string Output)> RunSiloAsync(string repository, Dictionary<string, string> settings)
+    {
+        var ports = FreePorts.Take(3);
+        var start = new ProcessStartInfo("dotnet", [SiloLocator.Find()])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(SiloLocator.Find())!,
+        };
+        start.Environment["AsymCdc__Inference__ModelRepository"] = repository;
+        start.Environment["AsymCdc__Silo__SiloPort"] = $"{ports[0]}";
+        start.Environment["AsymCdc__Silo__GatewayPort"] = $"{ports[1]}";
+        start.Environment["AsymCdc__Silo__HttpPort"] = $"{ports[2]}";
+        start.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var silo = Process.Start(start)!;
+        var stdout = silo.StandardOutput.ReadToEndAsync();
+        var stderr = silo.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(ExitTimeout);
+        try
+        {
+            await silo.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            silo.Kill();
+            Assert.Fail($"the silo did not exit within {ExitTimeout.TotalSeconds} s (it hangs instead of failing):{Environment.NewLine}{await stdout}{await stderr}");
+        }
+
+        return (silo.ExitCode, await stdout + await stderr);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+}
