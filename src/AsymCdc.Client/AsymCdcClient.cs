@@ -5,8 +5,6 @@ namespace AsymCdc.Client;
 /// <summary>A typed client for the AsymCDC cluster: one call per prediction through the frontend grain.</summary>
 public sealed class AsymCdcClient(IClusterClient client)
 {
-    private static int s_frontendKey;
-
     /// <summary>
     /// Predicts one Fashion-MNIST image (784 pixels in [0, 1]). Throws <see cref="PredictionException"/> with a code that
     /// says whether a retry may help; <paramref name="cancellationToken"/> stops waiting (the cluster still bounds the
@@ -16,8 +14,8 @@ public sealed class AsymCdcClient(IClusterClient client)
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pixels);
-        // Any key reaches a stateless-worker frontend; spreading keys spreads calls across gateways.
-        var frontend = client.GetGrain<IFrontendGrain>(Interlocked.Increment(ref s_frontendKey) & 0xFF);
+        // The frontend is a stateless worker: one key suffices, it runs on whichever gateway silo the client calls.
+        var frontend = client.GetGrain<IFrontendGrain>(0);
         return await frontend.PredictAsync(new PredictionRequest(pixels, PredictionRequest.DefaultModel, mode, timeout))
             .AsTask().WaitAsync(cancellationToken);
     }
