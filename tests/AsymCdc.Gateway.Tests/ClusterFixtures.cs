@@ -21,7 +21,7 @@ public sealed class GatewayClusterFixture : IAsyncLifetime
         options.Settings["AsymCdc:Serving:StragglerDeadline"] = "00:00:02";
         options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:30";
         _cluster = await LocalCluster.StartAsync(options);
-        _gateway = await GatewayServer.StartAsync(_cluster.Client);
+        _gateway = await GatewayServer.StartAsync(_cluster.Client, gateway => gateway.ReadinessProbeTimeout = TimeSpan.FromSeconds(30));
     }
 
     public async Task DisposeAsync()
@@ -99,7 +99,7 @@ public sealed class StragglingClusterFixture : IAsyncLifetime
         options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:30";
         options.WorkerSettings[0] = new Dictionary<string, string?> { ["AsymCdc:Stragglers:SiloSlowdown"] = Slowdown.ToString() };
         _cluster = await LocalCluster.StartAsync(options);
-        _gateway = await GatewayServer.StartAsync(_cluster.Client);
+        _gateway = await GatewayServer.StartAsync(_cluster.Client, gateway => gateway.ReadinessProbeTimeout = TimeSpan.FromSeconds(30));
     }
 
     public async Task DisposeAsync()
