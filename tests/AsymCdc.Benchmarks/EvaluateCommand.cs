@@ -7,7 +7,7 @@ using AsymCdc.Inference.Data;
 namespace AsymCdc.Benchmarks;
 
 /// <summary>
-/// <c>evaluate [--models DIR] [--data DIR] [--count N] [--k 2,3,4] [--out FILE]</c>: the degraded-mode
+/// <c>evaluate [--models DIR] [--data DIR] [--count N] [--k 2,3,4] [--decoders exact,compact,parm,approxifer] [--out FILE]</c>: the degraded-mode
 /// evaluation (DESIGN §3) on the real ONNX models and the Fashion-MNIST test set, every decoder at
 /// every k that has its models (ParM only has k = 2 and 4). Prints the JSON report.
 /// </summary>
@@ -18,6 +18,7 @@ internal static class EvaluateCommand
         string? models = null, data = null, output = null;
         int? count = null;
         int[] ks = [2, 3, 4];
+        string[] decoders = ["exact", "compact", "parm", "approxifer"];
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -27,9 +28,10 @@ internal static class EvaluateCommand
                 case "--data": data = value; i++; break;
                 case "--out": output = value; i++; break;
                 case "--count": count = int.Parse(value ?? "", System.Globalization.CultureInfo.InvariantCulture); i++; break;
+                case "--decoders": decoders = (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries); i++; break;
                 case "--k": ks = (value ?? "").Split(',').Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray(); i++; break;
                 default:
-                    await Console.Error.WriteLineAsync($"Unknown argument '{args[i]}'. Usage: evaluate [--models DIR] [--data DIR] [--count N] [--k 2,3,4] [--out FILE]");
+                    await Console.Error.WriteLineAsync($"Unknown argument '{args[i]}'. Usage: evaluate [--models DIR] [--data DIR] [--count N] [--k 2,3,4] [--decoders exact,compact,parm,approxifer] [--out FILE]");
                     return 2;
             }
         }
@@ -50,18 +52,25 @@ internal static class EvaluateCommand
         var cases = new List<EvaluationCase>();
         foreach (var k in ks)
         {
-            cases.Add(new EvaluationCase(exact, k));
-            if (k is >= ModelNames.MinK and <= ModelNames.MaxK && repository.Contains(ModelNames.Compact(k)))
+            if (decoders.Contains("exact"))
+            {
+                cases.Add(new EvaluationCase(exact, k));
+            }
+
+            if (decoders.Contains("compact") && k is >= ModelNames.MinK and <= ModelNames.MaxK && repository.Contains(ModelNames.Compact(k)))
             {
                 cases.Add(new EvaluationCase(compact, k));
             }
 
-            if (k is 2 or 4 && repository.Contains(ModelNames.Parm(k)))
+            if (decoders.Contains("parm") && k is 2 or 4 && repository.Contains(ModelNames.Parm(k)))
             {
                 cases.Add(new EvaluationCase(new ParmDecoder(), k, repository.Get(ModelNames.Parm(k))));
             }
 
-            cases.Add(new EvaluationCase(new ApproxIferDecoder(), k));
+            if (decoders.Contains("approxifer"))
+            {
+                cases.Add(new EvaluationCase(new ApproxIferDecoder(), k));
+            }
         }
 
         var report = await new DegradedModeEvaluator(classifier).EvaluateAsync(set.Slice(0, n), set.Labels.AsMemory(0, n), cases);
