@@ -6,16 +6,25 @@ using Microsoft.Extensions.Options;
 namespace AsymCdc.Hosting;
 
 /// <summary>Graceful shutdown of a frontend silo: stop admitting, then wait up to <see cref="SiloOptions.DrainTimeout"/>
-/// for the queries in flight before the silo stops. Registered after the silo's own hosted service, so it stops first.</summary>
+/// for the queries in flight before the silo stops. It drains in <see cref="IHostedLifecycleService.StoppingAsync"/>, which the
+/// host runs before any service's StopAsync, so the silo is still fully up while the drain lasts.</summary>
 internal sealed partial class FrontendDrain(
     AdmissionControl admission,
     IOptions<SiloOptions> options,
     TimeProvider time,
-    ILogger<FrontendDrain> logger) : IHostedService
+    ILogger<FrontendDrain> logger) : IHostedLifecycleService
 {
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         var inFlight = admission.InFlight;
         LogDraining(logger, inFlight, options.Value.DrainTimeout.TotalSeconds);

@@ -66,6 +66,36 @@ public sealed class PureLogicTests
     }
 
     [Fact]
+    public void Admission_refuses_beyond_max_in_flight_with_overloaded()
+    {
+        var admission = new AdmissionControl(Microsoft.Extensions.Options.Options.Create(new ServingOptions { MaxInFlight = 2 }));
+
+        Assert.Null(admission.TryEnter());
+        Assert.Null(admission.TryEnter());
+        var refused = admission.TryEnter();
+        admission.Exit();
+
+        Assert.Equal(PredictionErrorCode.Overloaded, refused?.Code);
+        Assert.Contains("MaxInFlight", refused!.Message);
+        Assert.Null(admission.TryEnter());
+        Assert.Equal(2, admission.InFlight);
+    }
+
+    [Fact]
+    public async Task A_drain_refuses_new_queries_and_completes_when_the_last_one_leaves()
+    {
+        var admission = new AdmissionControl(Microsoft.Extensions.Options.Options.Create(new ServingOptions()));
+        Assert.Null(admission.TryEnter());
+
+        var drain = admission.DrainAsync(TimeSpan.FromMinutes(5), TimeProvider.System);
+
+        Assert.False(drain.IsCompleted);
+        Assert.Equal(PredictionErrorCode.Unavailable, admission.TryEnter()?.Code);
+        admission.Exit();
+        Assert.True(await drain);
+    }
+
+    [Fact]
     public void Parity_group_keys_round_trip()
     {
         var key = ParityGroupKey.Format(ServingMode.AsymCdcCompact, 3, 1);
