@@ -5,7 +5,7 @@ namespace AsymCdc.Gateway;
 
 /// <summary>The gateway's metrics, meter <see cref="MeterName"/>: requests by status and their duration,
 /// and answers by how they were served (so the reconstructed fraction is visible at the edge).</summary>
-internal sealed class GatewayInstruments
+public sealed class GatewayInstruments
 {
     public const string MeterName = "AsymCdc.Gateway";
 
@@ -13,7 +13,7 @@ internal sealed class GatewayInstruments
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _predictions;
 
-    public GatewayInstruments(IMeterFactory meterFactory)
+    internal GatewayInstruments(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
         _requests = meter.CreateCounter<long>("asymcdc.gateway.requests", unit: "{request}", description: "Infer requests by HTTP status.");
@@ -21,13 +21,13 @@ internal sealed class GatewayInstruments
         _predictions = meter.CreateCounter<long>("asymcdc.gateway.predictions", unit: "{prediction}", description: "Answers returned, by how they were served.");
     }
 
-    public void RecordRequest(int statusCode, TimeSpan elapsed)
+    internal void RecordRequest(int statusCode, TimeSpan elapsed)
     {
         var status = new KeyValuePair<string, object?>("http.response.status_code", statusCode);
         _requests.Add(1, status);
         _duration.Record(elapsed.TotalMilliseconds, status);
     }
 
-    public void RecordPrediction(ServedBy servedBy) =>
+    internal void RecordPrediction(ServedBy servedBy) =>
         _predictions.Add(1, new KeyValuePair<string, object?>("served_by", servedBy.ToName()));
 }

@@ -24,7 +24,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<GatewayInstruments>();
+        services.TryAddSingleton(sp => new GatewayInstruments(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton<IGatewayReadiness, FrontendProbeReadiness>();
         services.TryAddSingleton<InferenceGateway>();
         return services;

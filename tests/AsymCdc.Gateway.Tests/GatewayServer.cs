@@ -25,6 +25,8 @@ internal sealed class GatewayServer : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>The routes the gateway mapped, as (method, pattern) pairs.</summary>
     public IReadOnlyList<(string Method, string Pattern)> Routes =>
     [
