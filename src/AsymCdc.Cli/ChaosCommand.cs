@@ -128,7 +128,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         {
             cluster = await AnsiConsole.Status().StartAsync($"Starting the cluster in {settings.RunDirectory}...",
                 _ => ProcessCluster.StartAsync(options, cancellationToken));
-            await using var connection = await ClusterConnection.ConnectAsync(cluster.State, cancellationToken: cancellationToken);
+            // The client fails a call still unanswered a second after its deadline (a frontend died with it in flight).
+            await using var connection = await ClusterConnection.ConnectAsync(cluster.State,
+                TimeSpan.FromMilliseconds(settings.TimeoutMs) + TimeSpan.FromSeconds(1), cancellationToken: cancellationToken);
             var load = new ChaosLoad(connection.Predictions, data);
             var timeout = TimeSpan.FromMilliseconds(settings.TimeoutMs);
 

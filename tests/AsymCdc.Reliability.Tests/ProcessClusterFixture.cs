@@ -25,7 +25,12 @@ public sealed class ProcessClusterFixture : IAsyncLifetime
         };
         options.Settings["AsymCdc:Serving:K"] = "2";
         Cluster = await ProcessCluster.StartAsync(options);
-        Connection = await ClusterConnection.ConnectAsync(Cluster.State);
+        Connection = await ClusterConnection.ConnectAsync(Cluster.State, ClusterConnection.DefaultResponseTimeout);
+        // Warm-up: activates the parity groups, decoders and model workers on every silo, so a drill measures faults,
+        // not first activations on a cold cluster.
+        var warmUp = Enumerable.Range(0, 60).Select(i => Connection.Predictions.PredictAsync(
+            TestEnvironment.Image(i), AsymCdc.Abstractions.ServingMode.AsymCdcCompact, TimeSpan.FromSeconds(60)));
+        await Task.WhenAll(warmUp);
     }
 
     public async Task DisposeAsync()

@@ -24,8 +24,15 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     public AsymCdcClient Predictions { get; }
 
-    public static async Task<ClusterConnection> ConnectAsync(ClusterState state, Action<ILoggingBuilder>? logging = null,
-        CancellationToken cancellationToken = default)
+    /// <summary>The client's default bound on one call: the cluster's default query deadline (5 s) plus a second.</summary>
+    public static readonly TimeSpan DefaultResponseTimeout = TimeSpan.FromSeconds(6);
+
+    /// <param name="responseTimeout">How long the client waits for any answer before failing a call with a
+    /// <see cref="TimeoutException"/> (<see cref="DefaultResponseTimeout"/> when null). Keep it just above the queries'
+    /// deadline: a call in flight through a frontend that dies is never answered, and the Orleans client fails it only
+    /// by this timeout (30 s by default), so this is what turns such a hang into an error.</param>
+    public static async Task<ClusterConnection> ConnectAsync(ClusterState state, TimeSpan? responseTimeout = null,
+        Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -39,6 +46,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             client.UseAsymCdcLocalhost(gateways, state.ServiceId, state.ClusterId);
             // A restarted frontend comes back on the same endpoint: try a dead gateway again after a second, not a minute.
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout ?? DefaultResponseTimeout);
         });
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
