@@ -51,6 +51,9 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [CommandOption("--group-window <MS>"), Description("A partial group is encoded after this, in ms."), DefaultValue(10)]
         public int GroupWindowMs { get; init; } = 10;
 
+        [CommandOption("--slow-silo <MS>"), Description("Whole-silo slowdown: every call on worker 0 takes this much longer, in ms."), DefaultValue(0)]
+        public int SlowSiloMs { get; init; }
+
         [CommandOption("-v|--verbose"), Description("Print the silos' warnings and errors.")]
         public bool Verbose { get; init; }
 
@@ -76,6 +79,11 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
             if (StragglerRate is < 0 or > 1)
             {
                 return ValidationResult.Error($"--straggler-rate {StragglerRate} must be a fraction in [0, 1]");
+            }
+
+            if (SlowSiloMs < 0)
+            {
+                return ValidationResult.Error("--slow-silo must be 0 or more milliseconds");
             }
 
             if (Workers < 1 || Rate <= 0 || TimeoutMs <= StragglerDeadlineMs || StragglerDeadlineMs <= 0 || StragglerDelayMs < 0)
@@ -106,6 +114,14 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         if (settings.Verbose)
         {
             options.ConfigureLogging = logging => logging.AddSimpleConsole(o => o.SingleLine = true);
+        }
+
+        if (settings.SlowSiloMs > 0)
+        {
+            options.WorkerSettings[0] = new Dictionary<string, string?>
+            {
+                ["AsymCdc:Stragglers:SiloSlowdown"] = TimeSpan.FromMilliseconds(settings.SlowSiloMs).ToString(),
+            };
         }
 
         options.Settings["AsymCdc:Serving:GroupWindow"] = TimeSpan.FromMilliseconds(settings.GroupWindowMs).ToString();
@@ -157,6 +173,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
                     straggler_delay_ms = settings.StragglerDelayMs,
                     straggler_deadline_ms = settings.StragglerDeadlineMs,
                     group_window_ms = settings.GroupWindowMs,
+                    slow_silo_ms = settings.SlowSiloMs,
                     timeout_ms = settings.TimeoutMs,
                     models = cluster.Models.Directory,
                 },
