@@ -60,6 +60,12 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [CommandOption("--json <FILE>"), Description("Also write the results as JSON to FILE.")]
         public string? Json { get; init; }
 
+        [CommandOption("--connect"), Description("Run against the multi-process cluster of 'asymcdc cluster up' instead of an in-process one; its own settings (k, stragglers) apply, so pass the same -k.")]
+        public bool Connect { get; init; }
+
+        [CommandOption("--run-dir <DIR>"), Description("With --connect: the run folder of that cluster."), DefaultValue(Cluster.ProcessClusterOptions.DefaultRunDirectory)]
+        public string RunDirectory { get; init; } = Cluster.ProcessClusterOptions.DefaultRunDirectory;
+
         public IReadOnlyList<ServingMode> ParsedModes() => Modes is null or { Length: 0 }
             ? [ServingMode.None, ServingMode.AsymCdcCompact, ServingMode.AsymCdcExact]
             : [.. Modes.SelectMany(m => m.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(ServingModes.Parse)];
@@ -133,13 +139,20 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
         AnsiConsole.MarkupLine($"[bold]AsymCDC demo[/]: 1 frontend + {settings.Workers} worker silos, k = {settings.K}, "
             + $"{settings.StragglerRate:P0} of worker calls delayed by {settings.StragglerDelayMs} ms, {settings.Rate:0} queries/s open loop");
-        await using var cluster = await AnsiConsole.Status().StartAsync("Starting the in-process cluster...",
+        // --connect: the multi-process cluster in --run-dir, whose worker calls are read from the silos' /metrics.
+        await using var connected = settings.Connect
+            ? await Cluster.ConnectedCluster.ConnectAsync(settings.RunDirectory, TimeSpan.FromMilliseconds(settings.TimeoutMs), cancellationToken)
+            : null;
+        await using var cluster = connected is not null ? null : await AnsiConsole.Status().StartAsync("Starting the in-process cluster...",
             _ => LocalCluster.StartAsync(options, cancellationToken));
-        AnsiConsole.MarkupLine($"Cluster up: models from [grey]{Markup.Escape(cluster.Models.Directory)}[/], test set of {data.Count} images.");
+        var modelDirectory = cluster?.Models.Directory ?? connected!.ModelRepository;
+        AnsiConsole.MarkupLine($"Cluster up: models from [grey]{Markup.Escape(modelDirectory)}[/], test set of {data.Count} images"
+            + (connected is null ? "." : $"; connected to the cluster in {Markup.Escape(connected.Cluster.RunDirectory)} (its own straggler settings apply)."));
 
-        var client = new AsymCdcClient(cluster.Client);
+        var client = new AsymCdcClient(cluster?.Client ?? connected!.Client);
         var runner = new OpenLoopRunner(client, data);
         using var counter = new WorkerCallCounter();
+        Func<string, Task<long>> workerCalls = connected is null ? m => Task.FromResult(counter.Calls(m)) : connected.WorkerCallsAsync;
         var timeout = TimeSpan.FromMilliseconds(settings.TimeoutMs);
         var scenario = $"stragglers-{settings.StragglerRate * 100:0.#}%";
         var results = new List<ScenarioResult>();
@@ -151,10 +164,10 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
                     var task = progress.AddTask(mode.ToName(), maxValue: settings.Queries);
                     // Warm-up (not measured): activates this mode's grains on every silo.
                     await runner.RunAsync(mode, 4 * (settings.K + 1) * settings.Workers, settings.Rate, timeout, data.Count / 2, null, cancellationToken);
-                    var before = counter.Calls(mode.ToName());
+                    var before = await workerCalls(mode.ToName());
                     var (records, elapsed) = await runner.RunAsync(mode, settings.Queries, settings.Rate, timeout, 0, () => task.Increment(1), cancellationToken);
                     results.Add(ScenarioResults.Summarise(scenario, settings.StragglerRate, mode.ToName(), settings.K, settings.Workers,
-                        records, elapsed, counter.Calls(mode.ToName()) - before));
+                        records, elapsed, await workerCalls(mode.ToName()) - before));
                 }
             });
 
@@ -175,7 +188,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
                     group_window_ms = settings.GroupWindowMs,
                     slow_silo_ms = settings.SlowSiloMs,
                     timeout_ms = settings.TimeoutMs,
-                    models = cluster.Models.Directory,
+                    models = modelDirectory,
                 },
                 results,
             };
