@@ -36,6 +36,9 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [CommandOption("--straggler-deadline <MS>"), Description("Each answer is raced against this before a decode (or hedge), in ms."), DefaultValue(15)]
         public int StragglerDeadlineMs { get; init; } = 15;
 
+        [CommandOption("--deadline-median-factor <X>"), Description("The straggler deadline is at least X times the recent median answer time (0 = fixed deadline)."), DefaultValue(3.0)]
+        public double DeadlineMedianFactor { get; init; } = 3;
+
         [CommandOption("-w|--workers <N>"), Description("Worker silos (a group needs k+1)."), DefaultValue(4)]
         public int Workers { get; init; } = 4;
 
@@ -87,6 +90,11 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
                 return ValidationResult.Error($"--straggler-rate {StragglerRate} must be a fraction in [0, 1]");
             }
 
+            if (DeadlineMedianFactor < 0)
+            {
+                return ValidationResult.Error("--deadline-median-factor must be 0 (fixed deadline) or positive");
+            }
+
             if (SlowSiloMs < 0)
             {
                 return ValidationResult.Error("--slow-silo must be 0 or more milliseconds");
@@ -134,6 +142,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         options.Settings["AsymCdc:Serving:K"] = settings.K.ToString(CultureInfo.InvariantCulture);
         options.Settings["AsymCdc:Serving:StragglerDeadline"] = TimeSpan.FromMilliseconds(settings.StragglerDeadlineMs).ToString();
         options.Settings["AsymCdc:Serving:GroupShards"] = "1";
+        options.Settings["AsymCdc:Serving:StragglerDeadlineMedianFactor"] = settings.DeadlineMedianFactor.ToString(CultureInfo.InvariantCulture);
         options.Settings["AsymCdc:Stragglers:Rate"] = settings.StragglerRate.ToString(CultureInfo.InvariantCulture);
         options.Settings["AsymCdc:Stragglers:Delay"] = TimeSpan.FromMilliseconds(settings.StragglerDelayMs).ToString();
 
@@ -185,6 +194,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
                     straggler_rate = settings.StragglerRate,
                     straggler_delay_ms = settings.StragglerDelayMs,
                     straggler_deadline_ms = settings.StragglerDeadlineMs,
+                    deadline_median_factor = settings.DeadlineMedianFactor,
                     group_window_ms = settings.GroupWindowMs,
                     slow_silo_ms = settings.SlowSiloMs,
                     timeout_ms = settings.TimeoutMs,

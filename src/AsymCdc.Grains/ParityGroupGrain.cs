@@ -31,6 +31,7 @@ public sealed partial class ParityGroupGrain(
     private long _nextGroupId;
     private CodedGroup? _open;
     private LatencyWindow? _latency;
+    private LatencyWindow? _ownLatency;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -38,6 +39,7 @@ public sealed partial class ParityGroupGrain(
         // A random base keeps group ids unique across shards and re-activations (tests group answers by id).
         _nextGroupId = Random.Shared.NextInt64(1, long.MaxValue >> 20) << 16;
         _latency = _mode == ServingMode.Hedged ? new LatencyWindow(_options.HedgePercentile) : null;
+        _ownLatency = _mode.IsCoded() && _options.StragglerDeadlineMedianFactor > 0 ? new LatencyWindow(0.5) : null;
         return Task.CompletedTask;
     }
 
@@ -166,9 +168,10 @@ public sealed partial class ParityGroupGrain(
     private async Task<Prediction> AwaitMemberAsync(CodedGroup group, int index, DateTime deadline, long started)
     {
         var own = group.Data[index];
-        await Quietly(own.WaitAsync(Min(_options.StragglerDeadline, Remaining(deadline)), time));
+        await Quietly(own.WaitAsync(Min(StragglerDeadline(), Remaining(deadline)), time));
         if (own.IsCompletedSuccessfully)
         {
+            _ownLatency?.Record(time.GetElapsedTime(started).TotalMilliseconds);
             return Answer(own.Result.Logits, ServedBy.Direct, group.Id, started, own.Result.Worker);
         }
 
@@ -222,6 +225,19 @@ public sealed partial class ParityGroupGrain(
                 LogDecodeFailed(logger, decode.Exception!.GetBaseException(), group.Id, index);
             }
         }
+    }
+
+    /// <summary>The configured deadline, or, when adaptive, at least the configured multiple of the recent median
+    /// (answers censored at the deadline bias it low, never high, while fewer than half are late).</summary>
+    private TimeSpan StragglerDeadline()
+    {
+        if (_ownLatency is not { Count: > 0 } window)
+        {
+            return _options.StragglerDeadline;
+        }
+
+        var adaptive = TimeSpan.FromMilliseconds(_options.StragglerDeadlineMedianFactor * window.Percentile(0));
+        return adaptive > _options.StragglerDeadline ? adaptive : _options.StragglerDeadline;
     }
 
     private Task<float[]> Decode(CodedGroup group, int missing, WorkerAnswer[] others)

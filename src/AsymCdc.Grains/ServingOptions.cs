@@ -19,6 +19,11 @@ public sealed class ServingOptions
     /// <summary>Each query's own answer is raced against this; a miss triggers a decode (or a hedge).</summary>
     public TimeSpan StragglerDeadline { get; set; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>When positive, the straggler deadline of coded modes is at least this multiple of the recent median
+    /// latency of own answers, so that a uniformly slow (overloaded) cluster is not mistaken for stragglers and flooded
+    /// with decodes. 0 (default) uses <see cref="StragglerDeadline"/> alone.</summary>
+    public double StragglerDeadlineMedianFactor { get; set; }
+
     /// <summary>The overall deadline of a query that names none.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -106,6 +106,11 @@ public sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
             failures.Add($"{s}:StragglerDeadline = {options.StragglerDeadline} must be positive and shorter than RequestTimeout ({options.RequestTimeout})");
         }
 
+        if (options.StragglerDeadlineMedianFactor < 0 || double.IsNaN(options.StragglerDeadlineMedianFactor))
+        {
+            failures.Add($"{s}:StragglerDeadlineMedianFactor = {options.StragglerDeadlineMedianFactor} must be 0 (off) or positive, e.g. 3");
+        }
+
         if (options.MaxInFlight < 1)
         {
             failures.Add($"{s}:MaxInFlight = {options.MaxInFlight} must be at least 1");
