@@ -41,10 +41,43 @@ public sealed class OpenLoopRunner(AsymCdcClient client, FashionMnistSet data)
         return (records, Stopwatch.GetElapsedTime(started));
     }
 
-    private async Task<QueryRecord> OneAsync(int image, ServingMode mode, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends query i at t0 + <paramref name="schedule"/>[i] (e.g. Poisson arrivals) and measures its latency from that
+    /// scheduled time, not from the actual send, so a late send caused by a busy client counts against the run.
+    /// </summary>
+    public async Task<(QueryRecord[] Records, TimeSpan Elapsed)> RunAsync(ServingMode mode, IReadOnlyList<TimeSpan> schedule,
+        TimeSpan timeout, int firstImage, Action? onCompleted, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        var records = new QueryRecord[schedule.Count];
+        var tasks = new Task[schedule.Count];
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < schedule.Count; i++)
+        {
+            var due = schedule[i] - Stopwatch.GetElapsedTime(started);
+            if (due > TimeSpan.Zero)
+            {
+                await Task.Delay(due, cancellationToken);
+            }
+
+            var index = i;
+            var scheduled = started + (long)(schedule[i].TotalSeconds * Stopwatch.Frequency);
+            tasks[i] = Task.Run(async () =>
+            {
+                records[index] = await OneAsync((firstImage + index) % data.Count, mode, timeout, cancellationToken, scheduled);
+                onCompleted?.Invoke();
+            }, cancellationToken);
+        }
+
+        await Task.WhenAll(tasks);
+        return (records, Stopwatch.GetElapsedTime(started));
+    }
+
+    private async Task<QueryRecord> OneAsync(int image, ServingMode mode, TimeSpan timeout, CancellationToken cancellationToken,
+        long? scheduled = null)
     {
         var pixels = data.Image(image).ToArray();
-        var started = Stopwatch.GetTimestamp();
+        var started = scheduled ?? Stopwatch.GetTimestamp();
         try
         {
             var prediction = await client.PredictAsync(pixels, mode, timeout, cancellationToken).WaitAsync(timeout + LostGrace, cancellationToken);

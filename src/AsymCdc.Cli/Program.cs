@@ -20,6 +20,12 @@ app.Configure(config =>
         cluster.AddCommand<ClusterDownCommand>("down").WithDescription("Stop every process of the cluster (SIGTERM, SIGKILL after the drain timeout).");
         cluster.AddCommand<ClusterStatusCommand>("status").WithDescription("Show each silo process, its ports and whether it is ready.");
     });
+    config.AddCommand<EvalCommand>("eval")
+        .WithDescription("Degraded-mode accuracy, offline: every test image missing in turn in groups of k, reconstructed by each decoder (exact, compact, parm, approxifer).")
+        .WithExample("eval", "-k", "2,4", "--decoders", "exact,compact", "--limit", "1000", "--json", "eval.json");
+    config.AddCommand<BenchCommand>("bench")
+        .WithDescription("Latency under stragglers: every mode on one in-process cluster and one Poisson trace per straggler scenario; writes results.json, results.md, latency.png.")
+        .WithExample("bench", "--preset", "quick", "--out", "bench-results");
     config.AddCommand<ChaosCommand>("chaos")
         .WithDescription("Chaos drill: a multi-process cluster under open-loop load, SIGKILL workers (and a frontend) mid-load, report lost/errors/p99.9/recovery.")
         .WithExample("chaos", "--workers", "4", "--queries", "1500", "--kill", "1", "--kill-frontend", "--json", "chaos.json");

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AsymCdc.Cli.Bench;
+
+/// <summary>The settings a benchmark ran with, written next to its results so a number can be traced to its run.</summary>
+public sealed record BenchConfig(
+    [property: JsonPropertyName("preset")] string Preset,
+    [property: JsonPropertyName("k")] int K,
+    [property: JsonPropertyName("workers")] int Workers,
+    [property: JsonPropertyName("queries")] int Queries,
+    [property: JsonPropertyName("warmup_queries")] int WarmupQueries,
+    [property: JsonPropertyName("rate_qps")] double RateQps,
+    [property: JsonPropertyName("arrivals")] string Arrivals,
+    [property: JsonPropertyName("seed")] int Seed,
+    [property: JsonPropertyName("straggler_rates")] IReadOnlyList<double> StragglerRates,
+    [property: JsonPropertyName("service_time_ms")] double ServiceTimeMs,
+    [property: JsonPropertyName("straggler_delay_ms")] double StragglerDelayMs,
+    [property: JsonPropertyName("straggler_deadline_ms")] double StragglerDeadlineMs,
+    [property: JsonPropertyName("deadline")] string Deadline,
+    [property: JsonPropertyName("deadline_median_factor")] double DeadlineMedianFactor,
+    [property: JsonPropertyName("group_window_ms")] double GroupWindowMs,
+    [property: JsonPropertyName("timeout_ms")] double TimeoutMs,
+    [property: JsonPropertyName("modes")] IReadOnlyList<string> Modes,
+    [property: JsonPropertyName("models")] string Models,
+    [property: JsonPropertyName("processor_count")] int ProcessorCount,
+    [property: JsonPropertyName("os")] string OperatingSystem);
+
+/// <summary>What <c>asymcdc bench</c> writes: the demo's schema, <c>{"config":{...},"results":[...]}</c>.</summary>
+public sealed record BenchReport(
+    [property: JsonPropertyName("config")] BenchConfig Config,
+    [property: JsonPropertyName("results")] IReadOnlyList<ScenarioResult> Results);
+
+/// <summary>Writes a <see cref="BenchReport"/> as <c>results.json</c> and <c>results.md</c>.</summary>
+public static class BenchReportWriter
+{
+    public const string NoneMode = "none";
+
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
+
+    public static string ToJson(BenchReport report) => JsonSerializer.Serialize(report, s_json);
+
+    public static BenchReport? FromJson(string json) => JsonSerializer.Deserialize<BenchReport>(json, s_json);
+
+    /// <summary>One table per scenario, every latency also as a ratio to <c>none</c> in the same scenario (below 1 is
+    /// better than no redundancy); "—" where that scenario has no <c>none</c> row.</summary>
+    public static string ToMarkdown(BenchReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var c = report.Config;
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"# asymcdc bench ({c.Preset})");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture,
+            $"k = {c.K}, {c.Workers} worker silos + 1 frontend, {c.Queries} queries per mode and scenario ({c.Arrivals} arrivals at {c.RateQps:0.#} queries/s, seed {c.Seed}), "
+            + $"a straggling worker call is delayed {c.StragglerDelayMs:0.#} ms (median service time {c.ServiceTimeMs:0.###} ms), "
+            + $"straggler deadline {c.DeadlineText()}, group window {c.GroupWindowMs:0.#} ms, {c.ProcessorCount} cores, {c.OperatingSystem}.");
+        md.AppendLine();
+        md.AppendLine("Latency is client-side, from each query's scheduled send time, in ms; ratios are mode ÷ `none` in the same scenario.");
+        foreach (var scenario in report.Results.Select(r => r.Scenario).Distinct())
+        {
+            var rows = report.Results.Where(r => r.Scenario == scenario).ToList();
+            var none = rows.FirstOrDefault(r => r.Mode == NoneMode);
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"## {scenario} (straggler rate {rows[0].StragglerRate:0.##%})");
+            md.AppendLine();
+            md.AppendLine("| mode | p50 | p99 | p99.9 | p50 ÷ none | p99 ÷ none | p99.9 ÷ none | answered | errors | lost | reconstructed | accuracy | extra work | qps |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var r in rows)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {r.Mode} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.P999Ms:0.00} | {Ratio(r.P50Ms, none?.P50Ms)} | {Ratio(r.P99Ms, none?.P99Ms)} | {Ratio(r.P999Ms, none?.P999Ms)} "
+                    + $"| {r.Answered} | {r.Errors} | {r.Lost} | {r.Reconstructed} | {r.Accuracy:0.0000} | {r.ExtraWorkRatio:0.000} | {r.ThroughputQps:0.#} |");
+            }
+        }
+
+        return md.ToString();
+    }
+
+    /// <summary>mode ÷ none, two decimals; "—" without a usable baseline.</summary>
+    public static string Ratio(double value, double? none) =>
+        none is > 0 ? (value / none.Value).ToString("0.00", CultureInfo.InvariantCulture) : "—";
+
+    private static string DeadlineText(this BenchConfig c) => c.DeadlineMedianFactor > 0
+        ? string.Create(CultureInfo.InvariantCulture, $"adaptive (max of {c.StragglerDeadlineMs:0.#} ms and {c.DeadlineMedianFactor:0.#}× the recent median)")
+        : string.Create(CultureInfo.InvariantCulture, $"fixed {c.StragglerDeadlineMs:0.#} ms");
+}

@@ -1,0 +1,162 @@
+using System.ComponentModel;
+using System.Globalization;
+using AsymCdc.Abstractions;
+using AsymCdc.Cli.Bench;
+using AsymCdc.Inference.Data;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace AsymCdc.Cli;
+
+/// <summary><c>asymcdc bench</c>: latency under stragglers, every mode on the same in-process cluster and the same
+/// Poisson arrival trace, per straggler scenario; writes results.json, results.md and latency.png.</summary>
+public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--preset <PRESET>"), Description("quick (under 6 minutes on 2 cores) or full."), DefaultValue("quick")]
+        public string Preset { get; init; } = "quick";
+
+        [CommandOption("-m|--modes <MODES>"), Description("Modes, comma-separated (default all): none, hedged, replication, parm, approxifer, asymcdc-exact, asymcdc-compact.")]
+        public string? Modes { get; init; }
+
+        [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
+        public int K { get; init; } = 2;
+
+        [CommandOption("-r|--rate <QPS>"), Description("Mean Poisson arrival rate, queries per second (default: the preset's).")]
+        public double? Rate { get; init; }
+
+        [CommandOption("-n|--queries <N>"), Description("Measured queries per mode and scenario (default: the preset's).")]
+        public int? Queries { get; init; }
+
+        [CommandOption("-w|--workers <N>"), Description("Worker silos, the same for every mode (at least k+1)."), DefaultValue(4)]
+        public int Workers { get; init; } = 4;
+
+        [CommandOption("--straggler-rates <RATES>"), Description("Fractions of worker calls delayed, one scenario each."), DefaultValue("0,0.01,0.05")]
+        public string StragglerRates { get; init; } = "0,0.01,0.05";
+
+        [CommandOption("--straggler-delay <MS>"), Description("Delay of a straggling worker call in ms (default: 20x the median service time of the warm-up).")]
+        public double? StragglerDelayMs { get; init; }
+
+        [CommandOption("--straggler-deadline <MS>"), Description("Straggler deadline in ms, the floor of an adaptive one (default: 3x the median service time).")]
+        public double? StragglerDeadlineMs { get; init; }
+
+        [CommandOption("--deadline <KIND>"), Description("fixed, or adaptive (at least 3x the recent median answer time of coded modes)."), DefaultValue("adaptive")]
+        public string Deadline { get; init; } = "adaptive";
+
+        [CommandOption("--seed <SEED>"), Description("Seed of the arrival trace and of the straggler draws."), DefaultValue(1)]
+        public int Seed { get; init; } = 1;
+
+        [CommandOption("-o|--out <DIR>"), Description("Folder for results.json, results.md and latency.png."), DefaultValue("bench-results")]
+        public string Out { get; init; } = "bench-results";
+
+        [CommandOption("--models <DIR>"), Description("Model repository (default: models/ found above the working directory).")]
+        public string? Models { get; init; }
+
+        public BenchOptions ToOptions()
+        {
+            var options = Preset switch
+            {
+                "quick" => BenchOptions.Quick(),
+                "full" => BenchOptions.Full(),
+                _ => throw new ArgumentException($"--preset '{Preset}' is unknown; use quick or full."),
+            };
+            options.K = K;
+            options.Workers = Workers;
+            options.Rate = Rate ?? options.Rate;
+            options.Queries = Queries ?? options.Queries;
+            options.Seed = Seed;
+            options.ModelRepository = Models;
+            options.StragglerRates = [.. StragglerRates.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseRate)];
+            options.StragglerDelay = StragglerDelayMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null;
+            options.StragglerDeadline = StragglerDeadlineMs is { } deadline ? TimeSpan.FromMilliseconds(deadline) : null;
+            options.DeadlineMedianFactor = Deadline switch
+            {
+                "adaptive" => 3,
+                "fixed" => 0,
+                _ => throw new ArgumentException($"--deadline '{Deadline}' is unknown; use fixed or adaptive."),
+            };
+            if (Modes is not null)
+            {
+                options.Modes = [.. Modes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ServingModes.Parse)];
+            }
+
+            return options;
+        }
+
+        public override ValidationResult Validate()
+        {
+            try
+            {
+                ToOptions().Validate();
+                return ValidationResult.Success();
+            }
+            catch (Exception e) when (e is ArgumentException or PredictionException)
+            {
+                return ValidationResult.Error(e.Message);
+            }
+        }
+
+        private static double ParseRate(string text) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate)
+            ? rate
+            : throw new ArgumentException($"--straggler-rates: '{text}' is not a number; write fractions such as 0,0.01,0.05.");
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var options = settings.ToOptions();
+        AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 140);
+        var data = FashionMnist.LoadTestSet();
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"[bold]asymcdc bench[/] ({options.Preset}): k = {options.K}, 1 frontend + {options.Workers} worker silos, {options.Queries} Poisson queries at {options.Rate:0.#}/s per mode and scenario, straggler rates {string.Join(", ", options.StragglerRates)}"));
+        BenchReport? report = null;
+        await AnsiConsole.Progress().AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async progress =>
+            {
+                var runner = new BenchRunner(options, data)
+                {
+                    OnCell = (label, queries) =>
+                    {
+                        var task = progress.AddTask(Markup.Escape(label), maxValue: queries);
+                        return () => task.Increment(1);
+                    },
+                    OnNote = note => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]"),
+                };
+                report = await runner.RunAsync(cancellationToken);
+            });
+
+        Directory.CreateDirectory(settings.Out);
+        var json = Path.Combine(settings.Out, "results.json");
+        var markdown = Path.Combine(settings.Out, "results.md");
+        var png = Path.Combine(settings.Out, "latency.png");
+        await File.WriteAllTextAsync(json, BenchReportWriter.ToJson(report!), cancellationToken);
+        await File.WriteAllTextAsync(markdown, BenchReportWriter.ToMarkdown(report!), cancellationToken);
+        LatencyPlot.Save(report!, png);
+        AnsiConsole.Write(ResultTable(report!));
+        AnsiConsole.MarkupLine($"Wrote [grey]{Markup.Escape(json)}[/], [grey]{Markup.Escape(markdown)}[/] and [grey]{Markup.Escape(png)}[/].");
+        return report!.Results.All(r => r.Lost == 0) ? 0 : 1;
+    }
+
+    private static Table ResultTable(BenchReport report)
+    {
+        var table = new Table().Title("Latency under stragglers (client-side from the scheduled send, ms; ÷ none in the same scenario)");
+        foreach (var column in new[] { "scenario", "mode", "p50", "p99", "p99.9", "p99 ÷ none", "p99.9 ÷ none", "lost", "errors", "reconstructed", "accuracy", "extra work", "qps" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        foreach (var r in report.Results)
+        {
+            var none = report.Results.FirstOrDefault(n => n.Scenario == r.Scenario && n.Mode == BenchReportWriter.NoneMode);
+            table.AddRow(r.Scenario, r.Mode, F(r.P50Ms), F(r.P99Ms), F(r.P999Ms), BenchReportWriter.Ratio(r.P99Ms, none?.P99Ms),
+                BenchReportWriter.Ratio(r.P999Ms, none?.P999Ms), $"{r.Lost}", $"{r.Errors}", $"{r.Reconstructed}",
+                r.Accuracy.ToString("0.0000", CultureInfo.InvariantCulture), r.ExtraWorkRatio.ToString("0.000", CultureInfo.InvariantCulture),
+                r.ThroughputQps.ToString("0", CultureInfo.InvariantCulture));
+        }
+
+        return table;
+    }
+
+    private static string F(double ms) => ms.ToString("0.0", CultureInfo.InvariantCulture);
+}
