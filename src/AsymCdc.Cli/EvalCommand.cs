@@ -42,7 +42,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         public IReadOnlyList<int> ParsedK() => [.. K.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(k => int.TryParse(k, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v is >= ModelNames.MinK and <= ModelNames.MaxK
                 ? v
-                : throw new ArgumentException($"--k: '{k}' is not a group size in {ModelNames.MinK}..{ModelNames.MaxK}."))];
+                : throw new ArgumentException($"-k: '{k}' is not a group size in {ModelNames.MinK}..{ModelNames.MaxK}."))];
 
         public IReadOnlyList<string> ParsedDecoders() => [.. Decoders.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(d => AllDecoders.Contains(d) ? d : throw new ArgumentException($"--decoders: '{d}' is unknown; use {string.Join(", ", AllDecoders)}."))];

@@ -1,0 +1,89 @@
+using AsymCdc.Cli;
+using AsymCdc.Coding;
+using AsymCdc.Coding.Evaluation;
+using AsymCdc.Inference;
+using Spectre.Console.Cli;
+
+namespace AsymCdc.Grains.Tests;
+
+public sealed class EvalTests
+{
+    [Fact]
+    public async Task Cases_skip_parm_where_no_parity_model_can_exist_and_say_why()
+    {
+        using var models = await TestModels.OpenAsync();
+
+        var (cases, skipped) = EvalCommand.Cases(models, [3], ["exact", "parm", "approxifer"]);
+
+        Assert.Equal([DecoderKind.Exact, DecoderKind.ApproxIfer], cases.Select(c => c.Decoder.Kind));
+        Assert.All(cases, c => Assert.Equal(3, c.K));
+        var reason = Assert.Single(skipped);
+        Assert.Contains("parm at k = 3", reason);
+        Assert.Contains("k = 2 and 4", reason);
+    }
+
+    [Fact]
+    public async Task Cases_skip_a_compact_decoder_whose_model_is_missing_instead_of_falling_back()
+    {
+        using var models = await TestModels.OpenAsync();
+        // A repository holding only the classifier and its inverse: every compact model is missing.
+        var dir = Directory.CreateTempSubdirectory("asymcdc-eval-test");
+        try
+        {
+            foreach (var name in new[] { ModelNames.Classifier, ModelNames.Inverse })
+            {
+                CopyDirectory(Path.Combine(models.Directory, name), Path.Combine(dir.FullName, name));
+            }
+
+            using var partial = ModelRepository.Open(new InferenceOptions { ModelRepository = dir.FullName });
+
+            var (cases, skipped) = EvalCommand.Cases(partial, [2], ["compact", "exact"]);
+
+            Assert.Equal(DecoderKind.Exact, Assert.Single(cases).Decoder.Kind);
+            Assert.Contains(ModelNames.Compact(2), Assert.Single(skipped));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("-k", "5", "not a group size in 2..4")]
+    [InlineData("-k", "two", "'two'")]
+    [InlineData("--decoders", "exact,magic", "'magic' is unknown")]
+    public void Settings_reject_bad_input_naming_it(string option, string value, string expected)
+    {
+        var settings = option == "-k" ? new EvalCommand.Settings { K = value } : new EvalCommand.Settings { Decoders = value };
+
+        var result = settings.Validate();
+
+        Assert.False(result.Successful);
+        Assert.Contains(expected, result.Message);
+    }
+
+    [Fact]
+    public async Task Exact_decoder_cells_from_eval_agree_with_the_model_on_real_test_images()
+    {
+        using var models = await TestModels.OpenAsync();
+        var (cases, _) = EvalCommand.Cases(models, [2, 4], ["exact", "approxifer"]);
+        const int count = 40;
+
+        var report = await new DegradedModeEvaluator(models.Get(ModelNames.Classifier), new DegradedModeEvaluatorOptions { DecodeTimingSamples = 2, EncodeTimingSamples = 10 })
+            .EvaluateAsync(TestModels.Data.Slice(0, count), TestModels.Data.Labels.AsMemory(0, count), cases);
+
+        Assert.Equal(4, report.Results.Count);
+        // Exact decoding recomputes the missing query's own answer; only float error could flip an argmax.
+        Assert.All(report.Results.Where(r => r.Decoder == "exact"), r => Assert.True(r.Agreement >= 0.95, $"exact k = {r.K}: agreement {r.Agreement}"));
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+}
