@@ -46,7 +46,10 @@ public static class AsymCdcSiloBuilderExtensions
         {
             case SiloOptions.Redis:
                 builder.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (options.ServiceId, options.ClusterId));
-                builder.ConfigureEndpoints(options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                // Only frontends are gateways: a client that finds gateways in the membership table must not land on a
+                // worker silo, where its calls would bypass the frontends' admission control (gateway port 0 = none).
+                builder.ConfigureEndpoints(options.SiloPort, options.HasRole(SiloRoles.Frontend) ? options.GatewayPort : 0,
+                    listenOnAnyHostAddress: true);
                 builder.UseAsymCdcRedisMembership(options);
                 break;
             case SiloOptions.Kubernetes:
