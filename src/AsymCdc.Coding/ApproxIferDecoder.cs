@@ -7,30 +7,11 @@ namespace AsymCdc.Coding;
 /// the k available outputs, evaluated at the missing member's node (<see cref="BerrutCode"/>). Model
 /// agnostic: the parity worker ran the deployed model on the Berrut-encoded input.
 /// </summary>
-public sealed class ApproxIferDecoder : IBatchDecoder
+public sealed class ApproxIferDecoder : ArithmeticDecoder
 {
-    public DecoderKind Kind => DecoderKind.ApproxIfer;
+    public override DecoderKind Kind => DecoderKind.ApproxIfer;
 
-    public ValueTask<float[]> DecodeAsync(DecodeRequest request, CancellationToken cancellationToken = default)
-    {
-        DecodeRequestValidation.Validate(request, Kind, logitsLength: null, needsFeatures: false);
-        return ValueTask.FromResult(Decode(request));
-    }
-
-    public ValueTask<float[][]> DecodeBatchAsync(IReadOnlyList<DecodeRequest> requests, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(requests);
-        var results = new float[requests.Count][];
-        for (var r = 0; r < requests.Count; r++)
-        {
-            DecodeRequestValidation.Validate(requests[r], Kind, logitsLength: null, needsFeatures: false);
-            results[r] = Decode(requests[r]);
-        }
-
-        return ValueTask.FromResult(results);
-    }
-
-    private static float[] Decode(DecodeRequest request)
+    protected override float[] Decode(DecodeRequest request)
     {
         // r(z_m) = Σ_r c_r·Y_r over the available answers: data members in group order, then the parity.
         var coefficients = BerrutCode.For(request.K).DecodeCoefficients(request.MissingIndex);
