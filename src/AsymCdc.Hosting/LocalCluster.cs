@@ -84,7 +84,7 @@ public sealed class LocalCluster : IAsyncDisposable
         await models.WarmUpAsync(timeout.Token);
 
         var clusterId = $"local-{Guid.NewGuid():N}"[..18];
-        var ports = FreePorts(2 * (options.Workers + 1));
+        var ports = FreePorts.Take(2 * (options.Workers + 1));
         var primaryPort = ports[0];
         var frontend = BuildSilo(options, models, repositoryPath, clusterId, SiloRoles.Frontend, ports[0], ports[1], primaryPort, null);
         var workers = new List<IHost>();
@@ -196,27 +196,5 @@ public sealed class LocalCluster : IAsyncDisposable
         logging.ClearProviders();
         logging.SetMinimumLevel(LogLevel.Warning);
         options.ConfigureLogging?.Invoke(logging);
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = new TcpListener[count];
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                listeners[i] = new TcpListener(IPAddress.Loopback, 0);
-                listeners[i].Start();
-            }
-
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener?.Stop();
-            }
-        }
     }
 }

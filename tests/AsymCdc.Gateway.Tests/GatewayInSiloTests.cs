@@ -29,7 +29,7 @@ public sealed class GatewayInSiloTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
-        var ports = FreePorts(2);
+        var ports = FreePorts.Take(2);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["AsymCdc:Silo:Roles"] = "frontend,gpu-worker",
@@ -104,28 +104,6 @@ public sealed class GatewayInSiloTests : IAsyncLifetime
             }
 
             await poll.WaitForNextTickAsync(cancel.Token);
-        }
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = new TcpListener[count];
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                listeners[i] = new TcpListener(IPAddress.Loopback, 0);
-                listeners[i].Start();
-            }
-
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener?.Stop();
-            }
         }
     }
 }

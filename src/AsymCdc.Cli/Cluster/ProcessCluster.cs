@@ -1,3 +1,4 @@
+using AsymCdc.Hosting;
 using System.Diagnostics;
 using AsymCdc.Grains;
 using AsymCdc.Inference;

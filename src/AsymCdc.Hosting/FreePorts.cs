@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace AsymCdc.Cli.Cluster;
+namespace AsymCdc.Hosting;
 
 public static class FreePorts
 {
