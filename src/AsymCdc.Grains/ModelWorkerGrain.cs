@@ -10,7 +10,7 @@ namespace AsymCdc.Grains;
 /// </summary>
 [Reentrant]
 [KeyedSiloPlacement]
-public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector stragglers, TimeProvider time)
+public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector stragglers, WorkerQueueDelay queueDelay, TimeProvider time)
     : Grain, IModelWorkerGrain
 {
     public async ValueTask<WorkerAnswer> RunAsync(WorkerCall call)
@@ -30,6 +30,7 @@ public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector str
         }
 
         var outputs = await model.RunAsync(call.Input, 1);
+        queueDelay.CallCompleted(call.Model);
         return new WorkerAnswer(outputs[0], outputs.Length > 1 ? outputs[1] : null, this.GetPrimaryKeyString(), delay > TimeSpan.Zero);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AsymCdc.Abstractions;
 using AsymCdc.Coding;
 using Microsoft.Extensions.Options;
@@ -14,6 +15,8 @@ namespace AsymCdc.Grains;
 /// miss, decodes the answer from the other k' as soon as they are in. Every await is bounded by the request's
 /// deadline, so a caller gets its answer, a reconstruction or a clear error, never a hang. For the uncoded modes it
 /// sends one call (none), two (replication) or a backup after a latency percentile (hedged).
+/// Each query is one <see cref="ServingTelemetry.QuerySpan"/> with child spans for the encode, its worker calls and the
+/// decode; a sampled fraction of reconstructions is checked against the straggler's own late answer (shadow verification).
 /// </summary>
 [Reentrant]
 [FrontendPlacement]
@@ -21,6 +24,7 @@ public sealed partial class ParityGroupGrain(
     WorkerDirectory workers,
     IOptions<ServingOptions> options,
     ServingInstruments instruments,
+    StragglerDeadline adaptiveDeadline,
     TimeProvider time,
     ILogger<ParityGroupGrain> logger) : Grain, IParityGroupGrain
 {
@@ -47,15 +51,28 @@ public sealed partial class ParityGroupGrain(
     {
         ArgumentNullException.ThrowIfNull(query);
         var started = time.GetTimestamp();
-        var prediction = _mode switch
+        using var span = ServingTelemetry.Source.StartActivity(ServingTelemetry.QuerySpan);
+        span?.SetTag("asymcdc.mode", _mode.ToName());
+        span?.SetTag("asymcdc.k", _k);
+        try
         {
-            ServingMode.None => await SingleAsync(query, started),
-            ServingMode.Replication => await ReplicatedAsync(query, started),
-            ServingMode.Hedged => await HedgedAsync(query, started),
-            _ => await CodedAsync(query, started),
-        };
-        instruments.Answered(_mode, prediction.ServedBy, prediction.LatencyMs);
-        return prediction;
+            var prediction = _mode switch
+            {
+                ServingMode.None => await SingleAsync(query, started),
+                ServingMode.Replication => await ReplicatedAsync(query, started),
+                ServingMode.Hedged => await HedgedAsync(query, started),
+                _ => await CodedAsync(query, started),
+            };
+            instruments.Answered(_mode, prediction.ServedBy, prediction.LatencyMs);
+            span?.SetTag("asymcdc.served_by", prediction.ServedBy.ToName());
+            span?.SetTag("asymcdc.group", prediction.GroupId);
+            return prediction;
+        }
+        catch (Exception e)
+        {
+            span?.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
     }
 
     private async Task<Prediction> SingleAsync(GroupQuery query, long started)
@@ -142,33 +159,44 @@ public sealed partial class ParityGroupGrain(
         var members = group.Inputs.AsSpan(0, group.Count * InputLength);
         var parityInput = new float[InputLength];
         string parityModel;
-        switch (_mode)
+        using (var encode = ServingTelemetry.Source.StartActivity(ServingTelemetry.EncodeSpan))
         {
-            case ServingMode.Parm:
-                // ParM: X_p = Σ X_i, served by the learned parity model f_P.
-                SumEncoder.Encode(members, group.Count, InputLength, parityInput);
-                parityModel = ServingModels.Parm(_k);
-                break;
-            case ServingMode.ApproxIfer:
-                // ApproxIFER: the Berrut interpolant of the members at the parity node, served by the deployed model.
-                BerrutEncoder.Encode(members, group.Count, InputLength, parityInput);
-                parityModel = ServingModels.Classifier;
-                break;
-            default:
-                // AsymCDC: X_p = (1/k')·Σ X_i, served by the deployed model itself.
-                MeanEncoder.Encode(members, group.Count, InputLength, parityInput);
-                parityModel = ServingModels.Classifier;
-                break;
+            encode?.SetTag("asymcdc.group", group.Id);
+            encode?.SetTag("asymcdc.members", group.Count);
+            parityModel = Encode(members, parityInput);
         }
 
         group.Seal(CallWorker(group.ParitySilo, parityModel, parityInput, "parity"));
         instruments.GroupFormed(_mode, partial: !group.IsFull);
     }
 
+    /// <summary>The parity query of the mode over the members present; returns the model that serves it.</summary>
+    private string Encode(ReadOnlySpan<float> members, Span<float> parityInput)
+    {
+        var count = members.Length / InputLength;
+        switch (_mode)
+        {
+            case ServingMode.Parm:
+                // ParM: X_p = Σ X_i, served by the learned parity model f_P.
+                SumEncoder.Encode(members, count, InputLength, parityInput);
+                return ServingModels.Parm(_k);
+            case ServingMode.ApproxIfer:
+                // ApproxIFER: the Berrut interpolant of the members at the parity node, served by the deployed model.
+                BerrutEncoder.Encode(members, count, InputLength, parityInput);
+                return ServingModels.Classifier;
+            default:
+                // AsymCDC: X_p = (1/k')·Σ X_i, served by the deployed model itself.
+                MeanEncoder.Encode(members, count, InputLength, parityInput);
+                return ServingModels.Classifier;
+        }
+    }
+
     private async Task<Prediction> AwaitMemberAsync(CodedGroup group, int index, DateTime deadline, long started)
     {
         var own = group.Data[index];
-        await Quietly(own.WaitAsync(Min(StragglerDeadline(), Remaining(deadline)), time));
+        var stragglerDeadline = StragglerDeadline();
+        Activity.Current?.SetTag("asymcdc.straggler_deadline_ms", stragglerDeadline.TotalMilliseconds);
+        await Quietly(own.WaitAsync(Min(stragglerDeadline, Remaining(deadline)), time));
         if (own.IsCompletedSuccessfully)
         {
             _ownLatency?.Record(time.GetElapsedTime(started).TotalMilliseconds);
@@ -213,11 +241,12 @@ public sealed partial class ParityGroupGrain(
             if (decode is null && others.IsCompletedSuccessfully)
             {
                 decodeStarted = time.GetTimestamp();
-                decode = Decode(group, index, others.Result);
+                decode = Traced(ServingTelemetry.DecodeSpan, "decode", () => Decode(group, index, others.Result));
             }
             else if (decode is { IsCompletedSuccessfully: true })
             {
                 instruments.Decoded(_mode, time.GetElapsedTime(decodeStarted).TotalMilliseconds);
+                ShadowVerify(own, decode.Result);
                 return Answer(decode.Result, Reconstruction(_mode), group.Id, started, worker: null);
             }
             else if (decode is { IsFaulted: true })
@@ -227,10 +256,32 @@ public sealed partial class ParityGroupGrain(
         }
     }
 
-    /// <summary>The configured deadline, or, when adaptive, at least the configured multiple of the recent median
-    /// (answers censored at the deadline bias it low, never high, while fewer than half are late).</summary>
+    /// <summary>Shadow verification: for a sampled fraction of reconstructions, compare the predicted class with the
+    /// straggler's own answer once it arrives. Nothing waits on it; a straggler that fails is simply not counted.</summary>
+    private void ShadowVerify(Task<WorkerAnswer> own, float[] reconstructed)
+    {
+        var rate = _options.ShadowSampleRate;
+        if (rate <= 0 || (rate < 1 && Random.Shared.NextDouble() >= rate))
+        {
+            return;
+        }
+
+        var mode = _mode;
+        var predicted = ArgMax(reconstructed);
+        _ = own.ContinueWith(t => instruments.ShadowChecked(mode, ArgMax(t.Result.Logits) == predicted), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>Fixed: the configured deadline, raised when asked to at least the configured multiple of the recent
+    /// median (answers censored at the deadline bias it low, never high, while fewer than half are late). Adaptive: the
+    /// silo's live quantile of worker service times within [floor, cap].</summary>
     private TimeSpan StragglerDeadline()
     {
+        if (_options.IsAdaptiveDeadline)
+        {
+            return adaptiveDeadline.Current;
+        }
+
         if (_ownLatency is not { Count: > 0 } window)
         {
             return _options.StragglerDeadline;
@@ -256,10 +307,60 @@ public sealed partial class ParityGroupGrain(
     private Task<WorkerAnswer> CallWorker(SiloAddress silo, string model, float[] input, string role)
     {
         instruments.WorkerCall(_mode, role);
-        var task = GrainFactory.GetGrain<IModelWorkerGrain>(silo.ToParsableString()).RunAsync(new WorkerCall(model, input, _mode)).AsTask();
+        var sent = time.GetTimestamp();
+        var task = Traced(ServingTelemetry.WorkerCallSpan, role,
+            () => GrainFactory.GetGrain<IModelWorkerGrain>(silo.ToParsableString()).RunAsync(new WorkerCall(model, input, _mode)).AsTask(),
+            span => span.SetTag("asymcdc.model", model).SetTag("asymcdc.silo", silo.ToString()));
+        if (_options.IsAdaptiveDeadline)
+        {
+            // Late answers are recorded too, when they finally arrive: the quantile must see the tail it guards against.
+            _ = task.ContinueWith(t => adaptiveDeadline.Record(time.GetElapsedTime(sent)), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
         // A straggler's late failure is nobody's business once the query is answered; observe it so it is not reported as unobserved.
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return task;
+    }
+
+    /// <summary>Starts <paramref name="call"/> inside a child span of the current one that ends when the call completes;
+    /// the caller's current span is left as it was (the call outlives this synchronous step).</summary>
+    private static Task<T> Traced<T>(string spanName, string role, Func<Task<T>> call, Action<Activity>? tag = null)
+    {
+        var parent = Activity.Current;
+        var span = ServingTelemetry.Source.StartActivity(spanName, ActivityKind.Client);
+        if (span is null)
+        {
+            return call();
+        }
+
+        span.SetTag("asymcdc.role", role);
+        tag?.Invoke(span);
+        try
+        {
+            var task = call();
+            _ = task.ContinueWith(static (t, state) =>
+            {
+                var s = (Activity)state!;
+                if (t.IsFaulted)
+                {
+                    s.SetStatus(ActivityStatusCode.Error, t.Exception!.GetBaseException().Message);
+                }
+
+                s.Stop();
+            }, span, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return task;
+        }
+        catch (Exception e)
+        {
+            span.SetStatus(ActivityStatusCode.Error, e.Message);
+            span.Stop();
+            throw;
+        }
+        finally
+        {
+            Activity.Current = parent;
+        }
     }
 
     /// <summary>The first call to succeed and its position; a clear error when all failed or the deadline passed.</summary>

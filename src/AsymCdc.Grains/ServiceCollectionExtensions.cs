@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orleans.Hosting;
 
 namespace AsymCdc.Grains;
@@ -15,6 +16,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<AdmissionControl>();
         services.TryAddSingleton<DecoderSet>();
         services.TryAddSingleton<StragglerInjector>();
+        services.TryAddSingleton<WorkerQueueDelay>();
+        services.TryAddSingleton(sp => new StragglerDeadline(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ServingOptions>>().Value));
         if (!services.Any(d => d.ServiceType == typeof(KeyedSiloPlacementDirector)))
         {
             services.AddPlacementDirector<KeyedSiloPlacement, KeyedSiloPlacementDirector>();

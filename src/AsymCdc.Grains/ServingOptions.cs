@@ -24,6 +24,32 @@ public sealed class ServingOptions
     /// with decodes. 0 (default) uses <see cref="StragglerDeadline"/> alone.</summary>
     public double StragglerDeadlineMedianFactor { get; set; }
 
+    /// <summary><c>fixed</c> (default): <see cref="StragglerDeadline"/>, raised by <see cref="StragglerDeadlineMedianFactor"/>
+    /// when that is set. <c>adaptive</c>: a live quantile of this silo's recent worker service times, clamped to
+    /// [<see cref="AdaptiveDeadlineFloor"/>, <see cref="AdaptiveDeadlineCap"/>] (see <see cref="Grains.StragglerDeadline"/>).</summary>
+    public string Deadline { get; set; } = FixedDeadline;
+
+    public const string FixedDeadline = "fixed";
+    public const string AdaptiveDeadline = "adaptive";
+
+    /// <summary>Adaptive deadline: the quantile of recent worker service times it follows, in (0, 1).</summary>
+    public double AdaptiveDeadlineQuantile { get; set; } = 0.95;
+
+    /// <summary>Adaptive deadline: never shorter than this, so jitter on an idle, fast cluster does not trigger decodes.</summary>
+    public TimeSpan AdaptiveDeadlineFloor { get; set; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Adaptive deadline: never longer than this, so a cluster that turns slow still decodes its stragglers.</summary>
+    public TimeSpan AdaptiveDeadlineCap { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Adaptive deadline: service times older than this are forgotten.</summary>
+    public TimeSpan AdaptiveDeadlineWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Fraction of reconstructed answers checked against the straggler's own answer when it finally arrives
+    /// (shadow verification: metrics <c>asymcdc.shadow.checks</c> / <c>asymcdc.shadow.agreements</c>), 0..1.</summary>
+    public double ShadowSampleRate { get; set; } = 0.1;
+
+    public bool IsAdaptiveDeadline => string.Equals(Deadline, AdaptiveDeadline, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The overall deadline of a query that names none.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -111,6 +111,33 @@ public sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
             failures.Add($"{s}:StragglerDeadlineMedianFactor = {options.StragglerDeadlineMedianFactor} must be 0 (off) or positive, e.g. 3");
         }
 
+        if (!string.Equals(options.Deadline, ServingOptions.FixedDeadline, StringComparison.OrdinalIgnoreCase) && !options.IsAdaptiveDeadline)
+        {
+            failures.Add($"{s}:Deadline = '{options.Deadline}' is unknown; expected {ServingOptions.FixedDeadline} or {ServingOptions.AdaptiveDeadline}");
+        }
+
+        if (options.AdaptiveDeadlineQuantile is <= 0 or >= 1 || double.IsNaN(options.AdaptiveDeadlineQuantile))
+        {
+            failures.Add($"{s}:AdaptiveDeadlineQuantile = {options.AdaptiveDeadlineQuantile} must be in (0, 1), e.g. 0.95");
+        }
+
+        if (options.AdaptiveDeadlineFloor <= TimeSpan.Zero || options.AdaptiveDeadlineCap < options.AdaptiveDeadlineFloor
+            || options.AdaptiveDeadlineCap >= options.RequestTimeout)
+        {
+            failures.Add($"{s}:AdaptiveDeadlineFloor = {options.AdaptiveDeadlineFloor} and AdaptiveDeadlineCap = {options.AdaptiveDeadlineCap} "
+                + $"must satisfy 0 < floor <= cap < RequestTimeout ({options.RequestTimeout})");
+        }
+
+        if (options.AdaptiveDeadlineWindow <= TimeSpan.Zero)
+        {
+            failures.Add($"{s}:AdaptiveDeadlineWindow = {options.AdaptiveDeadlineWindow} must be positive (default 00:00:10)");
+        }
+
+        if (options.ShadowSampleRate is < 0 or > 1 || double.IsNaN(options.ShadowSampleRate))
+        {
+            failures.Add($"{s}:ShadowSampleRate = {options.ShadowSampleRate} must be a fraction in [0, 1] (e.g. 0.1 checks one reconstruction in ten)");
+        }
+
         if (options.MaxInFlight < 1)
         {
             failures.Add($"{s}:MaxInFlight = {options.MaxInFlight} must be at least 1");

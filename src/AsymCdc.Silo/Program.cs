@@ -11,6 +11,8 @@ try
 {
     // Validated before anything starts: clustering and ports depend on it.
     silo = builder.AddAsymCdcSilo();
+    builder.Services.AddAsymCdcTelemetry(builder.Configuration, AsymCdc.Gateway.GatewayInstruments.MeterName)
+        .WithMetrics(metrics => metrics.AddPrometheusExporter());
 }
 catch (OptionsValidationException e)
 {
@@ -21,7 +23,6 @@ catch (OptionsValidationException e)
 builder.WebHost.UseUrls($"http://0.0.0.0:{silo.HttpPort}");
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = silo.DrainTimeout + TimeSpan.FromSeconds(10));
 builder.Services.AddAsymCdcHealthChecks();
-builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ServingInstruments.MeterName).AddPrometheusExporter());
 if (silo.HasRole(SiloRoles.Frontend))
 {
     builder.Services.AddAsymCdcGateway();
