@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using AsymCdc.Cli;
+using AsymCdc.Hosting;
+
+namespace AsymCdc.Grains.Tests;
+
+/// <summary><c>asymcdc serve</c>'s web host in front of a real in-process cluster: KServe v2 inference, readiness, and the
+/// Prometheus text with the asymcdc instruments.</summary>
+public sealed class ServeGatewayTests
+{
+    [Fact]
+    public async Task Serve_answers_a_real_image_and_exports_the_asymcdc_metrics()
+    {
+        await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { Workers = 3, ModelRepository = TestModels.Directory });
+        await using var app = ServeCommand.BuildGateway(cluster, "http://127.0.0.1:0");
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+
+        // Ready once the gateway's probe prediction goes through (bounded; a load balancer polls the same way).
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        while ((await http.GetAsync("/v2/health/ready", timeout.Token)).StatusCode != HttpStatusCode.OK)
+        {
+            await poll.WaitForNextTickAsync(timeout.Token);
+        }
+
+        var data = TestModels.Data;
+        var pixels = string.Join(",", data.Image(0).ToArray().Select(p => p.ToString("R", CultureInfo.InvariantCulture)));
+        var body = $$$"""{"inputs":[{"name":"input","datatype":"FP32","shape":[1,1,28,28],"data":[{{{pixels}}}]}],"parameters":{"mode":"asymcdc-exact"}}""";
+        using var infer = await http.PostAsync("/v2/models/fmnist/infer", new StringContent(body, Encoding.UTF8, "application/json"));
+        var answer = await infer.Content.ReadAsStringAsync();
+        Assert.True(infer.StatusCode == HttpStatusCode.OK, answer);
+        using (var json = JsonDocument.Parse(answer))
+        {
+            Assert.Equal("fmnist", json.RootElement.GetProperty("model_name").GetString());
+        }
+
+        var metrics = await http.GetStringAsync("/metrics");
+        foreach (var series in (string[])["asymcdc_queries_total", "asymcdc_query_duration_milliseconds_bucket", "asymcdc_worker_calls_total",
+            "asymcdc_groups_total", "asymcdc_worker_queue_delay_seconds_bucket", "asymcdc_gateway_requests_total"])
+        {
+            Assert.Contains(series, metrics, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("mode=\"asymcdc-exact\"", metrics, StringComparison.Ordinal);
+    }
+}
