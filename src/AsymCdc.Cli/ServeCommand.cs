@@ -31,7 +31,7 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         [CommandOption("-m|--mode <MODE>"), Description("Mode of a request that names none: none, hedged, replication, parm, approxifer, asymcdc-exact, asymcdc-compact."), DefaultValue("asymcdc-compact")]
         public string Mode { get; init; } = "asymcdc-compact";
 
-        [CommandOption("-k|--k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
+        [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
         public int K { get; init; } = 2;
 
         [CommandOption("--deadline <KIND>"), Description("Straggler deadline: fixed or adaptive (p95 of recent worker service times)."), DefaultValue("fixed")]
