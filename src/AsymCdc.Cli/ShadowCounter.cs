@@ -6,7 +6,8 @@ namespace AsymCdc.Cli;
 
 /// <summary>Shadow verification per mode, from the in-process silos' <c>asymcdc.shadow.checks</c> and
 /// <c>asymcdc.shadow.agreements</c> counters: how many reconstructions were checked against the straggler's late answer,
-/// and how many agreed.</summary>
+/// and how many agreed; and the straggler-deadline misses (<c>asymcdc.stragglers</c>), each of which starts a decode
+/// unless the own answer comes first.</summary>
 public sealed class ShadowCounter : IDisposable
 {
     private readonly MeterListener _listener = new();
@@ -17,7 +18,7 @@ public sealed class ShadowCounter : IDisposable
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Name == ServingInstruments.MeterName
-                && instrument.Name is ServingInstruments.ShadowChecksName or ServingInstruments.ShadowAgreementsName)
+                && instrument.Name is ServingInstruments.ShadowChecksName or ServingInstruments.ShadowAgreementsName or StragglersName)
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -34,6 +35,11 @@ public sealed class ShadowCounter : IDisposable
         });
         _listener.Start();
     }
+
+    private const string StragglersName = "asymcdc.stragglers";
+
+    /// <summary>Straggler-deadline misses of <paramref name="mode"/> so far.</summary>
+    public long Misses(string mode) => _counts.GetValueOrDefault((mode, StragglersName));
 
     /// <summary>Checks and agreements of <paramref name="mode"/> so far.</summary>
     public (long Checked, long Agreed) Of(string mode) =>
