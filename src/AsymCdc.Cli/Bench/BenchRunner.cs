@@ -35,10 +35,15 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
         var schedule = PoissonSchedule.Create(options.Queries, options.Rate, options.Seed);
         var results = new List<ScenarioResult>();
         using var counter = new WorkerCallCounter();
-        // The scenario without stragglers (if any) runs first, on the cluster that measures the service time.
-        var scenarios = options.StragglerRates.OrderBy(r => r > 0).ToList();
-        LocalCluster? calibrated = await StartAsync(0, TimeSpan.Zero, TimeSpan.FromMilliseconds(50), cancellationToken);
-        var serviceTime = await MeasureServiceTimeAsync(calibrated, cancellationToken);
+        var scenarios = options.StragglerRates.Order().ToList();
+        // The service time is measured on a cluster of its own: every scenario's cluster is configured with the
+        // straggler delay and deadline derived from it.
+        TimeSpan serviceTime;
+        await using (var calibration = await StartAsync(0, TimeSpan.Zero, TimeSpan.FromMilliseconds(50), cancellationToken))
+        {
+            serviceTime = await MeasureServiceTimeAsync(calibration, cancellationToken);
+        }
+
         var delay = options.StragglerDelay ?? serviceTime * options.DelayServiceTimes;
         var deadline = options.StragglerDeadline ?? serviceTime * options.DeadlineServiceTimes;
         var kind = options.DeadlineMedianFactor > 0
@@ -50,13 +55,6 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
         IReadOnlyList<ServingMode>? modes = null;
         foreach (var rate in scenarios)
         {
-            // The calibration cluster serves the straggler-free scenario only: its deadline was not yet known.
-            if (calibrated is not null)
-            {
-                await calibrated.DisposeAsync();
-                calibrated = null;
-            }
-
             await using var cluster = await StartAsync(rate, delay, deadline, cancellationToken);
             models ??= cluster.Models.Directory;
             modes ??= RunnableModes(cluster.Models);
@@ -76,11 +74,6 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
                 var (records, elapsed) = await runner.RunAsync(mode, schedule, options.Timeout, 0, onQuery, cancellationToken);
                 results.Add(Summarise(scenario, rate, name, records, elapsed, counter.Calls(name) - before));
             }
-        }
-
-        if (calibrated is not null)
-        {
-            await calibrated.DisposeAsync();
         }
 
         var config = new BenchConfig(options.Preset, options.K, options.Workers, options.Queries, options.WarmupQueries, options.Rate,
