@@ -44,6 +44,9 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("--deadline <KIND>"), Description("fixed, or adaptive (at least 3x the recent median answer time of coded modes)."), DefaultValue("adaptive")]
         public string Deadline { get; init; } = "adaptive";
 
+        [CommandOption("--group-window <MS>"), Description("A partial group is encoded after this, in ms; longer windows fill more groups (extra work nearer 1/k)."), DefaultValue(10.0)]
+        public double GroupWindowMs { get; init; } = 10;
+
         [CommandOption("--seed <SEED>"), Description("Seed of the arrival trace and of the straggler draws."), DefaultValue(1)]
         public int Seed { get; init; } = 1;
 
@@ -66,6 +69,7 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             options.Rate = Rate ?? options.Rate;
             options.Queries = Queries ?? options.Queries;
             options.Seed = Seed;
+            options.GroupWindow = TimeSpan.FromMilliseconds(GroupWindowMs);
             options.ModelRepository = Models;
             options.StragglerRates = [.. StragglerRates.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseRate)];
             options.StragglerDelay = StragglerDelayMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null;
