@@ -29,8 +29,8 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("-n|--queries <N>"), Description("Measured queries per mode and scenario (default: the preset's).")]
         public int? Queries { get; init; }
 
-        [CommandOption("-w|--workers <N>"), Description("Worker silos, the same for every mode (at least k+1)."), DefaultValue(4)]
-        public int Workers { get; init; } = 4;
+        [CommandOption("-w|--workers <N>"), Description("Worker silos, the same for every mode, at least k+1 (default: the larger of 4 and k+1).")]
+        public int? Workers { get; init; }
 
         [CommandOption("--straggler-rates <RATES>"), Description("Fractions of worker calls delayed, one scenario each."), DefaultValue("0,0.01,0.05")]
         public string StragglerRates { get; init; } = "0,0.01,0.05";
@@ -65,7 +65,7 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
                 _ => throw new ArgumentException($"--preset '{Preset}' is unknown; use quick or full."),
             };
             options.K = K;
-            options.Workers = Workers;
+            options.Workers = Workers ?? Math.Max(4, K + 1);
             options.Rate = Rate ?? options.Rate;
             options.Queries = Queries ?? options.Queries;
             options.Seed = Seed;
