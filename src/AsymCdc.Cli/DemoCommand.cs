@@ -6,6 +6,7 @@ using AsymCdc.Client;
 using AsymCdc.Hosting;
 using AsymCdc.Inference;
 using AsymCdc.Inference.Data;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -189,6 +190,12 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
                     await runner.RunAsync(mode, 4 * (settings.K + 1) * settings.Workers, settings.Rate, timeout, data.Count / 2, null, cancellationToken);
                     var before = await workerCalls(mode.ToName());
                     var (records, elapsed) = await runner.RunAsync(mode, settings.Queries, settings.Rate, timeout, 0, () => task.Increment(1), cancellationToken);
+                    if (cluster is not null && settings.Deadline == "adaptive")
+                    {
+                        var deadline = cluster.Frontend.Services.GetRequiredService<AsymCdc.Grains.StragglerDeadline>();
+                        AnsiConsole.WriteLine($"{mode.ToName()}: adaptive straggler deadline at the end: {deadline.Current.TotalMilliseconds:0.0} ms over {deadline.Count} recent worker calls");
+                    }
+
                     results.Add(ScenarioResults.Summarise(scenario, settings.StragglerRate, mode.ToName(), settings.K, settings.Workers,
                         records, elapsed, await workerCalls(mode.ToName()) - before));
                 }

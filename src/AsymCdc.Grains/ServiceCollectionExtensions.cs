@@ -17,7 +17,12 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<DecoderSet>();
         services.TryAddSingleton<StragglerInjector>();
         services.TryAddSingleton<WorkerQueueDelay>();
-        services.TryAddSingleton(sp => new StragglerDeadline(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ServingOptions>>().Value));
+        services.TryAddSingleton(sp =>
+        {
+            var deadline = new StragglerDeadline(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ServingOptions>>().Value);
+            sp.GetRequiredService<ServingInstruments>().ObserveDeadline(deadline);
+            return deadline;
+        });
         if (!services.Any(d => d.ServiceType == typeof(KeyedSiloPlacementDirector)))
         {
             services.AddPlacementDirector<KeyedSiloPlacement, KeyedSiloPlacementDirector>();

@@ -11,6 +11,7 @@ public sealed class ServingInstruments
 {
     public const string MeterName = "AsymCdc";
 
+    private readonly Meter _meter;
     private readonly Counter<long> _queries;
     private readonly Histogram<double> _latency;
     private readonly Counter<long> _groups;
@@ -26,7 +27,7 @@ public sealed class ServingInstruments
 
     public ServingInstruments(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = _meter = meterFactory.Create(MeterName);
         _queries = meter.CreateCounter<long>("asymcdc.queries", "{query}", "Queries answered, by mode and served-by path");
         _latency = meter.CreateHistogram<double>("asymcdc.query.duration", "ms", "Latency of answered queries inside the cluster");
         _groups = meter.CreateCounter<long>("asymcdc.groups", "{group}", "Parity groups formed, by mode and whether partial");
@@ -41,6 +42,11 @@ public sealed class ServingInstruments
         _shadowChecks = meter.CreateCounter<long>(ShadowChecksName, "{check}", "Reconstructed answers compared with the straggler's own late answer, by mode");
         _shadowAgreements = meter.CreateCounter<long>(ShadowAgreementsName, "{check}", "Shadow checks where the reconstruction predicted the same class, by mode");
     }
+
+    /// <summary>Publishes the silo's adaptive straggler deadline as a gauge (ms), so operators see what it settled on.</summary>
+    public void ObserveDeadline(StragglerDeadline deadline) =>
+        _meter.CreateObservableGauge("asymcdc.straggler.deadline", () => deadline.Current.TotalMilliseconds, "ms",
+            "The adaptive straggler deadline of this silo now");
 
     public const string QueueDelayName = "asymcdc.worker.queue_delay";
     public const string ShadowChecksName = "asymcdc.shadow.checks";

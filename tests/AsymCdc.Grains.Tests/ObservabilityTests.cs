@@ -171,7 +171,8 @@ public sealed class ObservabilityClusterFixture : ServingClusterFixture
     };
 }
 
-[CollectionDefinition(Name)]
+/// <summary>Run alone: the bench tests count worker calls process-wide, so traffic of these tests must not overlap theirs.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ObservabilityClusterCollection : ICollectionFixture<ObservabilityClusterFixture>
 {
     public const string Name = "observability cluster";

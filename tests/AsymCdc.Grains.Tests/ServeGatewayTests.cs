@@ -9,6 +9,7 @@ namespace AsymCdc.Grains.Tests;
 
 /// <summary><c>asymcdc serve</c>'s web host in front of a real in-process cluster: KServe v2 inference, readiness, and the
 /// Prometheus text with the asymcdc instruments.</summary>
+[Collection(ObservabilityClusterCollection.Name)]
 public sealed class ServeGatewayTests
 {
     [Fact]
