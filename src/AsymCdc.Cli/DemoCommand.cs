@@ -40,7 +40,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [CommandOption("--deadline-median-factor <X>"), Description("The straggler deadline is at least X times the recent median answer time (0 = fixed deadline)."), DefaultValue(3.0)]
         public double DeadlineMedianFactor { get; init; } = 3;
 
-        [CommandOption("--deadline <KIND>"), Description("fixed (--straggler-deadline, raised by --deadline-median-factor) or adaptive (p95 of recent worker service times, 5..200 ms)."), DefaultValue("fixed")]
+        [CommandOption("--deadline <KIND>"), Description("fixed (--straggler-deadline, raised by --deadline-median-factor) or adaptive (p95 of recent worker service times, 10..200 ms)."), DefaultValue("fixed")]
         public string Deadline { get; init; } = "fixed";
 
         [CommandOption("--shadow-rate <RATE>"), Description("Fraction of reconstructions checked against the straggler's late answer (free: it arrives anyway)."), DefaultValue(1.0)]
