@@ -41,8 +41,8 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("--straggler-deadline <MS>"), Description("Straggler deadline in ms, the floor of an adaptive one (default: 3x the median service time).")]
         public double? StragglerDeadlineMs { get; init; }
 
-        [CommandOption("--deadline <KIND>"), Description("fixed, or adaptive (at least 3x the recent median answer time of coded modes)."), DefaultValue("adaptive")]
-        public string Deadline { get; init; } = "adaptive";
+        [CommandOption("--deadline <KIND>"), Description("fixed; median (at least 3x the recent median answer time); or adaptive (p95 of each silo's recent worker service times, floored at the straggler deadline)."), DefaultValue("fixed")]
+        public string Deadline { get; init; } = "fixed";
 
         [CommandOption("--group-window <MS>"), Description("A partial group is encoded after this, in ms; longer windows fill more groups (extra work nearer 1/k)."), DefaultValue(10.0)]
         public double GroupWindowMs { get; init; } = 10;
@@ -74,11 +74,12 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             options.StragglerRates = [.. StragglerRates.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseRate)];
             options.StragglerDelay = StragglerDelayMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null;
             options.StragglerDeadline = StragglerDeadlineMs is { } deadline ? TimeSpan.FromMilliseconds(deadline) : null;
-            options.DeadlineMedianFactor = Deadline switch
+            (options.DeadlineMedianFactor, options.QuantileDeadline) = Deadline switch
             {
-                "adaptive" => 3,
-                "fixed" => 0,
-                _ => throw new ArgumentException($"--deadline '{Deadline}' is unknown; use fixed or adaptive."),
+                "adaptive" => (0.0, true),
+                "median" => (3.0, false),
+                "fixed" => (0.0, false),
+                _ => throw new ArgumentException($"--deadline '{Deadline}' is unknown; use fixed, median or adaptive."),
             };
             if (Modes is not null)
             {

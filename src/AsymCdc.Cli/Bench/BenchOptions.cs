@@ -39,7 +39,14 @@ public sealed class BenchOptions
     public double DeadlineServiceTimes { get; set; } = 3;
 
     /// <summary>Adaptive deadline: at least this multiple of the recent median own-answer time (0 = fixed deadline).</summary>
-    public double DeadlineMedianFactor { get; set; } = 3;
+    public double DeadlineMedianFactor { get; set; }
+
+    /// <summary>The serving layer's adaptive deadline (<c>AsymCdc:Serving:Deadline=adaptive</c>): the p95 of each silo's
+    /// recent worker service times, with <see cref="StragglerDeadline"/> as its floor.</summary>
+    public bool QuantileDeadline { get; set; }
+
+    /// <summary>How the straggler deadline is set, as reported: fixed, median (≥ X·median) or adaptive (p95).</summary>
+    public string DeadlineKind => QuantileDeadline ? "adaptive" : DeadlineMedianFactor > 0 ? "median" : "fixed";
 
     public TimeSpan GroupWindow { get; set; } = TimeSpan.FromMilliseconds(10);
 

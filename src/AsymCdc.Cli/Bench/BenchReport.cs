@@ -83,7 +83,10 @@ public static class BenchReportWriter
     public static string Ratio(double value, double? none) =>
         none is > 0 ? (value / none.Value).ToString("0.00", CultureInfo.InvariantCulture) : "—";
 
-    private static string DeadlineText(this BenchConfig c) => c.DeadlineMedianFactor > 0
-        ? string.Create(CultureInfo.InvariantCulture, $"adaptive (max of {c.StragglerDeadlineMs:0.#} ms and {c.DeadlineMedianFactor:0.#}× the recent median)")
-        : string.Create(CultureInfo.InvariantCulture, $"fixed {c.StragglerDeadlineMs:0.#} ms");
+    private static string DeadlineText(this BenchConfig c) => c.Deadline switch
+    {
+        "median" => string.Create(CultureInfo.InvariantCulture, $"median (max of {c.StragglerDeadlineMs:0.#} ms and {c.DeadlineMedianFactor:0.#}× the recent median)"),
+        "adaptive" => string.Create(CultureInfo.InvariantCulture, $"adaptive (p95 of each silo's recent worker service times, at least {c.StragglerDeadlineMs:0.#} ms)"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"fixed {c.StragglerDeadlineMs:0.#} ms"),
+    };
 }

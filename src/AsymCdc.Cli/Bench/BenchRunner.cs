@@ -46,9 +46,12 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
 
         var delay = options.StragglerDelay ?? serviceTime * options.DelayServiceTimes;
         var deadline = options.StragglerDeadline ?? serviceTime * options.DeadlineServiceTimes;
-        var kind = options.DeadlineMedianFactor > 0
-            ? string.Create(CultureInfo.InvariantCulture, $"adaptive: at least {options.DeadlineMedianFactor:0.#}x the recent median")
-            : "fixed";
+        var kind = options.DeadlineKind switch
+        {
+            "median" => string.Create(CultureInfo.InvariantCulture, $"median: at least {options.DeadlineMedianFactor:0.#}x the recent median"),
+            "adaptive" => "adaptive: p95 of each silo's recent worker service times, this as its floor",
+            _ => "fixed",
+        };
         OnNote?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"Median service time {serviceTime.TotalMilliseconds:0.###} ms: stragglers delayed {delay.TotalMilliseconds:0.#} ms, straggler deadline {deadline.TotalMilliseconds:0.#} ms ({kind})."));
         string? models = null;
@@ -78,7 +81,7 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
 
         var config = new BenchConfig(options.Preset, options.K, options.Workers, options.Queries, options.WarmupQueries, options.Rate,
             "poisson", options.Seed, [.. scenarios], Round(serviceTime), Round(delay), Round(deadline),
-            options.DeadlineMedianFactor > 0 ? "adaptive" : "fixed", options.DeadlineMedianFactor, Round(options.GroupWindow),
+            options.DeadlineKind, options.DeadlineMedianFactor, Round(options.GroupWindow),
             Round(options.Timeout), [.. (modes ?? []).Select(m => m.ToName())], models ?? "", Environment.ProcessorCount,
             RuntimeInformation.OSDescription);
         return new BenchReport(config, results);
@@ -141,6 +144,11 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
         settings["AsymCdc:Serving:GroupShards"] = "1";
         settings["AsymCdc:Serving:StragglerDeadline"] = deadline.ToString();
         settings["AsymCdc:Serving:StragglerDeadlineMedianFactor"] = options.DeadlineMedianFactor.ToString(CultureInfo.InvariantCulture);
+        if (options.QuantileDeadline)
+        {
+            settings["AsymCdc:Serving:Deadline"] = "adaptive";
+            settings["AsymCdc:Serving:AdaptiveDeadlineFloor"] = deadline.ToString();
+        }
         settings["AsymCdc:Serving:RequestTimeout"] = options.Timeout.ToString();
         settings["AsymCdc:Stragglers:Rate"] = stragglerRate.ToString(CultureInfo.InvariantCulture);
         settings["AsymCdc:Stragglers:Delay"] = delay.ToString();
