@@ -175,6 +175,11 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         var client = new AsymCdcClient(cluster?.Client ?? connected!.Client);
         var runner = new OpenLoopRunner(client, data);
         using var counter = new WorkerCallCounter();
+        if (cluster is not null)
+        {
+            counter.Track(cluster);
+        }
+
         using var shadow = new ShadowCounter();
         Func<string, Task<long>> workerCalls = connected is null ? m => Task.FromResult(counter.Calls(m)) : connected.WorkerCallsAsync;
         var timeout = TimeSpan.FromMilliseconds(settings.TimeoutMs);

@@ -59,6 +59,7 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
         foreach (var rate in scenarios)
         {
             await using var cluster = await StartAsync(rate, delay, deadline, cancellationToken);
+            counter.Track(cluster);
             models ??= cluster.Models.Directory;
             modes ??= RunnableModes(cluster.Models);
             var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data);
