@@ -43,14 +43,23 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         [CommandOption("--restart-after <MS>"), Description("Delay before a killed silo is started again (a container restart)."), DefaultValue(1000)]
         public int RestartAfterMs { get; init; } = 1000;
 
+        [CommandOption("--restart-nice <N>"), Description("CPU niceness of a restarted silo until it is ready (0..19): on one machine its start-up would otherwise take the cores of the silos serving the load, which on Kubernetes it does not."), DefaultValue(19)]
+        public int RestartNice { get; init; } = 19;
+
         [CommandOption("-m|--mode <MODE>"), Description("Serving mode of the load."), DefaultValue("asymcdc-compact")]
         public string Mode { get; init; } = "asymcdc-compact";
 
         [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
         public int K { get; init; } = 2;
 
-        [CommandOption("--straggler-deadline <MS>"), Description("Each answer is raced against this before a decode, in ms."), DefaultValue(50)]
-        public int StragglerDeadlineMs { get; init; } = 50;
+        [CommandOption("--straggler-deadline <MS>"), Description("Each answer is raced against this before a decode, in ms (the floor of the median rule)."), DefaultValue(10)]
+        public int StragglerDeadlineMs { get; init; } = 10;
+
+        [CommandOption("--deadline-median-factor <X>"), Description("The straggler deadline is at least X times the recent median latency (0: the fixed deadline alone)."), DefaultValue(3.0)]
+        public double DeadlineMedianFactor { get; init; } = 3;
+
+        [CommandOption("--warmup <N>"), Description("Queries sent before the measured load, so that it starts on a warm cluster (JIT, sessions, activations)."), DefaultValue(1000)]
+        public int Warmup { get; init; } = 1000;
 
         [CommandOption("--timeout <MS>"), Description("Deadline of each query, in ms."), DefaultValue(5000)]
         public int TimeoutMs { get; init; } = 5000;
@@ -66,6 +75,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
 
         [CommandOption("--json <FILE>"), Description("Also write the report as JSON to FILE.")]
         public string? Json { get; init; }
+
+        [CommandOption("--records <FILE>"), Description("Also write every query (sent ms, latency ms, outcome, error) as CSV to FILE.")]
+        public string? Records { get; init; }
 
         public int FrontendCount => Frontends ?? (KillFrontend ? 2 : 1);
 
@@ -91,9 +103,11 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                 return ValidationResult.Error("--kill-frontend needs --frontends 2 or more: the client fails over to a surviving frontend");
             }
 
-            if (Queries < 10 || Rate <= 0 || KillAt is <= 0 or >= 1 || RestartAfterMs < 0 || TimeoutMs <= StragglerDeadlineMs || StragglerDeadlineMs <= 0)
+            if (Queries < 10 || Warmup < 0 || Rate <= 0 || KillAt is <= 0 or >= 1 || RestartAfterMs < 0 || TimeoutMs <= StragglerDeadlineMs
+                || StragglerDeadlineMs <= 0 || DeadlineMedianFactor < 0 || RestartNice is < 0 or > 19)
             {
-                return ValidationResult.Error("--queries ≥ 10, --rate > 0, --kill-at in (0, 1), --restart-after ≥ 0, and --timeout longer than --straggler-deadline (> 0)");
+                return ValidationResult.Error("--queries ≥ 10, --warmup ≥ 0, --rate > 0, --kill-at in (0, 1), --restart-after ≥ 0, --deadline-median-factor ≥ 0, --restart-nice in 0..19, "
+                    + "and --timeout longer than --straggler-deadline (> 0)");
             }
 
             return ValidationResult.Success();
@@ -116,6 +130,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         };
         options.Settings["AsymCdc:Serving:K"] = settings.K.ToString(CultureInfo.InvariantCulture);
         options.Settings["AsymCdc:Serving:StragglerDeadline"] = TimeSpan.FromMilliseconds(settings.StragglerDeadlineMs).ToString();
+        options.Settings["AsymCdc:Serving:StragglerDeadlineMedianFactor"] = settings.DeadlineMedianFactor.ToString(CultureInfo.InvariantCulture);
         options.Settings["AsymCdc:Serving:RequestTimeout"] = TimeSpan.FromMilliseconds(settings.TimeoutMs).ToString();
 
         AnsiConsole.MarkupLine($"[bold]AsymCDC chaos drill[/]: Redis + {options.Frontends} frontend + {options.Workers} worker processes, "
@@ -134,8 +149,10 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var load = new ChaosLoad(connection.Predictions, data);
             var timeout = TimeSpan.FromMilliseconds(settings.TimeoutMs);
 
-            // Warm-up (not measured): activates the groups and the workers' sessions on every silo.
-            await load.RunAsync(mode, 4 * (settings.K + 1) * settings.Workers, settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
+            // Warm-up (not measured): activates the groups and the workers' sessions on every silo, and runs long enough
+            // for the JIT to finish tiering up (on 2 cores the first seconds of a fresh cluster are several times slower),
+            // so that "before" is the steady state the kill is compared with.
+            await load.RunAsync(mode, Math.Max(settings.Warmup, 4 * (settings.K + 1) * settings.Workers), settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
 
             var victims = Enumerable.Range(0, settings.Kill).Select(i => $"worker-{i}").ToList();
             if (settings.KillFrontend)
@@ -144,8 +161,10 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             }
 
             var duration = TimeSpan.FromSeconds(settings.Queries / settings.Rate);
+            var startedUtc = DateTime.UtcNow;
             var start = Stopwatch.GetTimestamp();
-            var drill = DrillAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs), start, cancellationToken);
+            var drill = DrillAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs),
+                settings.RestartNice, start, cancellationToken);
             var records = await AnsiConsole.Status().StartAsync($"Load for {duration.TotalSeconds:0} s, kills at {(duration * settings.KillAt).TotalSeconds:0.0} s...",
                 _ => load.RunAsync(mode, settings.Queries, settings.Rate, timeout, start, cancellationToken));
             var loadEndMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -166,10 +185,14 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                         mode = mode.ToName(),
                         k = settings.K,
                         straggler_deadline_ms = settings.StragglerDeadlineMs,
+                        deadline_median_factor = settings.DeadlineMedianFactor,
+                        warmup = settings.Warmup,
                         timeout_ms = settings.TimeoutMs,
                         killed = victims,
                         restart_after_ms = settings.RestartAfterMs,
+                        restart_nice = settings.RestartNice,
                     },
+                    load_started_utc = startedUtc,
                     kill_at_s = Math.Round(killMs / 1000, 2),
                     replaced_at_s = Math.Round(replacedMs / 1000, 2),
                     queries = report.Queries,
@@ -190,6 +213,14 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                 AnsiConsole.MarkupLine($"Report written to [grey]{Markup.Escape(path)}[/].");
             }
 
+            if (settings.Records is { } csv)
+            {
+                await File.WriteAllLinesAsync(csv, ["sent_ms,latency_ms,outcome,error,served_by,server_ms,group,worker", .. records.Select(r =>
+                    string.Create(CultureInfo.InvariantCulture,
+                        $"{r.SentMs:0.###},{r.LatencyMs:0.###},{r.Outcome},{r.Error},{r.ServedBy?.ToName()},{r.ServerMs:0.###},{r.GroupId},{r.Worker}"))], cancellationToken);
+                AnsiConsole.MarkupLine($"Records written to [grey]{Markup.Escape(csv)}[/].");
+            }
+
             return report.Lost == 0 && report.Answered + report.Errors == report.Queries ? 0 : 1;
         }
         finally
@@ -205,7 +236,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
     /// <paramref name="restartAfter"/> starts each again and waits until it is ready. Returns both times, in ms after
     /// <paramref name="start"/>.</summary>
     private static async Task<(double KillMs, double ReplacedMs)> DrillAsync(ProcessCluster cluster, IReadOnlyList<string> victims,
-        TimeSpan killAfter, TimeSpan restartAfter, long start, CancellationToken cancellationToken)
+        TimeSpan killAfter, TimeSpan restartAfter, int restartNice, long start, CancellationToken cancellationToken)
     {
         var due = killAfter - Stopwatch.GetElapsedTime(start);
         if (due > TimeSpan.Zero)
@@ -216,7 +247,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         var killMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         await Task.WhenAll(victims.Select(cluster.KillAsync));
         await Task.Delay(restartAfter, cancellationToken);
-        await Task.WhenAll(victims.Select(v => cluster.RestartAsync(v, cancellationToken)));
+        await Task.WhenAll(victims.Select(v => cluster.RestartAsync(v, restartNice, cancellationToken)));
         return (killMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
     }
 

@@ -308,8 +308,9 @@ public sealed partial class ParityGroupGrain(
     {
         instruments.WorkerCall(_mode, role);
         var sent = time.GetTimestamp();
+        // Watched: a call to a silo that turns out unreachable fails as soon as any call to it is rejected.
         var task = Traced(ServingTelemetry.WorkerCallSpan, role,
-            () => GrainFactory.GetGrain<IModelWorkerGrain>(silo.ToParsableString()).RunAsync(new WorkerCall(model, input, _mode)).AsTask(),
+            () => workers.Suspicion.Watch(silo, GrainFactory.GetGrain<IModelWorkerGrain>(silo.ToParsableString()).RunAsync(new WorkerCall(model, input, _mode)).AsTask()),
             span => span.SetTag("asymcdc.model", model).SetTag("asymcdc.silo", silo.ToString()));
         if (_options.IsAdaptiveDeadline)
         {

@@ -7,20 +7,32 @@ namespace AsymCdc.Grains;
 
 /// <summary>Places an activation on the silo its string key names (<c>SiloAddress.ToParsableString()</c>), if that
 /// silo is alive and a gpu-worker. This is what pins the k+1 members of a group to k+1 distinct silos.</summary>
+/// <remarks>The key already says where the activation lives, so it is not registered in the grain directory. That
+/// matters when a silo dies: Orleans deactivates every activation whose directory entry the dead silo held, which would
+/// restart healthy workers on the surviving silos in the middle of the load.</remarks>
 [GenerateSerializer, Immutable, Alias("asymcdc.KeyedSiloPlacement")]
 public sealed class KeyedSiloPlacement : PlacementStrategy
 {
     public static readonly KeyedSiloPlacement Instance = new();
+
+    public override bool IsUsingGrainDirectory => false;
 }
 
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
 public sealed class KeyedSiloPlacementAttribute() : PlacementAttribute(KeyedSiloPlacement.Instance);
 
-/// <summary>Places an activation on a random live frontend silo (any compatible silo when none carries the role).</summary>
+/// <summary>Places an activation on the calling silo when it is a frontend, else on a random live frontend silo (any
+/// compatible silo when none carries the role). Each frontend silo thus batches the queries that arrive through it in
+/// its own parity-group activations.</summary>
+/// <remarks>Not registered in the grain directory: a silo's parity groups are its own (like a stateless worker with one
+/// activation per silo), no query takes a hop to another frontend, and the death of whichever silo would have held their
+/// directory entries does not deactivate them with queries in flight.</remarks>
 [GenerateSerializer, Immutable, Alias("asymcdc.FrontendPlacement")]
 public sealed class FrontendPlacement : PlacementStrategy
 {
     public static readonly FrontendPlacement Instance = new();
+
+    public override bool IsUsingGrainDirectory => false;
 }
 
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
@@ -65,6 +77,11 @@ public sealed class FrontendPlacementDirector(WorkerDirectory directory) : IPlac
         }
 
         var frontends = directory.Frontends;
+        if (frontends.Contains(context.LocalSilo) && Array.IndexOf(compatible, context.LocalSilo) >= 0)
+        {
+            return Task.FromResult(context.LocalSilo);
+        }
+
         var candidates = new List<SiloAddress>(frontends.Count);
         foreach (var silo in frontends)
         {

@@ -11,6 +11,8 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddAsymCdcGrainServices(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new WorkerSuspicion(sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<ServingOptions>>().Value.SuspectProbation));
         services.TryAddSingleton<WorkerDirectory>();
         services.TryAddSingleton<ServingInstruments>();
         services.TryAddSingleton<AdmissionControl>();

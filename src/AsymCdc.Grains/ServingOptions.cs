@@ -46,6 +46,11 @@ public sealed class ServingOptions
     /// <summary>Adaptive deadline: service times older than this are forgotten.</summary>
     public TimeSpan AdaptiveDeadlineWindow { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>A worker silo this silo's calls were rejected by (connection refused: it crashed) is not picked for
+    /// this long, and calls waiting on it are released at once (see <see cref="WorkerSuspicion"/>); then it is tried
+    /// again. Orleans membership removes a dead silo on its own, usually within seconds.</summary>
+    public TimeSpan SuspectProbation { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Fraction of reconstructed answers checked against the straggler's own answer when it finally arrives
     /// (shadow verification: metrics <c>asymcdc.shadow.checks</c> / <c>asymcdc.shadow.agreements</c>), 0..1.</summary>
     public double ShadowSampleRate { get; set; } = 0.1;

@@ -5,19 +5,33 @@ namespace AsymCdc.Grains;
 
 /// <summary>
 /// Which live silos carry a role, from Orleans membership (liveness) and silo metadata (roles). Parity groups use
-/// it to pick k+1 distinct worker silos round-robin; a silo drops out as soon as membership stops calling it active.
+/// it to pick k+1 distinct worker silos round-robin; a silo drops out as soon as membership stops calling it active,
+/// and is passed over while this silo's own <see cref="WorkerSuspicion"/> suspects it (a call to it was rejected).
 /// </summary>
-public sealed partial class WorkerDirectory(
-    IClusterMembershipService membership,
-    ISiloMetadataCache metadata,
-    ILogger<WorkerDirectory> logger)
+public sealed partial class WorkerDirectory
 {
+    private readonly IClusterMembershipService _membership;
+    private readonly ISiloMetadataCache _metadata;
+    private readonly ILogger<WorkerDirectory> _logger;
     private readonly Lock _lock = new();
     private MembershipVersion _version = MembershipVersion.MinValue;
     private SiloAddress[] _workers = [];
     private SiloAddress[] _frontends = [];
     private bool _complete;
     private int _cursor;
+
+    public WorkerDirectory(IClusterMembershipService membership, ISiloMetadataCache metadata, WorkerSuspicion suspicion,
+        ILogger<WorkerDirectory> logger)
+    {
+        _membership = membership;
+        _metadata = metadata;
+        _logger = logger;
+        Suspicion = suspicion;
+        suspicion.Suspected += (silo, reason) => LogSuspected(logger, silo, suspicion.Probation.TotalSeconds, reason.GetBaseException().Message);
+    }
+
+    /// <summary>This silo's fast failure detector for the workers it calls.</summary>
+    public WorkerSuspicion Suspicion { get; }
 
     /// <summary>Active silos with the <see cref="SiloRoles.GpuWorker"/> role, in address order.</summary>
     public IReadOnlyList<SiloAddress> Workers => Refresh().Workers;
@@ -29,8 +43,9 @@ public sealed partial class WorkerDirectory(
 
     /// <summary>
     /// <paramref name="count"/> worker silos, distinct when at least that many are alive, round-robin so that
-    /// load spreads evenly. With fewer workers than members the list wraps (members share silos) rather than fail:
-    /// a degraded group still answers, it just loses failure independence.
+    /// load spreads evenly. Suspected silos are passed over while enough others remain. With fewer workers than members
+    /// the list wraps (members share silos) rather than fail: a degraded group still answers, it just loses failure
+    /// independence.
     /// </summary>
     public SiloAddress[] Pick(int count)
     {
@@ -41,9 +56,16 @@ public sealed partial class WorkerDirectory(
                 "no live silo with the 'gpu-worker' role is in the cluster; start a worker silo (AsymCdc:Silo:Roles=gpu-worker)");
         }
 
+        if (Suspicion.Count > 0)
+        {
+            var trusted = Array.FindAll(workers, silo => !Suspicion.IsSuspected(silo));
+            // With too few trusted silos a group would share silos anyway; keep every member's silo distinct instead.
+            workers = trusted.Length >= Math.Min(count, workers.Length) ? trusted : workers;
+        }
+
         if (workers.Length < count)
         {
-            LogTooFewWorkers(logger, count, workers.Length);
+            LogTooFewWorkers(_logger, count, workers.Length);
         }
 
         var start = (int)((uint)Interlocked.Increment(ref _cursor) % (uint)workers.Length);
@@ -58,7 +80,7 @@ public sealed partial class WorkerDirectory(
 
     private (SiloAddress[] Workers, SiloAddress[] Frontends) Refresh()
     {
-        var snapshot = membership.CurrentSnapshot;
+        var snapshot = _membership.CurrentSnapshot;
         lock (_lock)
         {
             // Metadata arrives shortly after a silo joins, so a view built while some was missing is rebuilt.
@@ -77,7 +99,7 @@ public sealed partial class WorkerDirectory(
                     continue;
                 }
 
-                var roles = metadata.GetSiloMetadata(silo).Metadata;
+                var roles = _metadata.GetSiloMetadata(silo).Metadata;
                 if (roles.Count == 0)
                 {
                     complete = false;
@@ -99,7 +121,11 @@ public sealed partial class WorkerDirectory(
             frontends.Sort(static (a, b) => a.CompareTo(b));
             if (snapshot.Version != _version || workers.Count != _workers.Length)
             {
-                LogWorkersChanged(logger, snapshot.Version.Value, workers.Count, frontends.Count);
+                LogWorkersChanged(_logger, snapshot.Version.Value, workers.Count, frontends.Count);
+                foreach (var gone in Suspicion.Known.Where(s => snapshot.GetSiloStatus(s) != SiloStatus.Active).ToList())
+                {
+                    Suspicion.Forget(gone);
+                }
             }
 
             _version = snapshot.Version;
@@ -112,6 +138,9 @@ public sealed partial class WorkerDirectory(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Membership version {Version}: {Workers} live worker silos, {Frontends} frontend silos")]
     private static partial void LogWorkersChanged(ILogger logger, long version, int workers, int frontends);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker silo {Silo} suspected unreachable, not picked for {ProbationSeconds} s: {Reason}")]
+    private static partial void LogSuspected(ILogger logger, SiloAddress silo, double probationSeconds, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A group needs {Needed} distinct worker silos but only {Live} are alive; members will share silos")]
     private static partial void LogTooFewWorkers(ILogger logger, int needed, int live);

@@ -1,3 +1,5 @@
+using AsymCdc.Inference;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace AsymCdc.Hosting;
@@ -13,6 +15,10 @@ public static class AsymCdcSiloHost
     public static SiloOptions AddAsymCdcSilo(this IHostApplicationBuilder builder)
     {
         var options = SiloOptions.FromConfiguration(builder.Configuration);
+        // Registered before Orleans so that its start-up (hosted services start in order) loads and warms the models
+        // before the silo joins: a silo that joined cold would be picked for calls it answers only after the warm-up.
+        builder.Services.AddAsymCdcInference(builder.Configuration);
+        builder.Services.AddHostedService<StackTracePrimer>();
         builder.UseOrleans(silo => silo.UseAsymCdcClustering(options).AddAsymCdcRoles(options));
         return options;
     }

@@ -106,6 +106,11 @@ public sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
             failures.Add($"{s}:StragglerDeadline = {options.StragglerDeadline} must be positive and shorter than RequestTimeout ({options.RequestTimeout})");
         }
 
+        if (options.SuspectProbation <= TimeSpan.Zero)
+        {
+            failures.Add($"{s}:SuspectProbation = {options.SuspectProbation} must be positive (default 00:00:02)");
+        }
+
         if (options.StragglerDeadlineMedianFactor < 0 || double.IsNaN(options.StragglerDeadlineMedianFactor))
         {
             failures.Add($"{s}:StragglerDeadlineMedianFactor = {options.StragglerDeadlineMedianFactor} must be 0 (off) or positive, e.g. 3");

@@ -104,16 +104,4 @@ public sealed class StragglerDeadlineTests
             new StragglerDeadline(new ManualTime(), quantile, TimeSpan.FromMilliseconds(floorMs), TimeSpan.FromMilliseconds(capMs), Window, Initial));
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
     }
-
-    /// <summary>A clock that moves only when told to.</summary>
-    private sealed class ManualTime : TimeProvider
-    {
-        private long _ticks = 1_000_000;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => _ticks;
-
-        public void Advance(TimeSpan by) => _ticks += by.Ticks;
-    }
 }

@@ -1,5 +1,7 @@
 using AsymCdc.Abstractions;
 using AsymCdc.Coding;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
 
 namespace AsymCdc.Grains.Tests;
 
@@ -26,6 +28,37 @@ public sealed class StragglerTests(StragglerClusterFixture fixture)
                 Assert.Equal(own[i][c], predictions[i].Logits[c], 0.05f);
             }
         }
+    }
+
+    [Fact]
+    public async Task A_suspected_worker_silo_is_passed_over_while_enough_others_remain_and_serves_again_once_cleared()
+    {
+        var directory = fixture.Primary.ServiceProvider.GetRequiredService<WorkerDirectory>();
+        var workers = directory.Workers;
+        Assert.Equal(4, workers.Count);
+        var suspect = workers[0];
+        directory.Suspicion.ReportUnreachable(suspect, new SiloUnavailableException("refused (test)"));
+        try
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                var group = directory.Pick(3);
+                Assert.DoesNotContain(suspect, group);
+                Assert.Equal(3, group.Distinct().Count());
+            }
+
+            // Four members on four silos: distinct silos come first, so the suspect is used rather than shared silos.
+            Assert.Contains(suspect, directory.Pick(4));
+            var (_, predictions) = await SendAsync(ServingMode.AsymCdcCompact, 40, first: 3000);
+            Assert.DoesNotContain(predictions, p => p.Worker == suspect.ToParsableString());
+        }
+        finally
+        {
+            directory.Suspicion.Forget(suspect);
+        }
+
+        var picked = Enumerable.Range(0, 8).SelectMany(_ => directory.Pick(3)).ToHashSet();
+        Assert.Contains(suspect, picked);
     }
 
     [Fact]

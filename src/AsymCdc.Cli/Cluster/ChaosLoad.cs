@@ -5,8 +5,10 @@ using AsymCdc.Inference.Data;
 
 namespace AsymCdc.Cli.Cluster;
 
-/// <summary>One query of a chaos run: when it was sent (ms after the load began), what came back and how long it took.</summary>
-public readonly record struct ChaosRecord(double SentMs, double LatencyMs, QueryOutcome Outcome, string? Error);
+/// <summary>One query of a chaos run: when it was sent (ms after the load began), what came back and how long it took;
+/// for an answer, who served it and the time the parity group measured (the rest of the latency is the hops to it).</summary>
+public readonly record struct ChaosRecord(double SentMs, double LatencyMs, QueryOutcome Outcome, string? Error,
+    ServedBy? ServedBy = null, double ServerMs = 0, long GroupId = 0, string? Worker = null);
 
 /// <summary>
 /// Open-loop load for a chaos drill: query i is sent at i/rate whatever happened to earlier ones, and is bounded by its
@@ -51,8 +53,8 @@ public sealed class ChaosLoad(AsymCdcClient client, FashionMnistSet data)
         var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         try
         {
-            await call;
-            return new ChaosRecord(sent, latency, QueryOutcome.Answered, null);
+            var answer = await call;
+            return new ChaosRecord(sent, latency, QueryOutcome.Answered, null, answer.ServedBy, answer.LatencyMs, answer.GroupId, answer.Worker);
         }
         catch (PredictionException e)
         {

@@ -6,13 +6,14 @@ namespace AsymCdc.Cli.Cluster;
 /// <c>asymcdc cluster up</c>, and a pipe to an exited parent would break its writes.</summary>
 public static class ChildProcess
 {
+    /// <param name="nice">The child's CPU niceness (0: as this process; 19: only what nothing else wants).</param>
     public static Process Start(string fileName, IEnumerable<string> arguments, string logPath, string workingDirectory,
-        IReadOnlyDictionary<string, string?>? environment = null)
+        IReadOnlyDictionary<string, string?>? environment = null, int nice = 0)
     {
         var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = workingDirectory };
-        // exec: the pid we record is the program's own, so signals reach it directly.
+        // exec (and nice's own exec): the pid we record is the program's own, so signals reach it directly.
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec \"$0\" \"$@\" </dev/null >>\"$ASYMCDC_LOG\" 2>&1");
+        start.ArgumentList.Add((nice != 0 ? $"exec nice -n {nice} " : "exec ") + "\"$0\" \"$@\" </dev/null >>\"$ASYMCDC_LOG\" 2>&1");
         start.ArgumentList.Add(fileName);
         foreach (var argument in arguments)
         {

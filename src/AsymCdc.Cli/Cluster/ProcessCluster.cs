@@ -135,7 +135,10 @@ public sealed partial class ProcessCluster : IAsyncDisposable
 
     /// <summary>Starts a fresh process for a silo that is gone, on the same ports (as Kubernetes restarts a crashed
     /// container), and waits until it is ready. The log is appended to.</summary>
-    public async Task RestartAsync(string name, CancellationToken cancellationToken = default)
+    /// <param name="startupNice">Niceness of the new process until it is ready, then 0. On Kubernetes a restarted
+    /// container's start-up (JIT, model loading) runs on its own CPU request; on one machine shared by every silo it
+    /// would take those cores from the silos serving the load, which a positive value prevents.</param>
+    public async Task RestartAsync(string name, int startupNice = 0, CancellationToken cancellationToken = default)
     {
         var silo = Silo(name);
         if (Processes.IsRunning(silo.Pid, SiloCommand))
@@ -143,9 +146,13 @@ public sealed partial class ProcessCluster : IAsyncDisposable
             throw new InvalidOperationException($"silo {name} (pid {silo.Pid}) is still running; kill it first");
         }
 
-        var restarted = Launch(silo);
+        var restarted = Launch(silo, startupNice);
         Update(State with { Silos = [.. State.Silos.Select(s => s.Name == name ? restarted : s)] });
         await WaitReadyAsync(restarted, cancellationToken);
+        if (startupNice != 0)
+        {
+            Processes.SetNice(restarted.Pid, 0);
+        }
     }
 
     /// <summary>Stops Redis (SIGTERM; it flushes its append-only file) while the silos keep running.</summary>
@@ -229,7 +236,7 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         }
     }
 
-    private SiloProcessInfo Launch(SiloProcessInfo silo)
+    private SiloProcessInfo Launch(SiloProcessInfo silo, int nice = 0)
     {
         var environment = new Dictionary<string, string?>(_environment)
         {
@@ -244,7 +251,7 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         };
         File.AppendAllText(silo.Log, $"--- asymcdc cluster: starting {silo.Name} ({silo.Role}) at {DateTime.UtcNow:O}{Environment.NewLine}");
         // The silo's folder is its content root: that is where its appsettings.json is.
-        var process = ChildProcess.Start("dotnet", [State.SiloDll], silo.Log, Path.GetDirectoryName(State.SiloDll)!, environment);
+        var process = ChildProcess.Start("dotnet", [State.SiloDll], silo.Log, Path.GetDirectoryName(State.SiloDll)!, environment, nice);
         if (_children.Remove(silo.Name, out var previous))
         {
             previous.Dispose();

@@ -81,6 +81,34 @@ public static partial class Processes
         return true;
     }
 
+    /// <summary>Sets the niceness of every thread of <paramref name="pid"/> (Linux keeps it per thread, so a process-wide
+    /// renice is one call per thread). Returns the threads changed; raising priority again needs root.</summary>
+    public static int SetNice(int pid, int nice)
+    {
+        var changed = 0;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                if (int.TryParse(Path.GetFileName(task), out var tid) && SetPriority(PrioProcess, tid, nice) == 0)
+                {
+                    changed++;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The process is gone.
+        }
+
+        return changed;
+    }
+
+    private const int PrioProcess = 0;
+
+    [DllImport("libc", EntryPoint = "setpriority", SetLastError = true)]
+    private static extern int SetPriority(int which, int who, int prio);
+
     // .NET has no API that sends SIGTERM (Process.Kill sends SIGKILL), hence libc's kill(2).
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);

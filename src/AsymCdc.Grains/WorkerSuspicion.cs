@@ -1,0 +1,132 @@
+using System.Collections.Concurrent;
+using AsymCdc.Abstractions;
+using Orleans.Runtime;
+
+namespace AsymCdc.Grains;
+
+/// <summary>
+/// This silo's own fast failure detector for worker silos. Orleans membership declares a crashed silo dead only after
+/// missed probes and votes (seconds); until then calls already sent to it wait, while a new call fails at once with a
+/// message rejection (connection refused). The first such rejection makes the silo a <em>suspect</em>: calls still
+/// waiting on it are released at once with <see cref="PredictionErrorCode.Unavailable"/> (their queries decode from the
+/// rest of their groups now instead of at the straggler deadline), and <see cref="WorkerDirectory.Pick"/> stops choosing
+/// it. After <c>probation</c> it is tried again; an answer from it clears the suspicion, another rejection renews it.
+/// Membership stays the authority on who is in the cluster; this only decides whom this silo calls.
+/// </summary>
+public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
+{
+    private readonly ConcurrentDictionary<SiloAddress, long> _suspectedSince = new();
+    private readonly ConcurrentDictionary<SiloAddress, TaskCompletionSource> _unreachable = new();
+
+    public TimeSpan Probation { get; } = probation > TimeSpan.Zero
+        ? probation
+        : throw new ArgumentOutOfRangeException(nameof(probation), probation, "the probation period must be positive");
+
+    /// <summary>Raised with the silo when it becomes a suspect (not when a suspicion is renewed).</summary>
+    public event Action<SiloAddress, Exception>? Suspected;
+
+    /// <summary>Silos under suspicion now (probation not yet over).</summary>
+    public int Count => _suspectedSince.Keys.Count(IsSuspected);
+
+    public bool IsSuspected(SiloAddress silo) =>
+        _suspectedSince.TryGetValue(silo, out var since) && time.GetElapsedTime(since) < Probation;
+
+    /// <summary>
+    /// <paramref name="call"/> to <paramref name="silo"/>, released early with a retryable
+    /// <see cref="PredictionException"/> when the silo is or becomes a suspect. Its outcome feeds the detector: a
+    /// message rejection (<see cref="OrleansMessageRejectionException"/>, which includes
+    /// <see cref="SiloUnavailableException"/>) makes the silo a suspect, an answer clears it.
+    /// </summary>
+    public async Task<T> Watch<T>(SiloAddress silo, Task<T> call)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(call);
+        if (!call.IsCompleted)
+        {
+            var unreachable = WhenUnreachable(silo);
+            if (await Task.WhenAny(call, unreachable) != call)
+            {
+                // The call goes on without us: note its outcome (a late answer clears the suspicion) and observe a failure.
+                _ = call.ContinueWith((t, state) => Observe(((WorkerSuspicion, SiloAddress))state!, t), (this, silo),
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                throw UnreachableError(silo);
+            }
+        }
+
+        try
+        {
+            var answer = await call;
+            Answered(silo);
+            return answer;
+        }
+        catch (OrleansMessageRejectionException e)
+        {
+            ReportUnreachable(silo, e);
+            throw;
+        }
+    }
+
+    /// <summary>Completes when <paramref name="silo"/> becomes a suspect (at once when it is one).</summary>
+    public Task WhenUnreachable(SiloAddress silo) => IsSuspected(silo)
+        ? Task.CompletedTask
+        : _unreachable.GetOrAdd(silo, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <summary>A call to <paramref name="silo"/> was rejected: suspect it (again) and release every call waiting on it.</summary>
+    public void ReportUnreachable(SiloAddress silo, Exception reason)
+    {
+        var now = time.GetTimestamp();
+        var renewed = false;
+        _suspectedSince.AddOrUpdate(silo, now, (_, since) =>
+        {
+            renewed = time.GetElapsedTime(since) < Probation;
+            return now;
+        });
+        if (_unreachable.TryRemove(silo, out var waiting))
+        {
+            waiting.TrySetResult();
+        }
+
+        if (!renewed)
+        {
+            Suspected?.Invoke(silo, reason);
+        }
+    }
+
+    /// <summary>An answer came from <paramref name="silo"/>: it is reachable.</summary>
+    public void Answered(SiloAddress silo)
+    {
+        if (!_suspectedSince.IsEmpty)
+        {
+            _suspectedSince.TryRemove(silo, out _);
+        }
+    }
+
+    /// <summary>Membership no longer lists <paramref name="silo"/> as active: drop what is kept about it and release its
+    /// waiting calls (Orleans fails them too, but not always at once).</summary>
+    public void Forget(SiloAddress silo)
+    {
+        _suspectedSince.TryRemove(silo, out _);
+        if (_unreachable.TryRemove(silo, out var waiting))
+        {
+            waiting.TrySetResult();
+        }
+    }
+
+    /// <summary>Silos this detector keeps anything about (for pruning against membership).</summary>
+    public IEnumerable<SiloAddress> Known => _suspectedSince.Keys.Union(_unreachable.Keys);
+
+    private static void Observe((WorkerSuspicion Detector, SiloAddress Silo) state, Task call)
+    {
+        if (call.IsCompletedSuccessfully)
+        {
+            state.Detector.Answered(state.Silo);
+        }
+        else
+        {
+            _ = call.Exception;
+        }
+    }
+
+    private static PredictionException UnreachableError(SiloAddress silo) => new(PredictionErrorCode.Unavailable,
+        $"worker silo {silo} is unreachable (a call to it was just rejected); the query may be retried");
+}

@@ -1,0 +1,111 @@
+using System.Net;
+using AsymCdc.Abstractions;
+using Orleans.Runtime;
+
+namespace AsymCdc.Grains.Tests;
+
+/// <summary>The fast failure detector for worker silos, on a hand-driven clock, with calls the test completes itself.</summary>
+public sealed class WorkerSuspicionTests
+{
+    private static readonly TimeSpan Probation = TimeSpan.FromSeconds(2);
+    private static readonly SiloAddress Dead = SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 11111), 1);
+    private static readonly SiloAddress Alive = SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 11112), 1);
+    private readonly ManualTime _time = new();
+    private readonly WorkerSuspicion _suspicion;
+    private readonly List<SiloAddress> _suspected = [];
+
+    public WorkerSuspicionTests()
+    {
+        _suspicion = new WorkerSuspicion(_time, Probation);
+        _suspicion.Suspected += (silo, _) => _suspected.Add(silo);
+    }
+
+    [Fact]
+    public async Task A_rejected_call_releases_every_call_waiting_on_that_silo_at_once_and_no_other()
+    {
+        var waiting = new TaskCompletionSource<int>();
+        var elsewhere = new TaskCompletionSource<int>();
+        var stuck = _suspicion.Watch(Dead, waiting.Task);
+        var unaffected = _suspicion.Watch(Alive, elsewhere.Task);
+
+        var rejected = _suspicion.Watch(Dead, Task.FromException<int>(new SiloUnavailableException("connection refused")));
+
+        await Assert.ThrowsAsync<SiloUnavailableException>(() => rejected);
+        var released = await Assert.ThrowsAsync<PredictionException>(() => stuck);
+        Assert.Equal(PredictionErrorCode.Unavailable, released.Code);
+        Assert.True(released.IsRetryable);
+        Assert.Contains(Dead.ToString(), released.Message, StringComparison.Ordinal);
+        Assert.False(unaffected.IsCompleted);
+        Assert.True(_suspicion.IsSuspected(Dead));
+        Assert.False(_suspicion.IsSuspected(Alive));
+        Assert.Equal([Dead], _suspected);
+
+        elsewhere.SetResult(7);
+        Assert.Equal(7, await unaffected);
+        waiting.SetException(new SiloUnavailableException("late")); // the released call's own end is observed, not rethrown
+    }
+
+    [Fact]
+    public async Task A_call_to_a_suspect_fails_at_once_until_the_probation_ends()
+    {
+        _suspicion.ReportUnreachable(Dead, new SiloUnavailableException("gone"));
+        var never = new TaskCompletionSource<int>();
+
+        await Assert.ThrowsAsync<PredictionException>(() => _suspicion.Watch(Dead, never.Task));
+
+        _time.Advance(Probation);
+        Assert.False(_suspicion.IsSuspected(Dead));
+        var retried = _suspicion.Watch(Dead, never.Task);
+        Assert.False(retried.IsCompleted);
+        never.SetResult(1);
+        Assert.Equal(1, await retried);
+    }
+
+    [Fact]
+    public async Task An_answer_clears_the_suspicion_and_a_new_rejection_after_probation_raises_it_again()
+    {
+        _suspicion.ReportUnreachable(Dead, new SiloUnavailableException("blip"));
+        _suspicion.ReportUnreachable(Dead, new SiloUnavailableException("same outage"));
+        Assert.Single(_suspected); // a renewal within the probation is not a new suspicion
+
+        Assert.Equal(3, await _suspicion.Watch(Dead, Task.FromResult(3)));
+        Assert.False(_suspicion.IsSuspected(Dead));
+        Assert.Equal(0, _suspicion.Count);
+
+        _suspicion.ReportUnreachable(Dead, new SiloUnavailableException("again"));
+        Assert.Equal(2, _suspected.Count);
+        Assert.Equal(1, _suspicion.Count);
+    }
+
+    [Fact]
+    public async Task Failures_that_are_not_message_rejections_do_not_make_a_suspect()
+    {
+        var invalid = new PredictionException(PredictionErrorCode.InvalidInput, "bad input");
+        await Assert.ThrowsAsync<PredictionException>(() => _suspicion.Watch(Dead, Task.FromException<int>(invalid)));
+        await Assert.ThrowsAsync<TimeoutException>(() => _suspicion.Watch(Dead, Task.FromException<int>(new TimeoutException())));
+
+        Assert.False(_suspicion.IsSuspected(Dead));
+        Assert.Empty(_suspected);
+    }
+
+    [Fact]
+    public async Task Forgetting_a_silo_that_left_membership_releases_its_calls_and_drops_its_state()
+    {
+        var waiting = _suspicion.Watch(Dead, new TaskCompletionSource<int>().Task);
+        Assert.Contains(Dead, _suspicion.Known);
+
+        _suspicion.Forget(Dead);
+
+        await Assert.ThrowsAsync<PredictionException>(() => waiting);
+        Assert.DoesNotContain(Dead, _suspicion.Known);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void A_probation_that_is_not_positive_is_refused(int seconds)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerSuspicion(_time, TimeSpan.FromSeconds(seconds)));
+        Assert.Contains("probation", e.Message, StringComparison.Ordinal);
+    }
+}
