@@ -2,12 +2,14 @@ using System.Collections.Concurrent;
 using AsymCdc.Abstractions;
 using AsymCdc.Coding;
 using Orleans.Concurrency;
+using Orleans.GrainDirectory;
 
 namespace AsymCdc.Grains;
 
 /// <summary>Runs the decoder of a coded mode; invoked only on a miss. A stateless worker, so it runs on the silo of
 /// the parity group that calls it (no extra hop) and scales with the decodes in flight.</summary>
 [StatelessWorker]
+[GrainDirectory(PlacementOnlyDirectory.Name)]
 [Reentrant]
 public sealed class DecoderGrain(DecoderSet decoders) : Grain, IDecoderGrain
 {

@@ -2,6 +2,7 @@ using AsymCdc.Abstractions;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.Runtime;
+using Orleans.GrainDirectory;
 
 namespace AsymCdc.Grains;
 
@@ -11,6 +12,7 @@ namespace AsymCdc.Grains;
 /// shard (predictions are idempotent). A stateless worker: it runs on the gateway silo the client called.
 /// </summary>
 [StatelessWorker]
+[GrainDirectory(PlacementOnlyDirectory.Name)]
 [Reentrant]
 public sealed partial class FrontendGrain(
     IOptions<ServingOptions> options,

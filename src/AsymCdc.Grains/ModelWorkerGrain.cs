@@ -1,5 +1,6 @@
 using AsymCdc.Abstractions;
 using Orleans.Concurrency;
+using Orleans.GrainDirectory;
 
 namespace AsymCdc.Grains;
 
@@ -10,6 +11,7 @@ namespace AsymCdc.Grains;
 /// </summary>
 [Reentrant]
 [KeyedSiloPlacement]
+[GrainDirectory(PlacementOnlyDirectory.Name)]
 public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector stragglers, WorkerQueueDelay queueDelay, TimeProvider time)
     : Grain, IModelWorkerGrain
 {

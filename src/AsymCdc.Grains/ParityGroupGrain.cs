@@ -4,6 +4,7 @@ using AsymCdc.Coding;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.Runtime;
+using Orleans.GrainDirectory;
 
 namespace AsymCdc.Grains;
 
@@ -20,6 +21,7 @@ namespace AsymCdc.Grains;
 /// </summary>
 [Reentrant]
 [FrontendPlacement]
+[GrainDirectory(PlacementOnlyDirectory.Name)]
 public sealed partial class ParityGroupGrain(
     WorkerDirectory workers,
     IOptions<ServingOptions> options,

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Hosting;
+using Orleans.Runtime.Hosting;
 
 namespace AsymCdc.Grains;
 
@@ -30,6 +31,7 @@ public static class ServiceCollectionExtensions
             services.AddPlacementDirector<KeyedSiloPlacement, KeyedSiloPlacementDirector>();
             services.AddPlacementDirector<FrontendPlacement, FrontendPlacementDirector>();
             services.AddSingleton<KeyedSiloPlacementDirector>();
+            services.AddGrainDirectory(PlacementOnlyDirectory.Name, static (_, _) => new PlacementOnlyDirectory());
         }
 
         return services;

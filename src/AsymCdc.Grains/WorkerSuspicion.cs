@@ -34,8 +34,9 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     /// <summary>
     /// <paramref name="call"/> to <paramref name="silo"/>, released early with a retryable
     /// <see cref="PredictionException"/> when the silo is or becomes a suspect. Its outcome feeds the detector: a
-    /// message rejection (<see cref="OrleansMessageRejectionException"/>, which includes
-    /// <see cref="SiloUnavailableException"/>) makes the silo a suspect, an answer clears it.
+    /// message rejection about that silo (a <see cref="SiloUnavailableException"/>, or an
+    /// <see cref="OrleansMessageRejectionException"/> that names it: connection refused) makes it a suspect, an answer
+    /// clears it.
     /// </summary>
     public async Task<T> Watch<T>(SiloAddress silo, Task<T> call)
     {
@@ -59,7 +60,7 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
             Answered(silo);
             return answer;
         }
-        catch (OrleansMessageRejectionException e)
+        catch (OrleansMessageRejectionException e) when (IsAbout(e, silo))
         {
             ReportUnreachable(silo, e);
             throw;
@@ -126,6 +127,13 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
             _ = call.Exception;
         }
     }
+
+    /// <summary>Whether a rejection is about <paramref name="silo"/> itself: Orleans says so with
+    /// <see cref="SiloUnavailableException"/> (membership declared the target dead) or names the silo it could not
+    /// connect to. A rejection that names another silo (a directory or placement step that needed a dead third silo)
+    /// says nothing about this one.</summary>
+    private static bool IsAbout(OrleansMessageRejectionException rejection, SiloAddress silo) =>
+        rejection is SiloUnavailableException || rejection.Message.Contains(silo.ToString(), StringComparison.Ordinal);
 
     private static PredictionException UnreachableError(SiloAddress silo) => new(PredictionErrorCode.Unavailable,
         $"worker silo {silo} is unreachable (a call to it was just rejected); the query may be retried");
