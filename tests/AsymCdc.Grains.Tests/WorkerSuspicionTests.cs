@@ -1,4 +1,5 @@
 using System.Net;
+using System.Reflection;
 using AsymCdc.Abstractions;
 using Orleans.Runtime;
 
@@ -87,6 +88,26 @@ public sealed class WorkerSuspicionTests
         Assert.False(_suspicion.IsSuspected(Dead));
         Assert.Empty(_suspected);
     }
+
+    [Fact]
+    public async Task A_rejection_that_names_another_silo_does_not_make_the_called_silo_a_suspect()
+    {
+        // A placement step needed the directory partition on a dead third silo: the called silo itself is fine.
+        var aboutAnother = Rejection($"Exception while sending message: Unable to connect to {Alive}, will retry after 900ms");
+        var aboutThis = Rejection($"Exception while sending message: Unable to connect to endpoint {Dead}. See InnerException");
+
+        await Assert.ThrowsAsync<OrleansMessageRejectionException>(() => _suspicion.Watch(Dead, Task.FromException<int>(aboutAnother)));
+        Assert.False(_suspicion.IsSuspected(Dead));
+        Assert.False(_suspicion.IsSuspected(Alive));
+
+        await Assert.ThrowsAsync<OrleansMessageRejectionException>(() => _suspicion.Watch(Dead, Task.FromException<int>(aboutThis)));
+        Assert.True(_suspicion.IsSuspected(Dead));
+    }
+
+    /// <summary>Orleans creates these itself (the constructor is internal); the message is what it would say.</summary>
+    private static OrleansMessageRejectionException Rejection(string message) =>
+        (OrleansMessageRejectionException)Activator.CreateInstance(typeof(OrleansMessageRejectionException),
+            BindingFlags.Instance | BindingFlags.NonPublic, binder: null, [message], culture: null)!;
 
     [Fact]
     public async Task Forgetting_a_silo_that_left_membership_releases_its_calls_and_drops_its_state()
