@@ -11,10 +11,6 @@ public interface IModelCatalog
 
     /// <summary>True where the repository has a model called <paramref name="name"/>.</summary>
     bool Contains(string name);
-
-    /// <summary>Calls served so far by model <paramref name="name"/> and their summed queue delay (arrival to the start of
-    /// the run that served them), for <c>asymcdc.worker.queue_delay</c>; zeros where the catalog keeps no such counts.</summary>
-    (long Calls, TimeSpan TotalQueueDelay) QueueStats(string name) => default;
 }
 
 /// <summary>Repository names of the models the grains run (docs/ARCHITECTURE.md, "Model repository").</summary>

@@ -12,7 +12,7 @@ namespace AsymCdc.Grains;
 [Reentrant]
 [KeyedSiloPlacement]
 [GrainDirectory(PlacementOnlyDirectory.Name)]
-public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector stragglers, WorkerQueueDelay queueDelay, TimeProvider time)
+public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector stragglers, TimeProvider time)
     : Grain, IModelWorkerGrain
 {
     public async ValueTask<WorkerAnswer> RunAsync(WorkerCall call)
@@ -32,7 +32,6 @@ public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector str
         }
 
         var outputs = await model.RunAsync(call.Input, 1);
-        queueDelay.CallCompleted(call.Model);
         return new WorkerAnswer(outputs[0], outputs.Length > 1 ? outputs[1] : null, this.GetPrimaryKeyString(), delay > TimeSpan.Zero);
     }
 }

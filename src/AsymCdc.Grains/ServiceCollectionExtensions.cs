@@ -19,7 +19,6 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<AdmissionControl>();
         services.TryAddSingleton<DecoderSet>();
         services.TryAddSingleton<StragglerInjector>();
-        services.TryAddSingleton<WorkerQueueDelay>();
         services.TryAddSingleton(sp =>
         {
             var deadline = new StragglerDeadline(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ServingOptions>>().Value);

@@ -5,8 +5,8 @@ using AsymCdc.Abstractions;
 namespace AsymCdc.Grains;
 
 /// <summary>The serving metrics (meter <c>AsymCdc</c>): queries by mode and path, latency, groups, decodes,
-/// stragglers, lost and rejected queries, worker calls (for the extra-work ratio), worker queue delay (the autoscaling
-/// signal) and shadow verification of reconstructions.</summary>
+/// stragglers, lost and rejected queries, worker calls (for the extra-work ratio) and shadow verification of
+/// reconstructions. The workers' queue delay, the autoscaling signal, is the inference layer's (InferenceInstruments).</summary>
 public sealed class ServingInstruments
 {
     public const string MeterName = "AsymCdc";
@@ -21,7 +21,6 @@ public sealed class ServingInstruments
     private readonly Counter<long> _lost;
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _workerCalls;
-    private readonly Histogram<double> _queueDelay;
     private readonly Counter<long> _shadowChecks;
     private readonly Counter<long> _shadowAgreements;
 
@@ -37,8 +36,6 @@ public sealed class ServingInstruments
         _lost = meter.CreateCounter<long>("asymcdc.lost", "{query}", "Queries that got no answer by their deadline");
         _rejected = meter.CreateCounter<long>("asymcdc.rejected", "{query}", "Queries refused, by error code");
         _workerCalls = meter.CreateCounter<long>(WorkerCallsName, "{call}", "Model calls sent to workers, by mode and role");
-        // Seconds, so Prometheus names it asymcdc_worker_queue_delay_seconds (the HPA's metric).
-        _queueDelay = meter.CreateHistogram<double>(QueueDelayName, "s", "Time a worker call waited in the model's micro-batch queue before its run");
         _shadowChecks = meter.CreateCounter<long>(ShadowChecksName, "{check}", "Reconstructed answers compared with the straggler's own late answer, by mode");
         _shadowAgreements = meter.CreateCounter<long>(ShadowAgreementsName, "{check}", "Shadow checks where the reconstruction predicted the same class, by mode");
     }
@@ -48,7 +45,6 @@ public sealed class ServingInstruments
         _meter.CreateObservableGauge("asymcdc.straggler.deadline", () => deadline.Current.TotalMilliseconds, "ms",
             "The adaptive straggler deadline of this silo now");
 
-    public const string QueueDelayName = "asymcdc.worker.queue_delay";
     public const string ShadowChecksName = "asymcdc.shadow.checks";
     public const string ShadowAgreementsName = "asymcdc.shadow.agreements";
 
@@ -79,9 +75,6 @@ public sealed class ServingInstruments
 
     public void WorkerCall(ServingMode mode, string role) =>
         _workerCalls.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()), new KeyValuePair<string, object?>("role", role));
-
-    public void QueueDelay(string model, TimeSpan delay) =>
-        _queueDelay.Record(delay.TotalSeconds, new KeyValuePair<string, object?>("model", model));
 
     public void ShadowChecked(ServingMode mode, bool agreed)
     {

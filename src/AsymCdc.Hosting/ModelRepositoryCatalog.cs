@@ -21,10 +21,4 @@ public sealed class ModelRepositoryCatalog(ModelRepository repository) : IModelC
     }
 
     public bool Contains(string name) => repository.Contains(name);
-
-    public (long Calls, TimeSpan TotalQueueDelay) QueueStats(string name)
-    {
-        var stats = repository.GetFunction(name).Stats;
-        return (stats.Calls, stats.TotalQueueDelay);
-    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -42,7 +43,8 @@ public static class InferenceServiceCollectionExtensions
         services.TryAddSingleton(sp => ModelRepository.Open(
             sp.GetRequiredService<IOptions<InferenceOptions>>().Value,
             sp.GetService<ILoggerFactory>(),
-            sp.GetService<TimeProvider>()));
+            sp.GetService<TimeProvider>(),
+            sp.GetService<IMeterFactory>()));
         services.AddHostedService<ModelRepositoryStartup>();
         return services;
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Diagnostics;
 using AsymCdc.Coding;
 using Microsoft.Extensions.Logging;
@@ -23,11 +24,13 @@ public sealed partial class ModelRepository : IDisposable
     private readonly Dictionary<string, OnnxModelFunction> _functions;
     private readonly IReadOnlyList<string> _available;
     private readonly ILogger _logger;
+    private readonly InferenceInstruments _instruments;
     private int _warm;
 
     private ModelRepository(string directory, string executionProvider, Dictionary<string, OnnxModelFunction> functions,
-        IReadOnlyList<string> available, ILogger logger)
+        IReadOnlyList<string> available, ILogger logger, InferenceInstruments instruments)
     {
+        _instruments = instruments;
         Directory = directory;
         ExecutionProvider = executionProvider;
         _functions = functions;
@@ -59,7 +62,10 @@ public sealed partial class ModelRepository : IDisposable
     /// <see cref="InferenceOptions.Models"/> (all when empty). Throws <see cref="OptionsValidationException"/>
     /// for bad options and <see cref="ModelRepositoryException"/> for anything wrong with the models.
     /// </summary>
-    public static ModelRepository Open(InferenceOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    /// <param name="meterFactory">Where the repository's metrics (<see cref="InferenceInstruments"/>) go: the host's
+    /// factory, or null for a process-wide meter.</param>
+    public static ModelRepository Open(InferenceOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null,
+        IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var validation = new InferenceOptionsValidator().Validate(null, options);
@@ -96,12 +102,13 @@ public sealed partial class ModelRepository : IDisposable
 
         var provider = options.UseCuda ? InferenceOptions.Cuda : InferenceOptions.Cpu;
         var functions = new Dictionary<string, OnnxModelFunction>(StringComparer.Ordinal);
+        var instruments = new InferenceInstruments(meterFactory);
         try
         {
             foreach (var name in requested)
             {
                 var started = Stopwatch.GetTimestamp();
-                var function = Load(Path.Combine(root, name), options, time, loggerFactory);
+                var function = Load(Path.Combine(root, name), options, time, loggerFactory, instruments);
                 functions.Add(name, function);
                 LogModelLoaded(logger, name, function.Config.Role, function.ModelPath, provider, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
@@ -113,10 +120,11 @@ public sealed partial class ModelRepository : IDisposable
                 loaded.Dispose();
             }
 
+            instruments.Dispose();
             throw;
         }
 
-        return new ModelRepository(root, provider, functions, available, logger);
+        return new ModelRepository(root, provider, functions, available, logger, instruments);
     }
 
     /// <summary>The model <paramref name="name"/>; throws <see cref="ModelRepositoryException"/> naming what is loaded.</summary>
@@ -173,6 +181,8 @@ public sealed partial class ModelRepository : IDisposable
         {
             function.Dispose();
         }
+
+        _instruments.Dispose();
     }
 
     private static string ResolveDirectory(string configured)
@@ -206,7 +216,8 @@ public sealed partial class ModelRepository : IDisposable
         return names;
     }
 
-    private static OnnxModelFunction Load(string modelDirectory, InferenceOptions options, TimeProvider time, ILoggerFactory? loggerFactory)
+    private static OnnxModelFunction Load(string modelDirectory, InferenceOptions options, TimeProvider time, ILoggerFactory? loggerFactory,
+        InferenceInstruments instruments)
     {
         var config = ModelConfig.Load(modelDirectory);
         var path = LatestVersion(config.Name, modelDirectory);
@@ -236,7 +247,7 @@ public sealed partial class ModelRepository : IDisposable
         }
 
         var logger = (ILogger?)loggerFactory?.CreateLogger<OnnxModelFunction>() ?? NullLogger.Instance;
-        return new OnnxModelFunction(config, path, session, sessionOptions, options, time, logger);
+        return new OnnxModelFunction(config, path, session, sessionOptions, options, time, logger, instruments);
     }
 
     /// <summary>Triton's default version policy: the highest numbered version folder holding a model.onnx.</summary>

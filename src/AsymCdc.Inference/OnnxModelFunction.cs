@@ -31,6 +31,8 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly int[] _outputLengths;
+    private readonly InferenceInstruments? _instruments;
+    private readonly KeyValuePair<string, object?> _modelTag;
 
     // Counters: written by the runner (and by callers for the queue gauge), read by Stats.
     private long _calls, _items, _runs, _cancelled, _failed, _queueDelayTicks, _maxQueueDelayTicks, _runTicks;
@@ -38,8 +40,10 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
     private volatile bool _disposing;
 
     internal OnnxModelFunction(ModelConfig config, string modelPath, InferenceSession session, SessionOptions sessionOptions,
-        InferenceOptions options, TimeProvider time, ILogger logger)
+        InferenceOptions options, TimeProvider time, ILogger logger, InferenceInstruments? instruments = null)
     {
+        _instruments = instruments;
+        _modelTag = InferenceInstruments.ModelTag(config.Name);
         Config = config;
         ModelPath = modelPath;
         _session = session;
@@ -399,6 +403,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         foreach (var call in batch)
         {
             var delay = started - call.EnqueuedAt;
+            _instruments?.QueueDelay(_modelTag, (double)delay / _time.TimestampFrequency);
             Interlocked.Add(ref _queueDelayTicks, delay);
             if (delay > Interlocked.Read(ref _maxQueueDelayTicks))
             {

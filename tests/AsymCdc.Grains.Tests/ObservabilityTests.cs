@@ -64,19 +64,6 @@ public sealed class ObservabilityTests(ObservabilityClusterFixture fixture)
         Assert.True(agreements * 2 >= checks, $"compact reconstructions agreed with the straggler's own answer on {agreements} of {checks}");
     }
 
-    [Fact]
-    public async Task Every_worker_call_records_its_queue_delay_in_seconds()
-    {
-        var samples = new ConcurrentQueue<double>();
-        using var listener = Listen(ServingInstruments.QueueDelayName, (double value) => samples.Enqueue(value));
-
-        await SendAsync(ServingMode.None, 20, first: 900);
-
-        Assert.NotEmpty(samples);
-        // Seconds, not milliseconds: a micro-batch queue on an idle cluster is far below a second.
-        Assert.All(samples, s => Assert.InRange(s, 0, 1));
-    }
-
     /// <summary>Sends queries with every reconstruction shadow-checked, then waits (bounded) until each reconstruction's
     /// straggler has answered and been compared.</summary>
     private async Task<(long Checks, long Agreements)> ShadowAsync(ServingMode mode, int first)
