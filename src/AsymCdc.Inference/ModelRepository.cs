@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics.Metrics;
 using System.Diagnostics;
 using AsymCdc.Coding;
@@ -282,7 +283,14 @@ public sealed partial class ModelRepository : IDisposable
         {
             try
             {
-                sessionOptions.AppendExecutionProvider_CUDA(options.DeviceId);
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(new Dictionary<string, string>
+                {
+                    ["device_id"] = options.DeviceId.ToString(CultureInfo.InvariantCulture),
+                    // ONNX Runtime turns TF32 on by default; we keep float32 unless asked (InferenceOptions.CudaTf32).
+                    ["use_tf32"] = options.CudaTf32 ? "1" : "0",
+                });
+                sessionOptions.AppendExecutionProvider_CUDA(cuda);
             }
             catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
             {

@@ -1,7 +1,7 @@
 // asymcdc-devicecheck: runs the inference layer on an execution provider and reports what a GPU machine needs to know:
 // whether CUDA loads, whether every model still reproduces its golden outputs there, and the latency of each model
 // against the CPU provider in the same run. Usage:
-//   asymcdc-devicecheck [--models DIR] [--providers cuda,cpu] [--device 0] [--iterations 300] [--json FILE]
+//   asymcdc-devicecheck [--models DIR] [--providers cuda,cpu] [--device 0] [--iterations 300] [--tf32 true] [--json FILE]
 // Exit code 0 when every requested provider loaded and every golden check passed; 2 when a provider could not load.
 using System.Diagnostics;
 using System.Globalization;
@@ -13,6 +13,7 @@ var models = arguments.Get("--models") ?? ModelRepositoryLocator.Find();
 var providers = (arguments.Get("--providers") ?? "cuda,cpu").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 var device = int.Parse(arguments.Get("--device") ?? "0", CultureInfo.InvariantCulture);
 var iterations = int.Parse(arguments.Get("--iterations") ?? "300", CultureInfo.InvariantCulture);
+var tf32 = string.Equals(arguments.Get("--tf32"), "true", StringComparison.OrdinalIgnoreCase);
 int[] batches = [1, 8, 64, 256];
 
 var report = new List<ProviderReport>();
@@ -30,6 +31,7 @@ foreach (var provider in providers)
             ExecutionProvider = provider,
             DeviceId = device,
             MaxBatchSize = batches[^1],
+            CudaTf32 = tf32,
         });
         await repository.WarmUpAsync();
     }
@@ -100,6 +102,7 @@ if (arguments.Get("--json") is { } path)
         runtime = Environment.Version.ToString(),
         when_utc = DateTime.UtcNow,
         iterations,
+        cuda_tf32 = tf32,
     };
     await File.WriteAllTextAsync(path, JsonSerializer.Serialize(new { environment, providers = report },
         new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
