@@ -1,0 +1,41 @@
+using AsymCdc.Cli;
+
+namespace AsymCdc.Reliability.Tests;
+
+/// <summary><c>asymcdc chaos</c> refuses bad options before it starts anything, naming them.</summary>
+public sealed class ChaosSettingsTests
+{
+    [Fact]
+    public void The_defaults_are_valid_and_measure_a_steady_state_with_the_median_rule()
+    {
+        var settings = new ChaosCommand.Settings();
+
+        Assert.True(settings.Validate().Successful);
+        Assert.Equal(1000, settings.Warmup);
+        Assert.Equal(10, settings.StragglerDeadlineMs);
+        Assert.Equal(3, settings.DeadlineMedianFactor);
+        Assert.Equal(19, settings.RestartNice);
+    }
+
+    public static TheoryData<ChaosCommand.Settings, string> Bad => new()
+    {
+        { new ChaosCommand.Settings { RestartNice = 20 }, "--restart-nice" },
+        { new ChaosCommand.Settings { RestartNice = -1 }, "--restart-nice" },
+        { new ChaosCommand.Settings { Warmup = -1 }, "--warmup" },
+        { new ChaosCommand.Settings { DeadlineMedianFactor = -0.5 }, "--deadline-median-factor" },
+        { new ChaosCommand.Settings { StragglerDeadlineMs = 6000 }, "--straggler-deadline" },
+        { new ChaosCommand.Settings { Kill = 4 }, "--kill 4" },
+        { new ChaosCommand.Settings { KillFrontend = true, Frontends = 1 }, "--kill-frontend" },
+        { new ChaosCommand.Settings { Mode = "fastest" }, "--mode 'fastest'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Bad))]
+    public void Bad_options_are_refused_naming_the_option(ChaosCommand.Settings settings, string named)
+    {
+        var result = settings.Validate();
+
+        Assert.False(result.Successful);
+        Assert.Contains(named, result.Message, StringComparison.Ordinal);
+    }
+}
