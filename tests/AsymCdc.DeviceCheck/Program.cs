@@ -47,10 +47,10 @@ foreach (var provider in providers)
     {
         var openMs = opened.Elapsed.TotalMilliseconds;
         Console.WriteLine($"   opened and warmed {repository.Models.Count} models in {openMs:F0} ms");
-        var goldens = new List<GoldenResult>();
+        var goldens = new List<GoldenCheckResult>();
         foreach (var config in repository.Models)
         {
-            var result = await Golden.CheckAsync(repository.GetFunction(config.Name));
+            var result = await GoldenCheck.RunAsync(repository.GetFunction(config.Name));
             goldens.Add(result);
             failed |= !result.Passed;
             Console.WriteLine($"   golden {config.Name,-20} max |diff| {result.MaxAbsDiff:E2} (tolerance {result.Tolerance:E0}) {(result.Passed ? "ok" : "FAILED")}");
@@ -113,46 +113,9 @@ return failed ? 2 : 0;
 
 static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
-internal sealed record ProviderReport(string Provider, bool Loaded, string? Error, double OpenAndWarmMs, List<GoldenResult> Golden, List<LatencyResult> Latency);
-
-internal sealed record GoldenResult(string Model, float MaxAbsDiff, float Tolerance, bool Passed);
+internal sealed record ProviderReport(string Provider, bool Loaded, string? Error, double OpenAndWarmMs, List<GoldenCheckResult> Golden, List<LatencyResult> Latency);
 
 internal sealed record LatencyResult(string Model, int Batch, double P50Us, double P99Us, double ItemsPerSecond);
-
-/// <summary>Runs a model on the inputs of its golden.json and compares every output with the recorded one.</summary>
-internal static class Golden
-{
-    public static async Task<GoldenResult> CheckAsync(OnnxModelFunction function)
-    {
-        using var golden = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Path.GetDirectoryName(function.ModelPath)!, "golden.json")));
-        var tolerance = golden.RootElement.GetProperty("tolerance").GetSingle();
-        var input = golden.RootElement.GetProperty("inputs").GetProperty(function.Config.Input.Name);
-        var outputs = await function.RunAsync(Floats(input.GetProperty("data")), input.GetProperty("shape")[0].GetInt32());
-        var worst = 0f;
-        for (var o = 0; o < function.Config.Outputs.Count; o++)
-        {
-            var expected = Floats(golden.RootElement.GetProperty("outputs").GetProperty(function.Config.Outputs[o].Name).GetProperty("data"));
-            for (var i = 0; i < expected.Length; i++)
-            {
-                worst = Math.Max(worst, Math.Abs(expected[i] - outputs[o][i]));
-            }
-        }
-
-        return new GoldenResult(function.Config.Name, worst, tolerance, worst <= tolerance);
-    }
-
-    private static float[] Floats(JsonElement array)
-    {
-        var values = new float[array.GetArrayLength()];
-        var i = 0;
-        foreach (var v in array.EnumerateArray())
-        {
-            values[i++] = v.GetSingle();
-        }
-
-        return values;
-    }
-}
 
 /// <summary>--name value pairs.</summary>
 internal sealed class Arguments(Dictionary<string, string> values)
