@@ -111,7 +111,7 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         AnsiConsole.MarkupLine($"[bold]asymcdc serve[/]: 1 frontend + {settings.Workers} worker silos, default mode {Markup.Escape(settings.Mode)}, "
             + $"k = {settings.K}, {settings.Deadline} straggler deadline; models from [grey]{Markup.Escape(cluster.Models.Directory)}[/]");
         AnsiConsole.MarkupLine($"KServe v2 on [bold]http://{Markup.Escape(host)}:{port}/v2[/] (POST /v2/models/fmnist/infer, GET /v2/health/ready), "
-            + $"Prometheus on /metrics. Ctrl-C stops.");
+            + $"/health/startup|ready|live, Prometheus on /metrics. Ctrl-C stops.");
         // Ctrl-C / SIGTERM end the web host (its console lifetime); then the cluster stops gracefully (await using).
         await app.WaitForShutdownAsync(cancellationToken);
         AnsiConsole.MarkupLine("Stopping: the gateway is closed; draining and stopping the silos...");
@@ -119,7 +119,7 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
     }
 
     /// <summary>The web host of <c>serve</c> in front of <paramref name="cluster"/>: the KServe v2 gateway (readiness is its
-    /// default probe prediction) and Prometheus <c>/metrics</c> on <paramref name="url"/> (port 0 picks a free one).</summary>
+    /// default probe prediction), the silo health endpoints (<c>/health/*</c>, the frontend silo's checks) and Prometheus <c>/metrics</c> on <paramref name="url"/> (port 0 picks a free one).</summary>
     public static WebApplication BuildGateway(LocalCluster cluster, string url, bool verbose = false)
     {
         ArgumentNullException.ThrowIfNull(cluster);
@@ -130,11 +130,14 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         builder.WebHost.UseUrls(url);
         builder.Services.AddSingleton<IGrainFactory>(cluster.Client);
         builder.Services.AddAsymCdcGateway();
+        // The silo health endpoints of a frontend, answered for the in-process frontend silo.
+        builder.Services.AddAsymCdcHealthChecks(cluster.Frontend.Services.GetRequiredService<SiloReadiness>());
         // The silos run in this process, so this one exporter sees every silo's serving meter.
         builder.Services.AddAsymCdcTelemetry(builder.Configuration, GatewayInstruments.MeterName)
             .WithMetrics(metrics => metrics.AddPrometheusExporter());
         var app = builder.Build();
         app.MapAsymCdcGateway();
+        app.MapAsymCdcHealth();
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }

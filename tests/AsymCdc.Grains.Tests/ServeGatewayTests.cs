@@ -7,8 +7,8 @@ using AsymCdc.Hosting;
 
 namespace AsymCdc.Grains.Tests;
 
-/// <summary><c>asymcdc serve</c>'s web host in front of a real in-process cluster: KServe v2 inference, readiness, and the
-/// Prometheus text with the asymcdc instruments.</summary>
+/// <summary><c>asymcdc serve</c>'s web host in front of a real in-process cluster: KServe v2 inference, readiness, the
+/// silo health endpoints, and the Prometheus text with the asymcdc instruments.</summary>
 [Collection(ObservabilityClusterCollection.Name)]
 public sealed class ServeGatewayTests
 {
@@ -26,6 +26,13 @@ public sealed class ServeGatewayTests
         while ((await http.GetAsync("/v2/health/ready", timeout.Token)).StatusCode != HttpStatusCode.OK)
         {
             await poll.WaitForNextTickAsync(timeout.Token);
+        }
+
+        // The silo health endpoints answer too, for the in-process frontend (models warm, silo joined).
+        foreach (var path in (string[])["/health/startup", "/health/ready", "/health/live"])
+        {
+            using var health = await http.GetAsync(path, timeout.Token);
+            Assert.True(health.StatusCode == HttpStatusCode.OK, $"{path}: {(int)health.StatusCode} {await health.Content.ReadAsStringAsync()}");
         }
 
         var data = TestModels.Data;
