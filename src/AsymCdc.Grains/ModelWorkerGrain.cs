@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AsymCdc.Abstractions;
 using Orleans.Concurrency;
 using Orleans.GrainDirectory;
@@ -25,7 +26,11 @@ public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector str
                 $"model '{call.Model}' takes {model.InputLength} floats per item but the call carried {call.Input.Length}");
         }
 
+        using var span = ServingTelemetry.Source.StartActivity(ServingTelemetry.InferenceSpan, ActivityKind.Internal);
+        span?.SetTag("asymcdc.model", call.Model);
+        span?.SetTag("asymcdc.silo", this.GetPrimaryKeyString());
         var delay = stragglers.NextDelay();
+        span?.SetTag("asymcdc.injected_delay_ms", delay.TotalMilliseconds);
         if (delay > TimeSpan.Zero)
         {
             await Task.Delay(delay, time);

@@ -13,15 +13,31 @@ public static class AsymCdcSiloBuilderExtensions
     public static ISiloBuilder AddAsymCdcWorker(this ISiloBuilder builder)
     {
         builder.Services.AddAsymCdcWorker(builder.Configuration);
-        return builder.AddAsymCdcRole(SiloRoles.GpuWorker);
+        return builder.AddAsymCdcTracePropagation().AddAsymCdcRole(SiloRoles.GpuWorker);
     }
 
     /// <summary>Makes this silo a frontend: it runs the frontend and the parity groups.</summary>
     public static ISiloBuilder AddAsymCdcFrontend(this ISiloBuilder builder)
     {
         builder.Services.AddAsymCdcFrontend(builder.Configuration);
-        return builder.AddAsymCdcRole(SiloRoles.Frontend);
+        return builder.AddAsymCdcTracePropagation().AddAsymCdcRole(SiloRoles.Frontend);
     }
+
+    /// <summary>Carries the caller's trace through grain calls (Orleans' activity propagation, once per silo), so that a
+    /// worker's <c>asymcdc.inference</c> span joins the query's trace. Orleans creates its client/server spans, and so
+    /// propagates, only while something listens to <c>Microsoft.Orleans.Application</c> (the OTLP tracing does).</summary>
+    private static ISiloBuilder AddAsymCdcTracePropagation(this ISiloBuilder builder)
+    {
+        if (!builder.Services.Any(d => d.ServiceType == typeof(TracePropagationMarker)))
+        {
+            builder.Services.AddSingleton<TracePropagationMarker>();
+            builder.AddActivityPropagation();
+        }
+
+        return builder;
+    }
+
+    private sealed class TracePropagationMarker;
 
     /// <summary>The roles named by <see cref="SiloOptions.Roles"/>.</summary>
     public static ISiloBuilder AddAsymCdcRoles(this ISiloBuilder builder, SiloOptions options)

@@ -64,7 +64,9 @@ public static class AsymCdcTelemetry
         if (otlp is not null)
         {
             // Only with a collector: with no listener, the serving spans cost nothing.
-            telemetry.WithTracing(tracing => tracing.AddSource(ServingTelemetry.SourceName).AddOtlpExporter(o => o.Endpoint = otlp));
+            // Orleans' grain-call spans too: they carry the query's trace into the worker silos (asymcdc.inference).
+            telemetry.WithTracing(tracing => tracing.AddSource(ServingTelemetry.SourceName, Orleans.Diagnostics.ActivitySources.ApplicationGrainActivitySourceName)
+                .AddOtlpExporter(o => o.Endpoint = otlp));
         }
 
         return telemetry;

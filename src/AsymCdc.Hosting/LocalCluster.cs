@@ -187,7 +187,7 @@ public sealed class LocalCluster : IAsyncDisposable
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         ConfigureLogging(builder.Logging, options);
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(gatewayPort, "asymcdc", clusterId));
+        builder.UseOrleansClient(client => client.UseLocalhostClustering(gatewayPort, "asymcdc", clusterId).AddActivityPropagation());
         return builder.Build();
     }
 

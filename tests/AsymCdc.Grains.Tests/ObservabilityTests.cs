@@ -18,7 +18,8 @@ public sealed class ObservabilityTests(ObservabilityClusterFixture fixture)
         var stopped = new ConcurrentQueue<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name == ServingTelemetry.SourceName,
+            // Orleans' grain-call spans are what carry the trace into the worker silos.
+            ShouldListenTo = source => source.Name is ServingTelemetry.SourceName or Orleans.Diagnostics.ActivitySources.ApplicationGrainActivitySourceName,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = stopped.Enqueue,
         };
@@ -42,6 +43,25 @@ public sealed class ObservabilityTests(ObservabilityClusterFixture fixture)
         var rebuilt = queries.Where(q => (string?)q.GetTagItem("asymcdc.served_by") == ServedBy.Parm.ToName()).ToList();
         Assert.NotEmpty(rebuilt);
         Assert.All(rebuilt, q => Assert.Contains(children[q.SpanId], c => c.OperationName == ServingTelemetry.DecodeSpan));
+
+        // Across silos: each direct answer's trace holds the worker's own inference span for the classifier, below the
+        // query's worker-call span (with Orleans' client and server spans in between).
+        var byId = spans.GroupBy(s => s.SpanId).ToDictionary(g => g.Key, g => g.First());
+        Assert.All(direct, q => Assert.Contains(spans, s => s.OperationName == ServingTelemetry.InferenceSpan && s.TraceId == q.TraceId
+            && (string?)s.GetTagItem("asymcdc.model") == ServingModels.Classifier && HasAncestor(s, q.SpanId, byId)));
+    }
+
+    private static bool HasAncestor(Activity span, ActivitySpanId ancestor, IReadOnlyDictionary<ActivitySpanId, Activity> byId)
+    {
+        for (var parent = span.ParentSpanId; parent != default; parent = byId.TryGetValue(parent, out var p) ? p.ParentSpanId : default)
+        {
+            if (parent == ancestor)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         int[] gateways = [.. state.Silos.Where(s => s.Role == SiloRoles.Frontend).Select(s => s.GatewayPort)];
         builder.UseOrleansClient(client =>
         {
-            client.UseAsymCdcLocalhost(gateways, state.ServiceId, state.ClusterId);
+            client.UseAsymCdcLocalhost(gateways, state.ServiceId, state.ClusterId).AddActivityPropagation();
             // A restarted frontend comes back on the same endpoint: try a dead gateway again after a second, not a minute.
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout ?? DefaultResponseTimeout);
