@@ -156,7 +156,10 @@ public sealed partial class DockerfileTests
         var csproj = XDocument.Load(RepositoryLayout.PathOf("src", "AsymCdc.Silo", "AsymCdc.Silo.csproj"));
         var assembly = csproj.Descendants("AssemblyName").Single().Value;
 
-        Assert.Contains(instructions, i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish src/AsymCdc.Silo/AsymCdc.Silo.csproj", StringComparison.Ordinal));
+        var publish = Assert.Single(instructions, i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish src/AsymCdc.Silo/AsymCdc.Silo.csproj", StringComparison.Ordinal));
+        // ReadyToRun needs a runtime identifier; both are on the publish line.
+        Assert.Contains("-p:PublishReadyToRun=true", publish.Arguments, StringComparison.Ordinal);
+        Assert.Contains("-r linux-x64", publish.Arguments, StringComparison.Ordinal);
         Assert.Equal($"[\"dotnet\", \"{assembly}.dll\"]", final.Single(i => i.Keyword == "ENTRYPOINT").Arguments);
         Assert.Contains(final, i => i.Keyword == "COPY" && i.Arguments.EndsWith("models/ /app/models/", StringComparison.Ordinal));
         Assert.Contains(final, i => i.Keyword == "ENV" && i.Arguments.Contains("AsymCdc__Inference__ModelRepository=/app/models", StringComparison.Ordinal));
