@@ -25,8 +25,25 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     /// <summary>Raised with the silo when it becomes a suspect (not when a suspicion is renewed).</summary>
     public event Action<SiloAddress, Exception>? Suspected;
 
-    /// <summary>Silos under suspicion now (probation not yet over).</summary>
-    public int Count => _suspectedSince.Keys.Count(IsSuspected);
+    /// <summary>Silos under suspicion now (probation not yet over). Free while nobody is suspected: every group asks.</summary>
+    public int Count
+    {
+        get
+        {
+            if (_suspectedSince.IsEmpty)
+            {
+                return 0;
+            }
+
+            var count = 0;
+            foreach (var (_, since) in _suspectedSince)
+            {
+                count += time.GetElapsedTime(since) < Probation ? 1 : 0;
+            }
+
+            return count;
+        }
+    }
 
     public bool IsSuspected(SiloAddress silo) =>
         _suspectedSince.TryGetValue(silo, out var since) && time.GetElapsedTime(since) < Probation;

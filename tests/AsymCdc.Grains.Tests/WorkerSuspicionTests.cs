@@ -121,6 +121,22 @@ public sealed class WorkerSuspicionTests
         Assert.DoesNotContain(Dead, _suspicion.Known);
     }
 
+    [Fact]
+    public void Asking_while_nobody_is_suspected_allocates_nothing()
+    {
+        // Every parity group asks when it picks its silos: the common case must cost nothing.
+        _ = _suspicion.Count + (_suspicion.IsSuspected(Dead) ? 1 : 0);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var seen = 0;
+        for (var i = 0; i < 10_000; i++)
+        {
+            seen += _suspicion.Count + (_suspicion.IsSuspected(Dead) ? 1 : 0);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, seen);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(-1)]
