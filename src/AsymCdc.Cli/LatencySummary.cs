@@ -1,3 +1,5 @@
+using AsymCdc.Coding.Evaluation;
+
 namespace AsymCdc.Cli;
 
 /// <summary>Nearest-rank percentiles of a set of latencies (exact: the demo keeps every sample).</summary>
@@ -11,12 +13,6 @@ public static class LatencySummary
             throw new ArgumentOutOfRangeException(nameof(percentile), percentile, "a percentile is in (0, 1], e.g. 0.99");
         }
 
-        if (sorted.Count == 0)
-        {
-            return double.NaN;
-        }
-
-        var rank = (int)Math.Ceiling(percentile * sorted.Count);
-        return sorted[Math.Clamp(rank, 1, sorted.Count) - 1];
+        return NearestRank.Percentile(sorted, percentile);
     }
 }

@@ -3,8 +3,8 @@ using AsymCdc.Abstractions;
 using AsymCdc.Coding;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
-using Orleans.Runtime;
 using Orleans.GrainDirectory;
+using Orleans.Runtime;
 
 namespace AsymCdc.Grains;
 

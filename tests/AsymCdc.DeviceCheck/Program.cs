@@ -6,6 +6,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using AsymCdc.Coding.Evaluation;
 using AsymCdc.Inference;
 
 var arguments = Arguments.Parse(args);
@@ -83,7 +84,7 @@ foreach (var provider in providers)
                 }
 
                 Array.Sort(samples);
-                var result = new LatencyResult(config.Name, batch, Percentile(samples, 0.5), Percentile(samples, 0.99), batch / (Percentile(samples, 0.5) / 1e6));
+                var result = new LatencyResult(config.Name, batch, NearestRank.Percentile(samples, 0.5), NearestRank.Percentile(samples, 0.99), batch / (NearestRank.Percentile(samples, 0.5) / 1e6));
                 latencies.Add(result);
                 Console.WriteLine($"   {config.Name,-20} batch {batch,3}: p50 {result.P50Us,9:F1} us  p99 {result.P99Us,9:F1} us  {result.ItemsPerSecond,10:F0} items/s");
             }
@@ -110,8 +111,6 @@ if (arguments.Get("--json") is { } path)
 }
 
 return failed ? 2 : 0;
-
-static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
 internal sealed record ProviderReport(string Provider, bool Loaded, string? Error, double OpenAndWarmMs, List<GoldenCheckResult> Golden, List<LatencyResult> Latency);
 

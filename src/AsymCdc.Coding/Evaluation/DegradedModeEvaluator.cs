@@ -294,8 +294,7 @@ public sealed class DegradedModeEvaluator
     {
         var sorted = (double[])values.Clone();
         Array.Sort(sorted);
-        var rank = (int)Math.Ceiling(quantile * sorted.Length);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+        return NearestRank.Percentile(sorted, quantile);
     }
 
     private async Task<float[][]> RunBatchedAsync(IModelFunction model, ReadOnlyMemory<float> inputs, int count, CancellationToken cancellationToken)
