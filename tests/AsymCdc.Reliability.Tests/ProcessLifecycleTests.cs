@@ -12,6 +12,39 @@ public sealed class ProcessLifecycleTests
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(90);
 
     [Fact]
+    public async Task A_process_being_launched_counts_as_running_while_it_execs()
+    {
+        // ChildProcess execs sh -> nice -> the program; inside each execve /proc/<pid>/cmdline reads empty for an
+        // instant. Judged by its command line then, a healthy silo looked dead ("exited before it was ready").
+        var log = Path.Combine(Path.GetTempPath(), $"asymcdc-exec-{Guid.NewGuid():N}.log");
+        var misjudged = 0;
+        try
+        {
+            for (var launch = 0; launch < 20; launch++)
+            {
+                using var process = ChildProcess.Start("sleep", ["0.2"], log, Path.GetTempPath(), nice: 1);
+                var watched = Stopwatch.StartNew();
+                while (watched.ElapsedMilliseconds < 50)
+                {
+                    var running = Processes.IsRunning(process.Id, "sleep");
+                    if (!running && !process.HasExited)
+                    {
+                        misjudged++;
+                    }
+                }
+
+                await process.WaitForExitAsync();
+            }
+        }
+        finally
+        {
+            File.Delete(log);
+        }
+
+        Assert.Equal(0, misjudged);
+    }
+
+    [Fact]
     public async Task Cluster_up_then_down_leaves_no_process_running()
     {
         var runDirectory = Path.Combine(Path.GetTempPath(), $"asymcdc-updown-{Guid.NewGuid():N}");
