@@ -25,6 +25,10 @@ public sealed partial class FrontendGrain(
     private static int s_shardCursor;
     private readonly ServingOptions _options = options.Value;
 
+    // Orleans resolves a grain interface by reflection on every GetGrain (custom attributes, type-name formatting):
+    // measurable on a path taken by every query. References are immutable, so each shard's is made once.
+    private readonly Dictionary<(ServingMode Mode, int Shard), IParityGroupGrain> _groups = [];
+
     public async ValueTask<Prediction> PredictAsync(PredictionRequest request)
     {
         var started = time.GetTimestamp();
@@ -86,7 +90,12 @@ public sealed partial class FrontendGrain(
 
     private async Task<Prediction> CallGroupAsync(ServingMode mode, int shard, GroupQuery query, TimeSpan timeout)
     {
-        var group = GrainFactory.GetGrain<IParityGroupGrain>(ParityGroupKey.Format(mode, _options.K, shard));
+        if (!_groups.TryGetValue((mode, shard), out var group))
+        {
+            group = GrainFactory.GetGrain<IParityGroupGrain>(ParityGroupKey.Format(mode, _options.K, shard));
+            _groups[(mode, shard)] = group;
+        }
+
         var remaining = query.DeadlineUtc - time.GetUtcNow().UtcDateTime;
         try
         {

@@ -39,6 +39,12 @@ public sealed partial class ParityGroupGrain(
     private LatencyWindow? _latency;
     private LatencyWindow? _ownLatency;
 
+    // Orleans resolves a grain interface by reflection on every GetGrain; these references are made once per target.
+    // A silo that left keeps its entry until the cache is rebuilt (bounded by MaxCachedWorkers: restarts add silos).
+    private const int MaxCachedWorkers = 256;
+    private readonly Dictionary<SiloAddress, IModelWorkerGrain> _workerGrains = [];
+    private IDecoderGrain? _decoder;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_mode, _k, _) = ParityGroupKey.Parse(this.GetPrimaryKeyString());
@@ -303,7 +309,8 @@ public sealed partial class ParityGroupGrain(
         }
 
         var call = new DecodeCall(_mode, group.Count, missing, data, others[^1]);
-        return GrainFactory.GetGrain<IDecoderGrain>(0).DecodeAsync(call).AsTask();
+        _decoder ??= GrainFactory.GetGrain<IDecoderGrain>(0);
+        return _decoder.DecodeAsync(call).AsTask();
     }
 
     private Task<WorkerAnswer> CallWorker(SiloAddress silo, string model, float[] input, string role)
@@ -312,7 +319,7 @@ public sealed partial class ParityGroupGrain(
         var sent = time.GetTimestamp();
         // Watched: a call to a silo that turns out unreachable fails as soon as any call to it is rejected.
         var task = Traced(ServingTelemetry.WorkerCallSpan, role,
-            () => workers.Suspicion.Watch(silo, GrainFactory.GetGrain<IModelWorkerGrain>(silo.ToParsableString()).RunAsync(new WorkerCall(model, input, _mode)).AsTask()),
+            () => workers.Suspicion.Watch(silo, WorkerGrain(silo).RunAsync(new WorkerCall(model, input, _mode)).AsTask()),
             span => span.SetTag("asymcdc.model", model).SetTag("asymcdc.silo", silo.ToString()));
         if (_options.IsAdaptiveDeadline)
         {
@@ -324,6 +331,22 @@ public sealed partial class ParityGroupGrain(
         // A straggler's late failure is nobody's business once the query is answered; observe it so it is not reported as unobserved.
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return task;
+    }
+
+    private IModelWorkerGrain WorkerGrain(SiloAddress silo)
+    {
+        if (!_workerGrains.TryGetValue(silo, out var grain))
+        {
+            if (_workerGrains.Count >= MaxCachedWorkers)
+            {
+                _workerGrains.Clear();
+            }
+
+            grain = GrainFactory.GetGrain<IModelWorkerGrain>(silo.ToParsableString());
+            _workerGrains[silo] = grain;
+        }
+
+        return grain;
     }
 
     /// <summary>Starts <paramref name="call"/> inside a child span of the current one that ends when the call completes;
