@@ -61,6 +61,10 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         [CommandOption("--warmup <N>"), Description("Queries sent before the measured load, so that it starts on a warm cluster (JIT, sessions, activations)."), DefaultValue(1000)]
         public int Warmup { get; init; } = 1000;
 
+        [CommandOption("--rehearse"), Description("Before the measured load, SIGKILL and restart one worker (the last) under the warm-up load, so that "
+            + "the measured kill is the cluster's second failure: the first failure a process handles runs cold code paths (see docs/RELIABILITY.md).")]
+        public bool Rehearse { get; init; }
+
         [CommandOption("--timeout <MS>"), Description("Deadline of each query, in ms."), DefaultValue(5000)]
         public int TimeoutMs { get; init; } = 5000;
 
@@ -96,6 +100,11 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             if (Kill < 0 || Kill >= Workers)
             {
                 return ValidationResult.Error($"--kill {Kill} must be in 0..{Workers - 1}: at least one of the {Workers} workers has to survive");
+            }
+
+            if (Rehearse && Workers < 2)
+            {
+                return ValidationResult.Error("--rehearse needs --workers 2 or more: the rehearsal kills one worker while the others serve");
             }
 
             if (KillFrontend && FrontendCount < 2)
@@ -154,6 +163,12 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             // so that "before" is the steady state the kill is compared with.
             await load.RunAsync(mode, Math.Max(settings.Warmup, 4 * (settings.K + 1) * settings.Workers), settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
 
+            if (settings.Rehearse)
+            {
+                await AnsiConsole.Status().StartAsync($"Rehearsal: SIGKILL worker-{settings.Workers - 1} under the warm-up load, restart it...",
+                    _ => RehearseAsync(cluster, load, mode, settings, timeout, cancellationToken));
+            }
+
             var victims = Enumerable.Range(0, settings.Kill).Select(i => $"worker-{i}").ToList();
             if (settings.KillFrontend)
             {
@@ -191,6 +206,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                         killed = victims,
                         restart_after_ms = settings.RestartAfterMs,
                         restart_nice = settings.RestartNice,
+                        rehearsed = settings.Rehearse,
                     },
                     load_started_utc = startedUtc,
                     kill_at_s = Math.Round(killMs / 1000, 2),
@@ -230,6 +246,23 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                 await AnsiConsole.Status().StartAsync("Stopping the cluster...", _ => cluster.DownAsync(CancellationToken.None));
             }
         }
+    }
+
+    /// <summary>Kills the last worker one second into a warm-up load and keeps that load going until its replacement is
+    /// ready (by then Orleans has declared the killed process dead), then two seconds more.</summary>
+    private static async Task RehearseAsync(ProcessCluster cluster, ChaosLoad load, ServingMode mode, Settings settings, TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        var rehearsal = DrillAsync(cluster, [$"worker-{settings.Workers - 1}"], TimeSpan.FromSeconds(1),
+            TimeSpan.FromMilliseconds(settings.RestartAfterMs), settings.RestartNice, Stopwatch.GetTimestamp(), cancellationToken);
+        var second = Math.Max(1, (int)settings.Rate);
+        while (!rehearsal.IsCompleted)
+        {
+            await load.RunAsync(mode, second, settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
+        }
+
+        await rehearsal;
+        await load.RunAsync(mode, 2 * second, settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
     }
 
     /// <summary>At <paramref name="killAfter"/> into the load, SIGKILLs the victims together; after

@@ -15,6 +15,7 @@ public sealed class ChaosSettingsTests
         Assert.Equal(10, settings.StragglerDeadlineMs);
         Assert.Equal(3, settings.DeadlineMedianFactor);
         Assert.Equal(19, settings.RestartNice);
+        Assert.False(settings.Rehearse);
     }
 
     public static TheoryData<ChaosCommand.Settings, string> Bad => new()
@@ -27,6 +28,7 @@ public sealed class ChaosSettingsTests
         { new ChaosCommand.Settings { Kill = 4 }, "--kill 4" },
         { new ChaosCommand.Settings { KillFrontend = true, Frontends = 1 }, "--kill-frontend" },
         { new ChaosCommand.Settings { Mode = "fastest" }, "--mode 'fastest'" },
+        { new ChaosCommand.Settings { Rehearse = true, Workers = 1, Kill = 0 }, "--rehearse" },
     };
 
     [Theory]
