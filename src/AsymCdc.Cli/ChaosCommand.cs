@@ -177,6 +177,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
 
             var duration = TimeSpan.FromSeconds(settings.Queries / settings.Rate);
             var startedUtc = DateTime.UtcNow;
+            var resentBefore = connection.Predictions.Resent;
             var start = Stopwatch.GetTimestamp();
             var drill = DrillAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs),
                 settings.RestartNice, start, cancellationToken);
@@ -185,8 +186,14 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var loadEndMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             var (killMs, replacedMs) = await drill;
             var report = ChaosReport.Compute(records, killMs, replacedMs <= loadEndMs ? replacedMs : null);
+            var resent = connection.Predictions.Resent - resentBefore;
 
             AnsiConsole.Write(Table(report, killMs, replacedMs));
+            if (resent > 0)
+            {
+                AnsiConsole.MarkupLine($"{resent} call(s) sent again through a live gateway after a gateway connection was lost.");
+            }
+
             if (settings.Json is { } path)
             {
                 var json = new
@@ -224,6 +231,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                     queries_during = report.QueriesDuring,
                     errors_by_kind = report.ErrorsByKind,
                     lost_sent_s = report.LostSentSeconds,
+                    resent_after_gateway_loss = resent,
                 };
                 await File.WriteAllTextAsync(path, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
                 AnsiConsole.MarkupLine($"Report written to [grey]{Markup.Escape(path)}[/].");

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using AsymCdc.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AsymCdc.Client;
 
@@ -8,6 +10,13 @@ namespace AsymCdc.Client;
 /// <param name="clientGrace">Time allowed beyond the deadline for the cluster's own answer or error to arrive (1 s).</param>
 public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeout = null, TimeSpan? clientGrace = null)
 {
+    private readonly GatewayLossSignal? _gatewayLosses = client.ServiceProvider.GetService<GatewayLossSignal>();
+    private long _resent;
+
+    /// <summary>Calls sent a second time because a gateway connection was lost while they were out (see
+    /// <see cref="GatewayLossSignal"/>).</summary>
+    public long Resent => Interlocked.Read(ref _resent);
+
     /// <summary>
     /// Predicts one Fashion-MNIST image (784 pixels in [0, 1]). Throws <see cref="PredictionException"/> with a code that
     /// says whether a retry may help; <paramref name="cancellationToken"/> stops waiting (the cluster still bounds the
@@ -42,7 +51,11 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
         ArgumentNullException.ThrowIfNull(request);
         // The frontend is a stateless worker: one key suffices, it runs on whichever gateway silo the client calls.
         var frontend = client.GetGrain<IFrontendGrain>(0);
-        var budget = (request.Timeout is { } t && t > TimeSpan.Zero ? t : DefaultTimeout) + ClientGrace;
+        var started = Stopwatch.GetTimestamp();
+        var timeout = request.Timeout is { } t && t > TimeSpan.Zero ? t : DefaultTimeout;
+        var budget = timeout + ClientGrace;
+        // Read before the call goes out: a gateway lost from now on may have taken it.
+        var gatewayLost = _gatewayLosses?.NextLoss;
         Task<Prediction> call;
         try
         {
@@ -51,6 +64,11 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
         catch (Exception e) when (IsTransportFailure(e))
         {
             throw Unavailable(e);
+        }
+
+        if (gatewayLost is not null)
+        {
+            call = ResendOnGatewayLossAsync(call, gatewayLost, frontend, request, timeout, started);
         }
 
         try
@@ -66,6 +84,49 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
         {
             throw Unavailable(e);
         }
+    }
+
+    /// <summary>
+    /// If a gateway connection is lost while <paramref name="call"/> is out, the call may have gone through it and will
+    /// then never be answered: it is sent again, with what is left of its deadline, through a live gateway, and the first
+    /// answer of the two wins (a prediction is idempotent; at worst a query that was not lost is served twice).
+    /// </summary>
+    private async Task<Prediction> ResendOnGatewayLossAsync(Task<Prediction> call, Task gatewayLost, IFrontendGrain frontend,
+        PredictionRequest request, TimeSpan timeout, long started)
+    {
+        if (await Task.WhenAny(call, gatewayLost) == call)
+        {
+            return await call;
+        }
+
+        var left = timeout - Stopwatch.GetElapsedTime(started);
+        if (left <= TimeSpan.Zero)
+        {
+            return await call;
+        }
+
+        Interlocked.Increment(ref _resent);
+        Task<Prediction> again;
+        try
+        {
+            again = frontend.PredictAsync(request with { Timeout = left }).AsTask();
+        }
+        catch (Exception e) when (IsTransportFailure(e))
+        {
+            return await call;
+        }
+
+        var first = await Task.WhenAny(call, again);
+        var second = first == call ? again : call;
+        if (first.IsCompletedSuccessfully)
+        {
+            _ = second.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return first.Result;
+        }
+
+        _ = first.Exception;
+        return await second;
     }
 
     public TimeSpan DefaultTimeout { get; } = defaultTimeout ?? TimeSpan.FromSeconds(5);

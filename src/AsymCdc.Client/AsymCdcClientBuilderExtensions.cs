@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Hosting;
@@ -18,7 +20,8 @@ public static class AsymCdcClientBuilderExtensions
         }
 
         return builder.UseStaticClustering(gatewayPorts.Select(p => new IPEndPoint(IPAddress.Loopback, p)).ToArray())
-            .Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (serviceId, clusterId));
+            .Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (serviceId, clusterId))
+            .AddAsymCdcGatewayLossSignal();
     }
 
     /// <summary>Finds the gateways through the Redis membership table the silos use.</summary>
@@ -31,6 +34,21 @@ public static class AsymCdcClientBuilderExtensions
         }
 
         return builder.UseRedisClustering(connectionString)
-            .Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (serviceId, clusterId));
+            .Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (serviceId, clusterId))
+            .AddAsymCdcGatewayLossSignal();
+    }
+
+    /// <summary>
+    /// Lets <see cref="AsymCdcClient"/> re-send a call through a live gateway when the gateway it went through is lost
+    /// (<see cref="GatewayLossSignal"/>). Part of <see cref="UseAsymCdcLocalhost"/> and <see cref="UseAsymCdcRedis"/>;
+    /// call it yourself with other clustering.
+    /// </summary>
+    public static IClientBuilder AddAsymCdcGatewayLossSignal(this IClientBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<GatewayLossSignal>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IClusterConnectionStatusObserver, GatewayLossSignal>(
+            services => services.GetRequiredService<GatewayLossSignal>()));
+        return builder;
     }
 }

@@ -40,6 +40,9 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
 
             Assert.DoesNotContain(records, r => r.Outcome == QueryOutcome.Lost);
             Assert.All(records.Where(r => r.Outcome == QueryOutcome.Error), r => AssertRetryable(r.Error));
+            // A call that went out through frontend-0's gateway is sent again through frontend-1 when the client loses
+            // that connection (GatewayLossSignal): none waits for its deadline.
+            Assert.DoesNotContain(records, r => r.Error == nameof(PredictionErrorCode.DeadlineExceeded));
             // frontend-0 is still down: these go through frontend-1. Until membership declares frontend-0 dead, a call
             // whose parity group lived there can still fail, with a retryable Unavailable; a client that retries those
             // (as the error code tells it to) gets every answer.

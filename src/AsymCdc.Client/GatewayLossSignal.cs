@@ -1,0 +1,39 @@
+namespace AsymCdc.Client;
+
+/// <summary>
+/// Tells an <see cref="AsymCdcClient"/> when the Orleans client loses a gateway connection. A call already written to
+/// that connection will never be answered (the frontend silo behind it is gone), and Orleans would fail it only at its
+/// response timeout; the client re-sends such calls through a live gateway instead (predictions are idempotent).
+/// Registered by <see cref="AsymCdcClientBuilderExtensions"/>; Orleans notifies every
+/// <see cref="IClusterConnectionStatusObserver"/> in the client's services.
+/// </summary>
+public sealed class GatewayLossSignal : IClusterConnectionStatusObserver
+{
+    private TaskCompletionSource _next = NewSignal();
+
+    /// <summary>Completes at the next loss of a gateway connection after it was read.</summary>
+    public Task NextLoss => Volatile.Read(ref _next).Task;
+
+    /// <summary>Gateway connections lost since the client started.</summary>
+    public long Losses => Interlocked.Read(ref _losses);
+
+    private long _losses;
+
+    public void NotifyGatewayCountChanged(int currentNumberOfGateways, int previousNumberOfGateways, bool connectionRecovered)
+    {
+        if (currentNumberOfGateways < previousNumberOfGateways)
+        {
+            Signal();
+        }
+    }
+
+    public void NotifyClusterConnectionLost() => Signal();
+
+    private void Signal()
+    {
+        Interlocked.Increment(ref _losses);
+        Interlocked.Exchange(ref _next, NewSignal()).TrySetResult();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
