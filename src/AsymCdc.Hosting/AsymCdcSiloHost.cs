@@ -20,6 +20,8 @@ public static class AsymCdcSiloHost
         builder.Services.AddAsymCdcInference(builder.Configuration);
         builder.Services.AddHostedService<StackTracePrimer>();
         builder.UseOrleans(silo => silo.UseAsymCdcClustering(options).AddAsymCdcRoles(options));
+        // After Orleans: it sends calls through the running silo.
+        builder.Services.AddHostedService<PeerLossPrimer>();
         return options;
     }
 }

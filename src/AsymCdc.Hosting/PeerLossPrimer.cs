@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using AsymCdc.Abstractions;
+using AsymCdc.Grains;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+
+namespace AsymCdc.Hosting;
+
+/// <summary>
+/// Runs, once while the silo starts, the code a silo runs when a peer dies: an Orleans call to a silo whose connection
+/// is reset, one to a silo that refuses connections, and this silo's own failure detector. The first time a .NET process
+/// takes these paths it loads types and JIT-compiles them, in every surviving silo at the very moment a peer is lost.
+/// The peers are throwaway loopback endpoints that no membership table lists; nothing in the cluster sees them.
+/// </summary>
+public sealed partial class PeerLossPrimer(IGrainFactory grains, ILogger<PeerLossPrimer> logger) : IHostedService
+{
+    private static readonly TimeSpan CallLimit = TimeSpan.FromSeconds(5);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await PrimeAsync(cancellationToken);
+            LogPrimed(logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Best effort: a silo that could not prime still serves.
+            LogPrimingFailed(logger, e);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task PrimeAsync(CancellationToken cancellationToken)
+    {
+        // The socket error table (a dictionary keyed by an enum: compiled on first use, ~25 ms on 2 busy cores).
+        _ = new SocketException((int)SocketError.ConnectionReset).Message;
+        using var resetting = new TcpListener(IPAddress.Loopback, 0);
+        resetting.Start();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var resetter = ResetEveryConnectionAsync(resetting, stop.Token);
+        var resetPeer = Peer(((IPEndPoint)resetting.LocalEndpoint).Port);
+        var refusingPeer = Peer(ClosedPort());
+        LogPriming(logger, resetPeer, refusingPeer);
+        try
+        {
+            var management = grains.GetGrain<IManagementGrain>(0);
+            foreach (var peer in new[] { resetPeer, refusingPeer })
+            {
+                try
+                {
+                    await management.GetRuntimeStatistics([peer]).WaitAsync(CallLimit, cancellationToken);
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Expected: the rejection a call to a dead peer ends with, rendered as a log would render it.
+                    _ = e.ToString();
+                }
+            }
+
+            await PrimeSuspicionAsync(resetPeer);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            resetting.Stop();
+            await resetter;
+        }
+    }
+
+    /// <summary>A detector of its own: the silo's detector and its log stay untouched.</summary>
+    private static async Task PrimeSuspicionAsync(SiloAddress peer)
+    {
+        var detector = new WorkerSuspicion(TimeProvider.System, TimeSpan.FromSeconds(1));
+        var waiting = new TaskCompletionSource<WorkerAnswer>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watched = detector.Watch(peer, waiting.Task);
+        detector.ReportUnreachable(peer, new SiloUnavailableException($"primer: {peer} is gone"));
+        try
+        {
+            await watched;
+        }
+        catch (PredictionException)
+        {
+            // Expected: released as unreachable.
+        }
+
+        waiting.SetException(new SiloUnavailableException($"primer: {peer} is gone"));
+        detector.Forget(peer);
+    }
+
+    /// <summary>Accepts connections and resets them at once (linger 0), as the kernel does for a killed process.</summary>
+    private static async Task ResetEveryConnectionAsync(TcpListener listener, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                using var socket = await listener.AcceptSocketAsync(cancellationToken);
+                socket.LingerState = new LingerOption(true, 0);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                return;
+            }
+        }
+    }
+
+    private static SiloAddress Peer(int port) => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, port), SiloAddress.AllocateNewGeneration());
+
+    /// <summary>A loopback port nobody listens on: bound, then released.</summary>
+    private static int ClosedPort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Priming the peer-loss code paths against throwaway endpoints {ResetPeer} (resets) and {RefusingPeer} (refuses); connection warnings naming them are expected")]
+    private static partial void LogPriming(ILogger logger, SiloAddress resetPeer, SiloAddress refusingPeer);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Primed the peer-loss code paths in {ElapsedMs:F0} ms")]
+    private static partial void LogPrimed(ILogger logger, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Priming the peer-loss code paths failed; the silo serves anyway")]
+    private static partial void LogPrimingFailed(ILogger logger, Exception exception);
+}
