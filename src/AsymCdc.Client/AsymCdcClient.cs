@@ -44,7 +44,9 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     /// The raw request, for callers that set the model name themselves. The call is bounded on the client side too:
     /// if the frontend silo dies with the call in flight, the cluster can no longer answer, so the client gives up at
     /// the request's deadline plus <see cref="ClientGrace"/> with a retryable
-    /// <see cref="PredictionErrorCode.DeadlineExceeded"/> instead of waiting for Orleans' response timeout.
+    /// <see cref="PredictionErrorCode.DeadlineExceeded"/> instead of waiting for Orleans' response timeout. Before that,
+    /// if a gateway connection is lost while the call is out, the call is sent again through a live gateway and the
+    /// first answer wins (<see cref="GatewayLossSignal"/>; counted in <see cref="Resent"/>).
     /// </summary>
     public async Task<Prediction> PredictAsync(PredictionRequest request, CancellationToken cancellationToken = default)
     {
