@@ -18,7 +18,6 @@ public static class AsymCdcSiloHost
         // Registered before Orleans so that its start-up (hosted services start in order) loads and warms the models
         // before the silo joins: a silo that joined cold would be picked for calls it answers only after the warm-up.
         builder.Services.AddAsymCdcInference(builder.Configuration);
-        builder.Services.AddHostedService<StackTracePrimer>();
         builder.UseOrleans(silo => silo.UseAsymCdcClustering(options).AddAsymCdcRoles(options));
         // After Orleans: it sends calls through the running silo.
         builder.Services.AddHostedService<PeerLossPrimer>();
