@@ -261,20 +261,13 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         return silo with { Pid = process.Id };
     }
 
-    /// <summary>A child this cluster launched has exited when waitpid says so; /proc is not asked, because while the
-    /// start-up wrapper execs (sh, nice, dotnet) its command line can read empty for an instant. Other processes (from a
-    /// state file) are judged by /proc.</summary>
-    private bool HasExited(SiloProcessInfo silo) => _children.TryGetValue(silo.Name, out var child) && child.Id == silo.Pid
-        ? child.HasExited
-        : !Processes.IsRunning(silo.Pid, SiloCommand);
-
     private async Task WaitReadyAsync(SiloProcessInfo silo, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
         while (!await IsReadyAsync(silo, cancellationToken))
         {
-            if (HasExited(silo))
+            if (!Processes.IsRunning(silo.Pid, SiloCommand))
             {
                 var code = _children.TryGetValue(silo.Name, out var child) && child.HasExited ? $" with code {child.ExitCode}" : "";
                 throw new ClusterStartException(silo,
