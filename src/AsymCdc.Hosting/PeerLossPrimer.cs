@@ -11,13 +11,14 @@ namespace AsymCdc.Hosting;
 
 /// <summary>
 /// Runs, once while the silo starts, the code a silo runs when a peer dies: an Orleans call to a silo whose connection
-/// is reset, one to a silo that refuses connections, and this silo's own failure detector. The first time a .NET process
+/// is reset once it is open, one to a silo that refuses connections, an inbound connection reset once open, and this
+/// silo's own failure detector. The first time a .NET process
 /// takes these paths it loads types and JIT-compiles them, in every surviving silo at the very moment a peer is lost.
 /// That includes the first stack trace rendered with file and line numbers (the rejection below, as a log renders it),
 /// which loads the portable-PDB reader: about 30 ms of CPU, then ~3 ms per further module.
 /// The peers are throwaway loopback endpoints that no membership table lists; nothing in the cluster sees them.
 /// </summary>
-public sealed partial class PeerLossPrimer(IGrainFactory grains, ILogger<PeerLossPrimer> logger) : IHostedService
+public sealed partial class PeerLossPrimer(IGrainFactory grains, ILocalSiloDetails silo, ILogger<PeerLossPrimer> logger) : IHostedService
 {
     private static readonly TimeSpan CallLimit = TimeSpan.FromSeconds(5);
 
@@ -65,6 +66,7 @@ public sealed partial class PeerLossPrimer(IGrainFactory grains, ILogger<PeerLos
                 }
             }
 
+            await ResetAnInboundConnectionAsync(silo.SiloAddress.Endpoint, cancellationToken).WaitAsync(CallLimit, cancellationToken);
             await PrimeSuspicionAsync(resetPeer);
         }
         finally
@@ -95,14 +97,19 @@ public sealed partial class PeerLossPrimer(IGrainFactory grains, ILogger<PeerLos
         detector.Forget(peer);
     }
 
-    /// <summary>Accepts connections and resets them at once (linger 0), as the kernel does for a killed process.</summary>
+    /// <summary>
+    /// Accepts connections and resets each (linger 0), as the kernel does for a killed process, once the silo has sent
+    /// its handshake on it: the silo's side of the connection is then open, and closing it takes the established path.
+    /// </summary>
     private static async Task ResetEveryConnectionAsync(TcpListener listener, CancellationToken cancellationToken)
     {
+        var handshake = new byte[1];
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
                 using var socket = await listener.AcceptSocketAsync(cancellationToken);
+                await socket.ReceiveAsync(handshake, SocketFlags.None, cancellationToken);
                 socket.LingerState = new LingerOption(true, 0);
             }
             catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
@@ -110,6 +117,18 @@ public sealed partial class PeerLossPrimer(IGrainFactory grains, ILogger<PeerLos
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// A peer connects to this silo's own silo endpoint and is reset once the silo has sent its handshake: the path an
+    /// inbound connection from a killed silo takes. The silo drops the half-open connection; no membership is involved.
+    /// </summary>
+    private static async Task ResetAnInboundConnectionAsync(IPEndPoint siloEndpoint, CancellationToken cancellationToken)
+    {
+        using var socket = new Socket(siloEndpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(siloEndpoint, cancellationToken);
+        await socket.ReceiveAsync(new byte[1], SocketFlags.None, cancellationToken);
+        socket.LingerState = new LingerOption(true, 0);
     }
 
     private static SiloAddress Peer(int port) => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, port), SiloAddress.AllocateNewGeneration());
