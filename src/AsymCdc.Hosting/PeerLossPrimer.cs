@@ -5,6 +5,7 @@ using AsymCdc.Abstractions;
 using AsymCdc.Grains;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 
 namespace AsymCdc.Hosting;
@@ -17,18 +18,36 @@ namespace AsymCdc.Hosting;
 /// That includes the first stack trace rendered with file and line numbers (the rejection below, as a log renders it),
 /// which loads the portable-PDB reader: about 30 ms of CPU, then ~3 ms per further module.
 /// The peers are throwaway loopback endpoints that no membership table lists; nothing in the cluster sees them.
+/// Then, unless <see cref="SiloOptions.RehearsePeerLoss"/> is off, the membership side of a death: a private cluster
+/// in this process loses a silo (<see cref="MembershipLossRehearsal"/>). Compiled code is the process's, so this runs
+/// once per process, however many silos it hosts.
 /// </summary>
-public sealed partial class PeerLossPrimer(IGrainFactory grains, ILocalSiloDetails silo, ILogger<PeerLossPrimer> logger) : IHostedService
+public sealed partial class PeerLossPrimer(IGrainFactory grains, ILocalSiloDetails silo, IOptions<SiloOptions> options,
+    ILogger<PeerLossPrimer> logger) : IHostedService
 {
     private static readonly TimeSpan CallLimit = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan RehearsalLimit = TimeSpan.FromSeconds(30);
+    private static int _primed;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (Interlocked.Exchange(ref _primed, 1) == 1)
+        {
+            LogAlreadyPrimed(logger);
+            return;
+        }
+
         var started = Stopwatch.GetTimestamp();
         try
         {
             await PrimeAsync(cancellationToken);
             LogPrimed(logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            if (options.Value.RehearsePeerLoss)
+            {
+                started = Stopwatch.GetTimestamp();
+                await MembershipLossRehearsal.RunAsync(RehearsalLimit, cancellationToken);
+                LogRehearsed(logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -146,6 +165,12 @@ public sealed partial class PeerLossPrimer(IGrainFactory grains, ILocalSiloDetai
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Primed the peer-loss code paths in {ElapsedMs:F0} ms")]
     private static partial void LogPrimed(ILogger logger, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rehearsed a silo's death in a private in-process cluster in {ElapsedMs:F0} ms")]
+    private static partial void LogRehearsed(ILogger logger, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The peer-loss code paths were already primed in this process")]
+    private static partial void LogAlreadyPrimed(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Priming the peer-loss code paths failed; the silo serves anyway")]
     private static partial void LogPrimingFailed(ILogger logger, Exception exception);

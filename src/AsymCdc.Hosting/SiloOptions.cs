@@ -37,6 +37,13 @@ public sealed class SiloOptions
     /// <summary>On shutdown, stop admitting and wait this long for queries in flight.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// At start-up, before the silo serves, rehearse a silo's death in a private two-silo cluster in this process
+    /// (about 2 to 4 s, once per process), so that the first real death does not compile Orleans' membership reaction
+    /// in every silo at once (docs/RELIABILITY.md). Off: the first death in the cluster costs a latency burst.
+    /// </summary>
+    public bool RehearsePeerLoss { get; set; } = true;
+
     public IReadOnlyList<string> RoleList =>
         Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

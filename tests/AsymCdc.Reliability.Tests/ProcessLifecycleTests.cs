@@ -62,11 +62,13 @@ public sealed class ProcessLifecycleTests
         {
             Assert.Equal(3, cluster.RunningPids().Count);
             Assert.All(await cluster.StatusAsync(), s => Assert.True(s.Ready, $"{s.Silo.Name} is not ready"));
-            // Every silo ran its peer-loss paths once before it answered ready (PeerLossPrimer), and none failed to.
+            // Every silo ran its peer-loss paths once before it answered ready (PeerLossPrimer), rehearsed a death in a
+            // private cluster, and none failed to.
             Assert.All(cluster.State.Silos, s =>
             {
                 var log = File.ReadAllText(s.Log);
                 Assert.Contains("Primed the peer-loss code paths", log, StringComparison.Ordinal);
+                Assert.Contains("Rehearsed a silo's death in a private in-process cluster", log, StringComparison.Ordinal);
                 Assert.DoesNotContain("Priming the peer-loss code paths failed", log, StringComparison.Ordinal);
             });
             // `cluster down` from another process works from the state file alone.
