@@ -27,7 +27,7 @@ public sealed partial class WorkerDirectory
         _metadata = metadata;
         _logger = logger;
         Suspicion = suspicion;
-        suspicion.Suspected += (silo, reason) => LogSuspected(logger, silo, suspicion.Probation.TotalSeconds, reason.GetBaseException().Message);
+        suspicion.Suspected += (silo, probation, reason) => LogSuspected(logger, silo, probation.TotalSeconds, reason.GetBaseException().Message);
     }
 
     /// <summary>This silo's fast failure detector for the workers it calls.</summary>

@@ -10,20 +10,26 @@ namespace AsymCdc.Grains;
 /// message rejection (connection refused). The first such rejection makes the silo a <em>suspect</em>: calls still
 /// waiting on it are released at once with <see cref="PredictionErrorCode.Unavailable"/> (their queries decode from the
 /// rest of their groups now instead of at the straggler deadline), and <see cref="WorkerDirectory.Pick"/> stops choosing
-/// it. After <c>probation</c> it is tried again; an answer from it clears the suspicion, another rejection renews it.
+/// it. After <c>probation</c> it is tried again; an answer from it clears the suspicion, another rejection makes it a
+/// suspect again for twice as long (a circuit breaker's back-off, up to <see cref="MaxBackoff"/> × the probation): a
+/// crashed silo is then left alone until membership declares it dead, instead of being tried every probation (and,
+/// once its replacement listens on the same port, having calls wait on the dead incarnation until that declaration).
 /// Membership stays the authority on who is in the cluster; this only decides whom this silo calls.
 /// </summary>
 public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
 {
-    private readonly ConcurrentDictionary<SiloAddress, long> _suspectedSince = new();
+    /// <summary>The longest probation, as a multiple of the first.</summary>
+    public const int MaxBackoff = 8;
+
+    private readonly ConcurrentDictionary<SiloAddress, Suspicion> _suspectedSince = new();
     private readonly ConcurrentDictionary<SiloAddress, TaskCompletionSource> _unreachable = new();
 
     public TimeSpan Probation { get; } = probation > TimeSpan.Zero
         ? probation
         : throw new ArgumentOutOfRangeException(nameof(probation), probation, "the probation period must be positive");
 
-    /// <summary>Raised with the silo when it becomes a suspect (not when a suspicion is renewed).</summary>
-    public event Action<SiloAddress, Exception>? Suspected;
+    /// <summary>Raised with the silo and its probation when it becomes a suspect (not when a suspicion is renewed).</summary>
+    public event Action<SiloAddress, TimeSpan, Exception>? Suspected;
 
     /// <summary>Silos under suspicion now (probation not yet over). Free while nobody is suspected: every group asks.</summary>
     public int Count
@@ -36,17 +42,20 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
             }
 
             var count = 0;
-            foreach (var (_, since) in _suspectedSince)
+            foreach (var (_, suspicion) in _suspectedSince)
             {
-                count += time.GetElapsedTime(since) < Probation ? 1 : 0;
+                count += IsOn(suspicion) ? 1 : 0;
             }
 
             return count;
         }
     }
 
-    public bool IsSuspected(SiloAddress silo) =>
-        _suspectedSince.TryGetValue(silo, out var since) && time.GetElapsedTime(since) < Probation;
+    public bool IsSuspected(SiloAddress silo) => _suspectedSince.TryGetValue(silo, out var suspicion) && IsOn(suspicion);
+
+    /// <summary>The probation of a suspicion with this many consecutive strikes: doubled with each, up to
+    /// <see cref="MaxBackoff"/> × <see cref="Probation"/>.</summary>
+    public TimeSpan ProbationAfter(int strikes) => Probation * Math.Min(1 << Math.Clamp(strikes - 1, 0, 30), MaxBackoff);
 
     /// <summary>
     /// <paramref name="call"/> to <paramref name="silo"/>, released early with a retryable
@@ -94,10 +103,12 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     {
         var now = time.GetTimestamp();
         var renewed = false;
-        _suspectedSince.AddOrUpdate(silo, now, (_, since) =>
+        // Within the probation a rejection renews it (calls that were already out); after it, with no answer in
+        // between, it is the next strike.
+        var suspicion = _suspectedSince.AddOrUpdate(silo, new Suspicion(now, 1), (_, current) =>
         {
-            renewed = time.GetElapsedTime(since) < Probation;
-            return now;
+            renewed = IsOn(current);
+            return new Suspicion(now, renewed ? current.Strikes : current.Strikes + 1);
         });
         if (_unreachable.TryRemove(silo, out var waiting))
         {
@@ -106,11 +117,11 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
 
         if (!renewed)
         {
-            Suspected?.Invoke(silo, reason);
+            Suspected?.Invoke(silo, ProbationAfter(suspicion.Strikes), reason);
         }
     }
 
-    /// <summary>An answer came from <paramref name="silo"/>: it is reachable.</summary>
+    /// <summary>An answer came from <paramref name="silo"/>: it is reachable, and its strikes are forgotten.</summary>
     public void Answered(SiloAddress silo)
     {
         if (!_suspectedSince.IsEmpty)
@@ -133,6 +144,8 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     /// <summary>Silos this detector keeps anything about (for pruning against membership).</summary>
     public IEnumerable<SiloAddress> Known => _suspectedSince.Keys.Union(_unreachable.Keys);
 
+    private bool IsOn(Suspicion suspicion) => time.GetElapsedTime(suspicion.Since) < ProbationAfter(suspicion.Strikes);
+
     private static void Observe((WorkerSuspicion Detector, SiloAddress Silo) state, Task call)
     {
         if (call.IsCompletedSuccessfully)
@@ -154,4 +167,7 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
 
     private static PredictionException UnreachableError(SiloAddress silo) => new(PredictionErrorCode.Unavailable,
         $"worker silo {silo} is unreachable (a call to it was just rejected); the query may be retried");
+
+    /// <summary>Since when a silo is suspected, and how many consecutive probations it has failed (1 = the first).</summary>
+    private readonly record struct Suspicion(long Since, int Strikes);
 }

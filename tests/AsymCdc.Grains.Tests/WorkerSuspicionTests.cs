@@ -14,11 +14,12 @@ public sealed class WorkerSuspicionTests
     private readonly ManualTime _time = new();
     private readonly WorkerSuspicion _suspicion;
     private readonly List<SiloAddress> _suspected = [];
+    private readonly List<TimeSpan> _probations = [];
 
     public WorkerSuspicionTests()
     {
         _suspicion = new WorkerSuspicion(_time, Probation);
-        _suspicion.Suspected += (silo, _) => _suspected.Add(silo);
+        _suspicion.Suspected += (silo, probation, _) => { _suspected.Add(silo); _probations.Add(probation); };
     }
 
     [Fact]
@@ -76,6 +77,28 @@ public sealed class WorkerSuspicionTests
         _suspicion.ReportUnreachable(Dead, new SiloUnavailableException("again"));
         Assert.Equal(2, _suspected.Count);
         Assert.Equal(1, _suspicion.Count);
+    }
+
+    [Fact]
+    public async Task A_silo_rejected_again_right_after_its_probation_is_left_alone_twice_as_long_until_it_answers()
+    {
+        _suspicion.ReportUnreachable(Dead, new SiloUnavailableException("crashed"));
+        for (var strike = 2; strike <= 5; strike++)
+        {
+            _time.Advance(_probations[^1]);
+            Assert.False(_suspicion.IsSuspected(Dead)); // tried again after each probation...
+            _suspicion.ReportUnreachable(Dead, new SiloUnavailableException("still gone")); // ...and refused again
+        }
+
+        // 2 s, 4 s, 8 s, then capped at 8 x 2 s.
+        Assert.Equal([Probation, Probation * 2, Probation * 4, Probation * 8, Probation * 8], _probations);
+        _time.Advance(Probation * 8 - TimeSpan.FromMilliseconds(1));
+        Assert.True(_suspicion.IsSuspected(Dead));
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(4, await _suspicion.Watch(Dead, Task.FromResult(4))); // it answers: the strikes are forgotten
+        _suspicion.ReportUnreachable(Dead, new SiloUnavailableException("a new outage"));
+        Assert.Equal(Probation, _probations[^1]);
     }
 
     [Fact]
