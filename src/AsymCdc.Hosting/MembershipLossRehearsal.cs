@@ -24,7 +24,8 @@ public static class MembershipLossRehearsal
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(limit);
-        var ports = FreePorts.Take(4);
+        // Ephemeral: the ports a cluster launcher handed to silos that have not bound them yet are below that range.
+        var ports = FreePorts.TakeEphemeral(4);
         var clusterId = $"peer-loss-rehearsal-{Guid.NewGuid():N}";
         // Each silo is reached only through a link of its own (it advertises the link's port; Orleans sends both ways
         // over whichever connection is open), so cutting both links is, for the survivor, the lost silo's death.
