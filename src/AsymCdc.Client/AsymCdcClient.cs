@@ -10,8 +10,19 @@ namespace AsymCdc.Client;
 /// <param name="clientGrace">Time allowed beyond the deadline for the cluster's own answer or error to arrive (1 s).</param>
 public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeout = null, TimeSpan? clientGrace = null)
 {
+    /// <summary>
+    /// Frontend grain keys the calls rotate over. The Orleans client sends every call to one grain through the gateway
+    /// it first picked for that grain (its messages are routed by grain id), so with a single key one frontend silo
+    /// would take all of a client's load and the others would stay idle, and cold, until it died. Each key is routed on
+    /// its own, so the calls spread over the live gateways. The frontend is a stateless worker: any key is served by
+    /// whichever frontend silo the call enters.
+    /// </summary>
+    public const int FrontendKeys = 64;
+
     private readonly GatewayLossSignal? _gatewayLosses = client.ServiceProvider.GetService<GatewayLossSignal>();
+    private readonly IFrontendGrain?[] _frontends = new IFrontendGrain?[FrontendKeys];
     private long _resent;
+    private uint _nextFrontend;
 
     /// <summary>Calls sent a second time because a gateway connection was lost while they were out (see
     /// <see cref="GatewayLossSignal"/>).</summary>
@@ -51,8 +62,7 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     public async Task<Prediction> PredictAsync(PredictionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        // The frontend is a stateless worker: one key suffices, it runs on whichever gateway silo the client calls.
-        var frontend = client.GetGrain<IFrontendGrain>(0);
+        var frontend = NextFrontend();
         var started = Stopwatch.GetTimestamp();
         var timeout = request.Timeout is { } t && t > TimeSpan.Zero ? t : DefaultTimeout;
         var budget = timeout + ClientGrace;
@@ -93,6 +103,14 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     /// then never be answered: it is sent again, with what is left of its deadline, through a live gateway, and the first
     /// answer of the two wins (a prediction is idempotent; at worst a query that was not lost is served twice).
     /// </summary>
+    /// <summary>The next of <see cref="FrontendKeys"/> frontend references, round-robin; each is made once (Orleans'
+    /// <c>GetGrain</c> reflects over the interface on every call).</summary>
+    private IFrontendGrain NextFrontend()
+    {
+        var key = (int)(Interlocked.Increment(ref _nextFrontend) % FrontendKeys);
+        return _frontends[key] ??= client.GetGrain<IFrontendGrain>(key);
+    }
+
     private async Task<Prediction> ResendOnGatewayLossAsync(Task<Prediction> call, Task gatewayLost, IFrontendGrain frontend,
         PredictionRequest request, TimeSpan timeout, long started)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using AsymCdc.Abstractions;
 using AsymCdc.Cli;
 using AsymCdc.Cli.Cluster;
@@ -10,8 +11,26 @@ namespace AsymCdc.Reliability.Tests;
 public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(5);
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     private ProcessCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task A_clients_calls_spread_over_every_frontend()
+    {
+        // The Orleans client routes all calls to one grain through one gateway: with a single frontend key, one frontend
+        // took all of a client's load and the other stayed idle (and cold, 0.5 s of stall when it had to take over).
+        var before = await QueriesPerFrontendAsync();
+        await using var connection = await ClusterConnection.ConnectAsync(Cluster.State, ClusterConnection.DefaultResponseTimeout);
+
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(i =>
+            connection.Predictions.PredictAsync(TestEnvironment.Image(i), ServingMode.AsymCdcCompact, Deadline)));
+
+        var after = await QueriesPerFrontendAsync();
+        Assert.Equal(2, after.Count);
+        Assert.All(after, frontend => Assert.True(frontend.Value > before.GetValueOrDefault(frontend.Key),
+            $"{frontend.Key} answered none of the 64 calls"));
+    }
 
     [Fact]
     public async Task A_worker_killed_under_load_loses_no_query()
@@ -120,6 +139,21 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
 
     /// <summary>A retryable <see cref="PredictionException"/> code: the client turns its own transport failures (a
     /// call through a dead gateway) into <see cref="PredictionErrorCode.Unavailable"/>.</summary>
+    /// <summary>Each frontend's <c>asymcdc_queries_total</c>, summed over its series.</summary>
+    private async Task<Dictionary<string, double>> QueriesPerFrontendAsync()
+    {
+        var totals = new Dictionary<string, double>();
+        foreach (var silo in Cluster.State.Silos.Where(s => s.Role == AsymCdc.Grains.SiloRoles.Frontend))
+        {
+            var text = await Http.GetStringAsync(new Uri($"http://127.0.0.1:{silo.HttpPort}/metrics"));
+            totals[silo.Name] = text.Split('\n')
+                .Where(line => line.StartsWith("asymcdc_queries_total", StringComparison.Ordinal))
+                .Sum(line => double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
+        }
+
+        return totals;
+    }
+
     private static void AssertRetryable(string? error) =>
         Assert.True(error is nameof(PredictionErrorCode.Unavailable) or nameof(PredictionErrorCode.DeadlineExceeded) or nameof(PredictionErrorCode.Overloaded),
             $"error '{error}' is not a retryable PredictionException code");
