@@ -26,7 +26,14 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
         await Task.WhenAll(Enumerable.Range(0, 64).Select(i =>
             connection.Predictions.PredictAsync(TestEnvironment.Image(i), ServingMode.AsymCdcCompact, Deadline)));
 
+        // The exporter caches a scrape for a moment: read until the 64 answers show (or give up after 10 s).
         var after = await QueriesPerFrontendAsync();
+        for (var polls = 0; after.Values.Sum() < before.Values.Sum() + 64 && polls < 100; polls++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+            after = await QueriesPerFrontendAsync();
+        }
+
         Assert.Equal(2, after.Count);
         Assert.All(after, frontend => Assert.True(frontend.Value > before.GetValueOrDefault(frontend.Key),
             $"{frontend.Key} answered none of the 64 calls"));
