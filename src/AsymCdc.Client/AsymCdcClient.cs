@@ -98,11 +98,6 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
         }
     }
 
-    /// <summary>
-    /// If a gateway connection is lost while <paramref name="call"/> is out, the call may have gone through it and will
-    /// then never be answered: it is sent again, with what is left of its deadline, through a live gateway, and the first
-    /// answer of the two wins (a prediction is idempotent; at worst a query that was not lost is served twice).
-    /// </summary>
     /// <summary>The next of <see cref="FrontendKeys"/> frontend references, round-robin; each is made once (Orleans'
     /// <c>GetGrain</c> reflects over the interface on every call).</summary>
     private IFrontendGrain NextFrontend()
@@ -111,6 +106,11 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
         return _frontends[key] ??= client.GetGrain<IFrontendGrain>(key);
     }
 
+    /// <summary>
+    /// If a gateway connection is lost while <paramref name="call"/> is out, the call may have gone through it and will
+    /// then never be answered: it is sent again, with what is left of its deadline, through a live gateway, and the first
+    /// answer of the two wins (a prediction is idempotent; at worst a query that was not lost is served twice).
+    /// </summary>
     private async Task<Prediction> ResendOnGatewayLossAsync(Task<Prediction> call, Task gatewayLost, IFrontendGrain frontend,
         PredictionRequest request, TimeSpan timeout, long started)
     {
