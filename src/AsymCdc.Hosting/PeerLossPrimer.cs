@@ -13,8 +13,8 @@ namespace AsymCdc.Hosting;
 /// <summary>
 /// Runs, once while the silo starts, the code a silo runs when a peer dies: an Orleans call to a silo whose connection
 /// is reset once it is open, one to a silo that refuses connections, an inbound connection reset once open, and this
-/// silo's own failure detector. The first time a .NET process
-/// takes these paths it loads types and JIT-compiles them, in every surviving silo at the very moment a peer is lost.
+/// silo's own failure detector. The first time a .NET process takes these paths it loads types and JIT-compiles them,
+/// in every surviving silo at the very moment a peer is lost.
 /// That includes the first stack trace rendered with file and line numbers (the rejection below, as a log renders it),
 /// which loads the portable-PDB reader: about 30 ms of CPU, then ~3 ms per further module.
 /// The peers are throwaway loopback endpoints that no membership table lists; nothing in the cluster sees them.

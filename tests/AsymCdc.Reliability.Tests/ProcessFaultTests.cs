@@ -16,6 +16,19 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
     private ProcessCluster Cluster => fixture.Cluster;
 
     [Fact]
+    public void Every_silo_rehearsed_a_death_before_it_answered_ready()
+    {
+        // PeerLossPrimer and MembershipLossRehearsal run before the HTTP port opens, so before readiness.
+        Assert.All(Cluster.State.Silos, silo =>
+        {
+            var log = File.ReadAllText(silo.Log);
+            Assert.Contains("Primed the peer-loss code paths", log, StringComparison.Ordinal);
+            Assert.Contains("Rehearsed a silo's death in a private in-process cluster", log, StringComparison.Ordinal);
+            Assert.DoesNotContain("Priming the peer-loss code paths failed", log, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
     public async Task A_clients_calls_spread_over_every_frontend()
     {
         // The Orleans client routes all calls to one grain through one gateway: with a single frontend key, one frontend
