@@ -67,7 +67,8 @@ public sealed partial class PeerLossPrimer(IGrainFactory grains, ILocalSiloDetai
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var resetter = ResetEveryConnectionAsync(resetting, stop.Token);
         var resetPeer = Peer(((IPEndPoint)resetting.LocalEndpoint).Port);
-        var refusingPeer = Peer(ClosedPort());
+        // A loopback port nobody listens on: taken, then released.
+        var refusingPeer = Peer(FreePorts.TakeEphemeral(1)[0]);
         LogPriming(logger, resetPeer, refusingPeer);
         try
         {
@@ -151,14 +152,6 @@ public sealed partial class PeerLossPrimer(IGrainFactory grains, ILocalSiloDetai
     }
 
     private static SiloAddress Peer(int port) => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, port), SiloAddress.AllocateNewGeneration());
-
-    /// <summary>A loopback port nobody listens on: bound, then released.</summary>
-    private static int ClosedPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Priming the peer-loss code paths against throwaway endpoints {ResetPeer} (resets) and {RefusingPeer} (refuses); connection warnings naming them are expected")]
     private static partial void LogPriming(ILogger logger, SiloAddress resetPeer, SiloAddress refusingPeer);
