@@ -1,30 +1,40 @@
+using Orleans.Metadata;
 using Orleans.Runtime;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace AsymCdc.Grains;
 
 /// <summary>
-/// Which live silos carry a role, from Orleans membership (liveness) and silo metadata (roles). Parity groups use
-/// it to pick k+1 distinct worker silos round-robin; a silo drops out as soon as membership stops calling it active,
-/// and is passed over while this silo's own <see cref="WorkerSuspicion"/> suspects it (a call to it was rejected).
+/// Which live silos carry a role, from Orleans membership (liveness), silo metadata (roles) and the cluster manifest
+/// (placement). Parity groups use it to pick k+1 distinct worker silos round-robin; a silo drops out as soon as
+/// membership stops calling it active, and is passed over while this silo's own <see cref="WorkerSuspicion"/>
+/// suspects it (a call to it was rejected).
 /// </summary>
+/// <remarks>
+/// A silo that has just joined is listed only once this silo's cluster manifest has it. Membership and metadata say
+/// "active, gpu-worker" some 10 to 400 ms before the manifest, and until then Orleans' placement finds no compatible
+/// silo for a model-worker grain on it: a group that picked it lost that member and decoded it instead.
+/// </remarks>
 public sealed partial class WorkerDirectory
 {
     private readonly IClusterMembershipService _membership;
     private readonly ISiloMetadataCache _metadata;
+    private readonly IClusterManifestProvider _manifest;
     private readonly ILogger<WorkerDirectory> _logger;
     private readonly Lock _lock = new();
     private MembershipVersion _version = MembershipVersion.MinValue;
+    private MajorMinorVersion _manifestVersion = MajorMinorVersion.MinValue;
     private SiloAddress[] _workers = [];
     private SiloAddress[] _frontends = [];
     private bool _complete;
     private int _cursor;
 
-    public WorkerDirectory(IClusterMembershipService membership, ISiloMetadataCache metadata, WorkerSuspicion suspicion,
-        ILogger<WorkerDirectory> logger)
+    public WorkerDirectory(IClusterMembershipService membership, ISiloMetadataCache metadata,
+        IClusterManifestProvider manifest, WorkerSuspicion suspicion, ILogger<WorkerDirectory> logger)
     {
         _membership = membership;
         _metadata = metadata;
+        _manifest = manifest;
         _logger = logger;
         Suspicion = suspicion;
         suspicion.Suspected += (silo, probation, reason) => LogSuspected(logger, silo, probation.TotalSeconds, reason.GetBaseException().Message);
@@ -81,47 +91,23 @@ public sealed partial class WorkerDirectory
     private (SiloAddress[] Workers, SiloAddress[] Frontends) Refresh()
     {
         var snapshot = _membership.CurrentSnapshot;
+        var manifest = _manifest.Current;
         lock (_lock)
         {
-            // Metadata arrives shortly after a silo joins, so a view built while some was missing is rebuilt.
-            if (snapshot.Version == _version && _complete)
+            // Metadata and the manifest arrive shortly after a silo joins, so a view built while some was missing is
+            // rebuilt.
+            if (snapshot.Version == _version && manifest.Version == _manifestVersion && _complete)
             {
                 return (_workers, _frontends);
             }
 
-            var workers = new List<SiloAddress>();
-            var frontends = new List<SiloAddress>();
-            var complete = true;
-            foreach (var (silo, member) in snapshot.Members)
+            var (workers, frontends, complete) = View(
+                snapshot.Members.Select(static m => (m.Key, m.Value.Status)),
+                silo => _metadata.GetSiloMetadata(silo).Metadata,
+                manifest.Silos.ContainsKey);
+            if (snapshot.Version != _version || workers.Length != _workers.Length)
             {
-                if (member.Status != SiloStatus.Active)
-                {
-                    continue;
-                }
-
-                var roles = _metadata.GetSiloMetadata(silo).Metadata;
-                if (roles.Count == 0)
-                {
-                    complete = false;
-                    continue;
-                }
-
-                if (roles.ContainsKey(SiloRoles.MetadataKey(SiloRoles.GpuWorker)))
-                {
-                    workers.Add(silo);
-                }
-
-                if (roles.ContainsKey(SiloRoles.MetadataKey(SiloRoles.Frontend)))
-                {
-                    frontends.Add(silo);
-                }
-            }
-
-            workers.Sort(static (a, b) => a.CompareTo(b));
-            frontends.Sort(static (a, b) => a.CompareTo(b));
-            if (snapshot.Version != _version || workers.Count != _workers.Length)
-            {
-                LogWorkersChanged(_logger, snapshot.Version.Value, workers.Count, frontends.Count);
+                LogWorkersChanged(_logger, snapshot.Version.Value, workers.Length, frontends.Length);
                 foreach (var gone in Suspicion.Known.Where(s => snapshot.GetSiloStatus(s) != SiloStatus.Active).ToList())
                 {
                     Suspicion.Forget(gone);
@@ -129,11 +115,58 @@ public sealed partial class WorkerDirectory
             }
 
             _version = snapshot.Version;
+            _manifestVersion = manifest.Version;
             _complete = complete;
-            _workers = [.. workers];
-            _frontends = [.. frontends];
+            _workers = workers;
+            _frontends = frontends;
             return (_workers, _frontends);
         }
+    }
+
+    /// <summary>
+    /// The active silos with the <see cref="SiloRoles.GpuWorker"/> and <see cref="SiloRoles.Frontend"/> roles, each in
+    /// address order. A silo counts once its roles (silo metadata) are known and it is in the cluster manifest
+    /// (<paramref name="inManifest"/>: placement can put a grain on it); <c>Complete</c> is false while an active silo
+    /// lacks either, so the caller builds the view again.
+    /// </summary>
+    public static (SiloAddress[] Workers, SiloAddress[] Frontends, bool Complete) View(
+        IEnumerable<(SiloAddress Silo, SiloStatus Status)> members,
+        Func<SiloAddress, IReadOnlyDictionary<string, string>> roles, Func<SiloAddress, bool> inManifest)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        ArgumentNullException.ThrowIfNull(roles);
+        ArgumentNullException.ThrowIfNull(inManifest);
+        var workers = new List<SiloAddress>();
+        var frontends = new List<SiloAddress>();
+        var complete = true;
+        foreach (var (silo, status) in members)
+        {
+            if (status != SiloStatus.Active)
+            {
+                continue;
+            }
+
+            var siloRoles = roles(silo);
+            if (siloRoles.Count == 0 || !inManifest(silo))
+            {
+                complete = false;
+                continue;
+            }
+
+            if (siloRoles.ContainsKey(SiloRoles.MetadataKey(SiloRoles.GpuWorker)))
+            {
+                workers.Add(silo);
+            }
+
+            if (siloRoles.ContainsKey(SiloRoles.MetadataKey(SiloRoles.Frontend)))
+            {
+                frontends.Add(silo);
+            }
+        }
+
+        workers.Sort(static (a, b) => a.CompareTo(b));
+        frontends.Sort(static (a, b) => a.CompareTo(b));
+        return ([.. workers], [.. frontends], complete);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Membership version {Version}: {Workers} live worker silos, {Frontends} frontend silos")]

@@ -1,0 +1,69 @@
+using System.Net;
+using Orleans.Runtime;
+
+namespace AsymCdc.Grains.Tests;
+
+/// <summary>Which silos <see cref="WorkerDirectory"/> offers to parity groups, from membership, roles and the manifest.</summary>
+public sealed class WorkerDirectoryViewTests
+{
+    private static readonly SiloAddress Frontend = Silo(30001);
+    private static readonly SiloAddress WorkerA = Silo(30002);
+    private static readonly SiloAddress WorkerB = Silo(30003);
+    private static readonly SiloAddress Joined = Silo(30004);
+
+    private static readonly Dictionary<SiloAddress, IReadOnlyDictionary<string, string>> Roles = new()
+    {
+        [Frontend] = Role(SiloRoles.Frontend),
+        [WorkerA] = Role(SiloRoles.GpuWorker),
+        [WorkerB] = Role(SiloRoles.GpuWorker),
+        [Joined] = Role(SiloRoles.GpuWorker),
+    };
+
+    [Fact]
+    public void A_worker_that_membership_and_metadata_list_is_not_offered_until_the_manifest_has_it()
+    {
+        (SiloAddress, SiloStatus)[] members =
+            [(WorkerB, SiloStatus.Active), (Joined, SiloStatus.Active), (Frontend, SiloStatus.Active), (WorkerA, SiloStatus.Active)];
+        HashSet<SiloAddress> manifest = [Frontend, WorkerA, WorkerB];
+
+        var before = WorkerDirectory.View(members, s => Roles[s], manifest.Contains);
+        manifest.Add(Joined);
+        var after = WorkerDirectory.View(members, s => Roles[s], manifest.Contains);
+
+        Assert.Equal([WorkerA, WorkerB], before.Workers);
+        Assert.False(before.Complete);
+        Assert.Equal([WorkerA, WorkerB, Joined], after.Workers);
+        Assert.True(after.Complete);
+        Assert.Equal([Frontend], after.Frontends);
+    }
+
+    [Fact]
+    public void A_silo_whose_roles_are_not_known_yet_is_left_out_and_the_view_is_incomplete()
+    {
+        (SiloAddress, SiloStatus)[] members = [(WorkerA, SiloStatus.Active), (WorkerB, SiloStatus.Active)];
+
+        var view = WorkerDirectory.View(members, s => s == WorkerB ? new Dictionary<string, string>() : Roles[s], _ => true);
+
+        Assert.Equal([WorkerA], view.Workers);
+        Assert.False(view.Complete);
+    }
+
+    [Theory]
+    [InlineData(SiloStatus.Joining)]
+    [InlineData(SiloStatus.ShuttingDown)]
+    [InlineData(SiloStatus.Stopping)]
+    [InlineData(SiloStatus.Dead)]
+    public void Only_active_silos_are_offered(SiloStatus status)
+    {
+        (SiloAddress, SiloStatus)[] members = [(WorkerA, SiloStatus.Active), (WorkerB, status)];
+
+        var view = WorkerDirectory.View(members, s => Roles[s], _ => true);
+
+        Assert.Equal([WorkerA], view.Workers);
+        Assert.True(view.Complete);
+    }
+
+    private static SiloAddress Silo(int port) => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, port), 1);
+
+    private static Dictionary<string, string> Role(string role) => new() { [SiloRoles.MetadataKey(role)] = "true" };
+}
