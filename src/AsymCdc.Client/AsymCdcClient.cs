@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AsymCdc.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Messaging;
 
 namespace AsymCdc.Client;
 
@@ -8,25 +9,52 @@ namespace AsymCdc.Client;
 /// <param name="client">A started Orleans client (see <see cref="AsymCdcClientBuilderExtensions"/>).</param>
 /// <param name="defaultTimeout">The cluster's default deadline (<c>AsymCdc:Serving:RequestTimeout</c>, 5 s), used when a request names none.</param>
 /// <param name="clientGrace">Time allowed beyond the deadline for the cluster's own answer or error to arrive (1 s).</param>
-public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeout = null, TimeSpan? clientGrace = null)
+/// <param name="respreadPeriod">How often the client checks that its calls reach every gateway the cluster lists
+/// (<see cref="RespreadPeriod"/>, 10 s).</param>
+public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeout = null, TimeSpan? clientGrace = null,
+    TimeSpan? respreadPeriod = null)
 {
     /// <summary>
     /// Frontend grain keys the calls rotate over. The Orleans client sends every call to one grain through the gateway
     /// it first picked for that grain (its messages are routed by grain id), so with a single key one frontend silo
     /// would take all of a client's load and the others would stay idle, and cold, until it died. Each key is routed on
     /// its own, so the calls spread over the live gateways. The frontend is a stateless worker: any key is served by
-    /// whichever frontend silo the call enters.
+    /// whichever frontend silo the call enters. A key keeps its gateway while that connection lives, so the client moves
+    /// to a fresh set of keys when its calls no longer reach every gateway (<see cref="RespreadPeriod"/>).
     /// </summary>
     public const int FrontendKeys = 64;
 
+    /// <summary>The longest wait between two re-spreads that did not reach every gateway, in <see cref="RespreadPeriod"/>s.</summary>
+    public const int MaxRespreadBackoff = 8;
+
     private readonly GatewayLossSignal? _gatewayLosses = client.ServiceProvider.GetService<GatewayLossSignal>();
-    private readonly IFrontendGrain?[] _frontends = new IFrontendGrain?[FrontendKeys];
+    private readonly IGatewayListProvider? _gatewayList = client.ServiceProvider.GetService<IGatewayListProvider>();
+    private FrontendKeySet _keys = new(0);
     private long _resent;
+    private long _respreads;
     private uint _nextFrontend;
+    private long _nextSpreadCheck = Stopwatch.GetTimestamp() + TicksOf(respreadPeriod ?? DefaultRespreadPeriod);
+    private int _checkingSpread;
+    private int _respreadBackoff = 1;
 
     /// <summary>Calls sent a second time because a gateway connection was lost while they were out (see
     /// <see cref="GatewayLossSignal"/>).</summary>
     public long Resent => Interlocked.Read(ref _resent);
+
+    /// <summary>
+    /// How often the client compares the gateway connections it has open with the gateways the cluster lists (frontend
+    /// silos; the Orleans gateway list provider's view). With fewer open, its calls no longer reach every frontend: one
+    /// died and came back, or one was added, while each of the client's keys stayed on the gateway it had. The client
+    /// then moves to <see cref="FrontendKeys"/> fresh keys, which the Orleans client spreads round-robin over the
+    /// gateways it holds live. While that does not reach every gateway (a listed frontend stays down), it waits twice
+    /// as long before the next, up to <see cref="MaxRespreadBackoff"/> periods.
+    /// </summary>
+    public TimeSpan RespreadPeriod { get; } = respreadPeriod ?? DefaultRespreadPeriod;
+
+    /// <summary>Times the client moved to fresh frontend keys (see <see cref="RespreadPeriod"/>).</summary>
+    public long Respreads => Interlocked.Read(ref _respreads);
+
+    private static readonly TimeSpan DefaultRespreadPeriod = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Predicts one Fashion-MNIST image (784 pixels in [0, 1]). Throws <see cref="PredictionException"/> with a code that
@@ -62,8 +90,13 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     public async Task<Prediction> PredictAsync(PredictionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var frontend = NextFrontend();
         var started = Stopwatch.GetTimestamp();
+        if (started >= Volatile.Read(ref _nextSpreadCheck))
+        {
+            _ = CheckSpreadAsync();
+        }
+
+        var frontend = NextFrontend();
         var timeout = request.Timeout is { } t && t > TimeSpan.Zero ? t : DefaultTimeout;
         var budget = timeout + ClientGrace;
         // Read before the call goes out: a gateway lost from now on may have taken it.
@@ -102,8 +135,63 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     /// <c>GetGrain</c> reflects over the interface on every call).</summary>
     private IFrontendGrain NextFrontend()
     {
+        var keys = Volatile.Read(ref _keys);
         var key = (int)(Interlocked.Increment(ref _nextFrontend) % FrontendKeys);
-        return _frontends[key] ??= client.GetGrain<IFrontendGrain>(key);
+        return keys.References[key] ??= client.GetGrain<IFrontendGrain>(keys.First + key);
+    }
+
+    /// <summary>Moves to fresh frontend keys when fewer gateway connections are open than the cluster lists gateways.</summary>
+    private async Task CheckSpreadAsync()
+    {
+        if (Interlocked.Exchange(ref _checkingSpread, 1) == 1)
+        {
+            return;
+        }
+
+        var wait = RespreadPeriod;
+        try
+        {
+            if (_gatewayList is null || _gatewayLosses is null)
+            {
+                wait = TimeSpan.MaxValue;
+                return;
+            }
+
+            var listed = (await _gatewayList.GetGateways().ConfigureAwait(false)).Select(static g => (g.Host, g.Port)).Distinct().Count();
+            if (_gatewayLosses.Connected < listed)
+            {
+                var keys = Volatile.Read(ref _keys);
+                Volatile.Write(ref _keys, new FrontendKeySet(keys.Generation + 1));
+                Interlocked.Increment(ref _respreads);
+                wait = RespreadPeriod * _respreadBackoff;
+                _respreadBackoff = Math.Min(_respreadBackoff * 2, MaxRespreadBackoff);
+            }
+            else
+            {
+                _respreadBackoff = 1;
+            }
+        }
+        catch (Exception)
+        {
+            // The gateway list is unreadable now (its store is down): the client keeps its keys and looks again later.
+        }
+        finally
+        {
+            Volatile.Write(ref _nextSpreadCheck, wait == TimeSpan.MaxValue ? long.MaxValue : Stopwatch.GetTimestamp() + TicksOf(wait));
+            Volatile.Write(ref _checkingSpread, 0);
+        }
+    }
+
+    private static long TicksOf(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+    /// <summary>One generation of <see cref="FrontendKeys"/> frontend keys, from <c>Generation × FrontendKeys</c>.</summary>
+    private sealed class FrontendKeySet(long generation)
+    {
+        public long Generation { get; } = generation;
+
+        public long First { get; } = generation * FrontendKeys;
+
+        public IFrontendGrain?[] References { get; } = new IFrontendGrain?[FrontendKeys];
     }
 
     /// <summary>

@@ -4,6 +4,8 @@ namespace AsymCdc.Client;
 /// Tells an <see cref="AsymCdcClient"/> when the Orleans client loses a gateway connection. A call already written to
 /// that connection will never be answered (the frontend silo behind it is gone), and Orleans would fail it only at its
 /// response timeout; the client re-sends such calls through a live gateway instead (predictions are idempotent).
+/// It also keeps the number of open gateway connections, which the client compares with the gateways the cluster lists to
+/// tell when its calls no longer reach every frontend (<see cref="AsymCdcClient.RespreadPeriod"/>).
 /// Registered by <see cref="AsymCdcClientBuilderExtensions"/>; Orleans notifies every
 /// <see cref="IClusterConnectionStatusObserver"/> in the client's services.
 /// </summary>
@@ -17,17 +19,26 @@ public sealed class GatewayLossSignal : IClusterConnectionStatusObserver
     /// <summary>Gateway connections lost since the client started.</summary>
     public long Losses => Interlocked.Read(ref _losses);
 
+    /// <summary>Gateway connections open now, as the Orleans client last reported.</summary>
+    public int Connected => Volatile.Read(ref _connected);
+
     private long _losses;
+    private int _connected;
 
     public void NotifyGatewayCountChanged(int currentNumberOfGateways, int previousNumberOfGateways, bool connectionRecovered)
     {
+        Volatile.Write(ref _connected, currentNumberOfGateways);
         if (currentNumberOfGateways < previousNumberOfGateways)
         {
             Signal();
         }
     }
 
-    public void NotifyClusterConnectionLost() => Signal();
+    public void NotifyClusterConnectionLost()
+    {
+        Volatile.Write(ref _connected, 0);
+        Signal();
+    }
 
     private void Signal()
     {

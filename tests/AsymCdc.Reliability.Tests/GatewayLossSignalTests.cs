@@ -44,4 +44,22 @@ public sealed class GatewayLossSignalTests
 
         Assert.True(pending.IsCompletedSuccessfully);
     }
+
+    [Fact]
+    public void Connected_follows_the_clients_reports_and_drops_to_zero_when_the_cluster_connection_is_lost()
+    {
+        var signal = new GatewayLossSignal();
+        IClusterConnectionStatusObserver observer = signal;
+
+        observer.NotifyGatewayCountChanged(1, 0, connectionRecovered: true);
+        observer.NotifyGatewayCountChanged(2, 1, connectionRecovered: false);
+        var both = signal.Connected;
+        observer.NotifyGatewayCountChanged(1, 2, connectionRecovered: false);
+        var one = signal.Connected;
+        observer.NotifyClusterConnectionLost();
+
+        Assert.Equal(2, both);
+        Assert.Equal(1, one);
+        Assert.Equal(0, signal.Connected);
+    }
 }

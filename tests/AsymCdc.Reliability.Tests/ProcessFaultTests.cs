@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using AsymCdc.Abstractions;
+using AsymCdc.Client;
 using AsymCdc.Cli;
 using AsymCdc.Cli.Cluster;
 
@@ -53,6 +54,48 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_long_lived_client_spreads_its_calls_over_a_frontend_again_once_it_is_back()
+    {
+        // Each key stays on the gateway it has while that connection lives: after frontend-0 died, every key of this
+        // client sat on frontend-1, and the restarted frontend-0 got none of its calls until frontend-1 failed in turn.
+        await using var connection = await ClusterConnection.ConnectAsync(Cluster.State, ClusterConnection.DefaultResponseTimeout);
+        var client = new AsymCdcClient(connection.Client, respreadPeriod: TimeSpan.FromMilliseconds(200));
+        await SendAsync(client, 64);
+        var restarted = false;
+        await Cluster.KillAsync("frontend-0");
+        try
+        {
+            await SendAsync(client, 64);
+            await Cluster.RestartAsync("frontend-0");
+            restarted = true;
+            var atRestart = (await QueriesPerFrontendAsync())["frontend-0"];
+
+            // Bounded: the Orleans client takes frontend-0 back into its live gateways at its next gateway-list
+            // refresh (1 s here), and the client re-spreads its keys at its next check after that.
+            var giveUp = Stopwatch.GetTimestamp() + (long)(60 * Stopwatch.Frequency);
+            var served = atRestart;
+            while (served <= atRestart && Stopwatch.GetTimestamp() < giveUp)
+            {
+                await SendAsync(client, 16);
+                served = (await QueriesPerFrontendAsync())["frontend-0"];
+            }
+
+            Assert.True(served > atRestart, $"the restarted frontend-0 served none of the client's calls in 60 s ({client.Respreads} re-spreads)");
+            Assert.True(client.Respreads > 0);
+        }
+        finally
+        {
+            if (!restarted)
+            {
+                await Cluster.RestartAsync("frontend-0");
+            }
+        }
+    }
+
+    private static Task SendAsync(AsymCdcClient client, int queries) =>
+        Task.WhenAll(Enumerable.Range(0, queries).Select(i => PredictRetryingAsync(client, TestEnvironment.Image(i))));
+
+    [Fact]
     public async Task A_worker_killed_under_load_loses_no_query()
     {
         try
@@ -87,7 +130,7 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
             // (as the error code tells it to) gets every answer.
             for (var i = 0; i < 20; i++)
             {
-                var prediction = await PredictRetryingAsync(TestEnvironment.Image(i));
+                var prediction = await PredictRetryingAsync(fixture.Connection.Predictions, TestEnvironment.Image(i));
                 Assert.InRange(prediction.Label, 0, PredictionRequest.Classes - 1);
             }
         }
@@ -132,14 +175,14 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
     }
 
     /// <summary>Retries retryable refusals for up to 30 s, as a well-behaved client does; any other error fails.</summary>
-    private async Task<Prediction> PredictRetryingAsync(float[] image)
+    private static async Task<Prediction> PredictRetryingAsync(AsymCdcClient client, float[] image)
     {
         var giveUp = Stopwatch.GetTimestamp() + (long)(30 * Stopwatch.Frequency);
         while (true)
         {
             try
             {
-                return await fixture.Connection.Predictions.PredictAsync(image, ServingMode.AsymCdcCompact, Deadline);
+                return await client.PredictAsync(image, ServingMode.AsymCdcCompact, Deadline);
             }
             catch (PredictionException e) when (e.IsRetryable && Stopwatch.GetTimestamp() < giveUp)
             {
