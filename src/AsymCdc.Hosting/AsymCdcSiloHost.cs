@@ -1,6 +1,7 @@
 using AsymCdc.Inference;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Orleans.Runtime;
 
 namespace AsymCdc.Hosting;
 
@@ -19,8 +20,9 @@ public static class AsymCdcSiloHost
         // before the silo joins: a silo that joined cold would be picked for calls it answers only after the warm-up.
         builder.Services.AddAsymCdcInference(builder.Configuration);
         builder.UseOrleans(silo => silo.UseAsymCdcClustering(options).AddAsymCdcRoles(options));
-        // After Orleans: it sends calls through the running silo.
-        builder.Services.AddHostedService<PeerLossPrimer>();
+        // In the silo's start-up, before it becomes active (see PeerLossPrimer).
+        builder.Services.AddSingleton<PeerLossPrimer>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PeerLossPrimer>());
         return options;
     }
 }

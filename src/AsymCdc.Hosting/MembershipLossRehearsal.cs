@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Runtime;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -15,7 +16,8 @@ namespace AsymCdc.Hosting;
 /// maintenance) once before it serves, instead of compiling it in every process of the real cluster at the moment a
 /// real peer dies. JIT-compiled code and loaded types belong to the process, so the real silo inherits them.
 /// The private cluster has its own cluster id, loopback ports and in-memory membership (development clustering): the
-/// real cluster, its membership table and its clients never see it. Its silos log nothing.
+/// real cluster, its membership table and its clients never see it. Its silos' log messages are rendered, as the real
+/// silos' are, and dropped.
 /// </summary>
 public static class MembershipLossRehearsal
 {
@@ -42,11 +44,18 @@ public static class MembershipLossRehearsal
             var lostAddress = lost.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
             await UntilAsync(membership, lostAddress, SiloStatus.Active, deadline.Token);
             // A call from the survivor to the lost silo: connections are open and in use when they are cut.
-            await survivor.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0)
-                .GetRuntimeStatistics([lostAddress]).WaitAsync(deadline.Token);
+            var management = survivor.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+            await management.GetRuntimeStatistics([lostAddress]).WaitAsync(deadline.Token);
+            // Then one written to the lost silo and never answered, as calls in flight at a kill are: Orleans keeps it
+            // pending until the death is declared, then fails it (and logs that), which the real silos do for theirs.
+            lostLink.Hold();
+            survivorLink.Hold();
+            var unanswered = management.GetRuntimeStatistics([lostAddress]);
+            await Task.WhenAny(lostLink.Held, survivorLink.Held).WaitAsync(deadline.Token);
             lostLink.Cut();
             survivorLink.Cut();
             await UntilAsync(membership, lostAddress, SiloStatus.Dead, deadline.Token);
+            await ObserveFailureAsync(unanswered, deadline.Token);
         }
         finally
         {
@@ -57,10 +66,27 @@ public static class MembershipLossRehearsal
         }
     }
 
+    /// <summary>The unanswered call ends when the death is declared, with an error (or, at worst, at the deadline).</summary>
+    private static async Task ObserveFailureAsync(Task call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await call.WaitAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Expected (SiloUnavailableException): the lost silo never answers.
+        }
+    }
+
     private static IHost BuildSilo(string clusterId, IPEndPoint primary, int advertisedPort, int listeningPort)
     {
         // No default configuration sources: this process's environment (Orleans__*, AsymCdc__*) must not reach it.
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        // Every message is rendered, at the levels a silo logs (appsettings.json), and dropped: rendering a death's
+        // warnings (messages, exceptions and their stack traces) is part of what every real silo does at that moment.
+        builder.Logging.ClearProviders().AddProvider(new RenderingLoggerProvider())
+            .SetMinimumLevel(LogLevel.Information).AddFilter("Orleans", LogLevel.Warning);
         builder.UseOrleans(silo =>
         {
             silo.UseDevelopmentClustering(primary);
@@ -116,6 +142,27 @@ public static class MembershipLossRehearsal
         }
     }
 
+    /// <summary>Renders every message and its exception, and keeps nothing.</summary>
+    private sealed class RenderingLoggerProvider : ILoggerProvider, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+            _ = formatter(state, exception);
+            _ = exception?.ToString();
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
     private sealed class StopOnlyFatalErrorHandler : IFatalErrorHandler
     {
         public bool IsUnexpected(Exception exception) => true;
@@ -132,6 +179,8 @@ public static class MembershipLossRehearsal
         private readonly IPEndPoint _target;
         private readonly List<Socket> _sockets = [];
         private readonly CancellationTokenSource _cut = new();
+        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool _holding;
 
         public CuttableLink(int port, IPEndPoint target)
         {
@@ -140,6 +189,13 @@ public static class MembershipLossRehearsal
             _listener.Start();
             _ = AcceptAsync();
         }
+
+        /// <summary>Completes when the link has dropped data since <see cref="Hold"/>.</summary>
+        public Task Held => _held.Task;
+
+        /// <summary>From now on the link reads and drops what either side sends, as a hung peer would: nothing is
+        /// answered, and nothing is refused.</summary>
+        public void Hold() => _holding = true;
 
         public void Cut()
         {
@@ -232,6 +288,12 @@ public static class MembershipLossRehearsal
                     if (read == 0)
                     {
                         return;
+                    }
+
+                    if (_holding)
+                    {
+                        _held.TrySetResult();
+                        continue;
                     }
 
                     await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _cut.Token);
