@@ -146,8 +146,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             + $"{settings.Queries} {mode.ToName()} queries at {settings.Rate:0}/s; SIGKILL {settings.Kill} worker(s)"
             + (settings.KillFrontend ? " and 1 frontend" : "") + $" at {settings.KillAt:P0} of the load");
         ProcessCluster? cluster = null;
-        // try/finally covers errors and Ctrl-C; the exit hook covers SIGTERM/SIGHUP to this process.
-        using var exitHook = new ExitHook(() => cluster?.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        // try/finally covers errors; the exit hook covers SIGTERM, SIGHUP and Ctrl-C to this process. While the cluster
+        // starts, `cluster` is still null: the hook then stops what the state file lists as launched so far.
+        using var exitHook = new ExitHook(() => (cluster ?? ProcessCluster.Attach(settings.RunDirectory))?.DisposeAsync().AsTask().GetAwaiter().GetResult());
         try
         {
             cluster = await AnsiConsole.Status().StartAsync($"Starting the cluster in {settings.RunDirectory}...",
@@ -249,7 +250,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         }
         finally
         {
-            if (cluster is not null)
+            if (cluster is not null && exitHook.Claim())
             {
                 await AnsiConsole.Status().StartAsync("Stopping the cluster...", _ => cluster.DownAsync(CancellationToken.None));
             }

@@ -88,6 +88,42 @@ public sealed class ProcessLifecycleTests
     }
 
     [Fact]
+    public async Task Chaos_stopped_by_SIGTERM_while_its_cluster_starts_leaves_no_process_running()
+    {
+        // The drill's exit hook stopped only a cluster it had finished starting: SIGTERM during the start left Redis and
+        // every silo launched so far running.
+        var runDirectory = Path.Combine(Path.GetTempPath(), $"asymcdc-chaos-term-{Guid.NewGuid():N}");
+        var log = runDirectory + ".log";
+        using var chaos = ChildProcess.Start("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "asymcdc.dll"), "chaos", "--workers", "2", "--queries", "10",
+                "--run-dir", runDirectory, "--models", TestEnvironment.ModelRepository],
+            log, AppContext.BaseDirectory);
+        int[] pids = [];
+        try
+        {
+            await TestEnvironment.WaitUntilAsync(() => chaos.HasExited || ClusterState.TryLoad(runDirectory) is { Redis: not null, Silos.Count: 3 },
+                "the drill launched Redis and its three silos", ExitTimeout);
+            Assert.False(chaos.HasExited, $"the drill ended before its cluster started: {File.ReadAllText(log)}");
+            var state = ClusterState.TryLoad(runDirectory)!;
+            pids = [state.Redis!.Pid, .. state.Silos.Select(s => s.Pid)];
+            Assert.Contains(pids, pid => Processes.IsRunning(pid, ""));
+
+            Assert.True(Processes.Signal(chaos.Id, "", Processes.SigTerm));
+            using var exited = new CancellationTokenSource(ExitTimeout);
+            await chaos.WaitForExitAsync(exited.Token);
+
+            Assert.All(pids, pid => Assert.False(Processes.IsRunning(pid, ""), $"pid {pid} outlived the drill; see {log}"));
+        }
+        finally
+        {
+            if (ProcessCluster.Attach(runDirectory) is { } left)
+            {
+                await left.DownAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_silo_whose_redis_is_unreachable_exits_non_zero_naming_the_connection_string()
     {
         var redisPort = FreePorts.Take(1)[0]; // nothing listens there
