@@ -19,10 +19,11 @@ public static class AsymCdcSiloHost
         // Registered before Orleans so that its start-up (hosted services start in order) loads and warms the models
         // before the silo joins: a silo that joined cold would be picked for calls it answers only after the warm-up.
         builder.Services.AddAsymCdcInference(builder.Configuration);
-        builder.UseOrleans(silo => silo.UseAsymCdcClustering(options).AddAsymCdcRoles(options));
-        // In the silo's start-up, before it becomes active (see PeerLossPrimer).
+        // Also before Orleans, and before the silo joins (see PeerLossPrimer).
         builder.Services.AddSingleton<PeerLossPrimer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PeerLossPrimer>());
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PeerLossPrimer>());
+        builder.UseOrleans(silo => silo.UseAsymCdcClustering(options).AddAsymCdcRoles(options));
         return options;
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using AsymCdc.Abstractions;
 using AsymCdc.Grains;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Newtonsoft.Json;
@@ -11,36 +12,35 @@ using Orleans.Runtime;
 namespace AsymCdc.Hosting;
 
 /// <summary>
-/// Runs, once while the silo starts, the code a silo runs when a peer dies: an Orleans call to a silo whose connection
-/// is reset once it is open, one to a silo that refuses connections, an inbound connection reset once open, and this
-/// silo's own failure detector. The first time a .NET process takes these paths it loads types and JIT-compiles them,
-/// in every surviving silo at the very moment a peer is lost.
-/// That includes the first stack trace rendered with file and line numbers (the rejection below, as a log renders it),
-/// which loads the portable-PDB reader: about 30 ms of CPU, then ~3 ms per further module.
-/// The peers are throwaway loopback endpoints that no membership table lists; nothing in the cluster sees them.
-/// Then, unless <see cref="SiloOptions.RehearsePeerLoss"/> is off, the membership side of a death: a private cluster
-/// in this process loses a silo (<see cref="MembershipLossRehearsal"/>). Compiled code is the process's, so this runs
-/// once per process, however many silos it hosts.
+/// Runs, once while the silo starts, the code a silo runs when a peer dies, so that the first real death does not load
+/// types and JIT-compile it in every surviving silo at that very moment. Here: an inbound connection reset once open,
+/// this silo's own failure detector, the first stack trace rendered with file and line numbers (it loads the
+/// portable-PDB reader: about 30 ms of CPU, then ~3 ms per further module) and, with Redis membership, a membership row
+/// that carries suspicion votes. Then, unless <see cref="SiloOptions.RehearsePeerLoss"/> is off, the rest of a death,
+/// for real: a private cluster in this process loses a silo (<see cref="MembershipLossRehearsal"/>: open connections
+/// reset, reconnections refused, a call pending, the death declared and reacted to). Compiled code is the process's,
+/// so this runs once per process, however many silos it hosts.
 /// </summary>
 /// <remarks>
-/// It runs in the silo's start-up, just before the silo joins the membership table (the stage before
-/// <see cref="ServiceLifecycleStage.AfterRuntimeGrainServices"/>, where Orleans writes it as <c>Joining</c>): its
-/// messaging and grains work, but no other silo knows it yet. A replacement on the endpoint of a crashed silo declares
-/// that incarnation dead when it joins, and every silo in the cluster reacts at that moment; done after the join, this
-/// (1.5 to 5 s of CPU) ran at that same moment, and the drills' slowest answers doubled. Done after start-up, as
-/// first, the silo was also already picked for calls it then answered late.
+/// All of it runs before the silo joins the membership table: as a hosted service registered ahead of Orleans (so
+/// before the silo starts at all), and the inbound reset, which needs the silo's own listener, in Orleans' start-up at
+/// the stage before <see cref="ServiceLifecycleStage.AfterRuntimeGrainServices"/> (where Orleans writes the silo as
+/// <c>Joining</c>). A replacement on the endpoint of a crashed silo declares that incarnation dead as its membership
+/// starts, and every silo in the cluster reacts at that moment; primed after the join, this (1.5 to 5 s of CPU) ran at
+/// that same moment and the drills' slowest answers doubled, and the silo was already picked for calls it then
+/// answered late. Not in Orleans' start-up itself: a silo's gateway port is bound from the start but accepts clients
+/// only once the silo is active, so a client that connected meanwhile (a restarted frontend's endpoint is in a static
+/// gateway list) waited out the whole priming.
 /// </remarks>
-/// </remarks>
-public sealed partial class PeerLossPrimer(IGrainFactory grains, ILocalSiloDetails silo, IClusterMembershipService membership,
-    IOptions<SiloOptions> options, ILogger<PeerLossPrimer> logger) : ILifecycleParticipant<ISiloLifecycle>
+public sealed partial class PeerLossPrimer(ILocalSiloDetails silo, IClusterMembershipService membership,
+    IOptions<SiloOptions> options, ILogger<PeerLossPrimer> logger) : IHostedService, ILifecycleParticipant<ISiloLifecycle>
 {
     private static readonly TimeSpan CallLimit = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan RehearsalLimit = TimeSpan.FromSeconds(30);
     private static int _primed;
+    private static int _primedInbound;
 
-    public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(PeerLossPrimer), ServiceLifecycleStage.AfterRuntimeGrainServices - 1, StartAsync);
-
+    /// <summary>Before Orleans starts (registered ahead of it): everything that needs no silo of this process.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _primed, 1) == 1)
@@ -52,7 +52,7 @@ public sealed partial class PeerLossPrimer(IGrainFactory grains, ILocalSiloDetai
         var started = Stopwatch.GetTimestamp();
         try
         {
-            await PrimeAsync(cancellationToken);
+            PrimeProcess();
             LogPrimed(logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds, membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress));
             if (options.Value.RehearsePeerLoss)
             {
@@ -68,47 +68,50 @@ public sealed partial class PeerLossPrimer(IGrainFactory grains, ILocalSiloDetai
         }
     }
 
-    private async Task PrimeAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Once this silo listens, before it joins: a connection to its own silo port, reset once open.</summary>
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(PeerLossPrimer), ServiceLifecycleStage.AfterRuntimeGrainServices - 1, PrimeInboundAsync);
+
+    private async Task PrimeInboundAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _primedInbound, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            await ResetAnInboundConnectionAsync(silo.SiloAddress.Endpoint, cancellationToken).WaitAsync(CallLimit, cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogPrimingFailed(logger, e);
+        }
+    }
+
+    private void PrimeProcess()
     {
         // The socket error table (a dictionary keyed by an enum: compiled on first use, ~25 ms on 2 busy cores).
         _ = new SocketException((int)SocketError.ConnectionReset).Message;
-        using var resetting = new TcpListener(IPAddress.Loopback, 0);
-        resetting.Start();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var resetter = ResetEveryConnectionAsync(resetting, stop.Token);
-        var resetPeer = Peer(((IPEndPoint)resetting.LocalEndpoint).Port);
-        // A loopback port nobody listens on: taken, then released.
-        var refusingPeer = Peer(FreePorts.TakeEphemeral(1)[0]);
-        LogPriming(logger, resetPeer, refusingPeer);
+        // A peer no membership table lists: only this process's own objects ever name it.
+        var peer = SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 1), SiloAddress.AllocateNewGeneration());
         try
         {
-            var management = grains.GetGrain<IManagementGrain>(0);
-            foreach (var peer in new[] { resetPeer, refusingPeer })
-            {
-                try
-                {
-                    await management.GetRuntimeStatistics([peer]).WaitAsync(CallLimit, cancellationToken);
-                }
-                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-                {
-                    // Expected: the rejection a call to a dead peer ends with, rendered as a log would render it.
-                    _ = e.ToString();
-                }
-            }
-
-            await ResetAnInboundConnectionAsync(silo.SiloAddress.Endpoint, cancellationToken).WaitAsync(CallLimit, cancellationToken);
-            await PrimeSuspicionAsync(resetPeer);
-            if (string.Equals(options.Value.Clustering, SiloOptions.Redis, StringComparison.OrdinalIgnoreCase)
-                || string.Equals(options.Value.Clustering, SiloOptions.Kubernetes, StringComparison.OrdinalIgnoreCase))
-            {
-                PrimeMembershipRowOfADeath(resetPeer);
-            }
+            throw new SiloUnavailableException($"primer: {peer} is gone");
         }
-        finally
+        catch (SiloUnavailableException e)
         {
-            await stop.CancelAsync();
-            resetting.Stop();
-            await resetter;
+            // As a log renders a rejection: with its stack trace, file and line numbers.
+            _ = e.ToString();
+        }
+
+        PrimeSuspicionAsync(peer).GetAwaiter().GetResult();
+        if (string.Equals(options.Value.Clustering, SiloOptions.Redis, StringComparison.OrdinalIgnoreCase)
+            || string.Equals(options.Value.Clustering, SiloOptions.Kubernetes, StringComparison.OrdinalIgnoreCase))
+        {
+            PrimeMembershipRowOfADeath(peer);
         }
     }
 
@@ -173,28 +176,6 @@ public sealed partial class PeerLossPrimer(IGrainFactory grains, ILocalSiloDetai
     }
 
     /// <summary>
-    /// Accepts connections and resets each (linger 0), as the kernel does for a killed process, once the silo has sent
-    /// its handshake on it: the silo's side of the connection is then open, and closing it takes the established path.
-    /// </summary>
-    private static async Task ResetEveryConnectionAsync(TcpListener listener, CancellationToken cancellationToken)
-    {
-        var handshake = new byte[1];
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                using var socket = await listener.AcceptSocketAsync(cancellationToken);
-                await socket.ReceiveAsync(handshake, SocketFlags.None, cancellationToken);
-                socket.LingerState = new LingerOption(true, 0);
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-        }
-    }
-
-    /// <summary>
     /// A peer connects to this silo's own silo endpoint and is reset once the silo has sent its handshake: the path an
     /// inbound connection from a killed silo takes. The silo drops the half-open connection; no membership is involved.
     /// </summary>
@@ -206,10 +187,7 @@ public sealed partial class PeerLossPrimer(IGrainFactory grains, ILocalSiloDetai
         socket.LingerState = new LingerOption(true, 0);
     }
 
-    private static SiloAddress Peer(int port) => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, port), SiloAddress.AllocateNewGeneration());
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Priming the peer-loss code paths against throwaway endpoints {ResetPeer} (resets) and {RefusingPeer} (refuses); connection warnings naming them are expected")]
-    private static partial void LogPriming(ILogger logger, SiloAddress resetPeer, SiloAddress refusingPeer);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Primed the peer-loss code paths in {ElapsedMs:F0} ms (this silo's membership status: {Status})")]
     private static partial void LogPrimed(ILogger logger, double elapsedMs, SiloStatus status);

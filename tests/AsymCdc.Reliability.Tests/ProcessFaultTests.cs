@@ -27,6 +27,9 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
             var log = File.ReadAllText(silo.Log);
             Assert.Contains("Primed the peer-loss code paths", log, StringComparison.Ordinal);
             Assert.Contains("(this silo's membership status: None)", log, StringComparison.Ordinal);
+            // ...and without an error: before the join no grain can be placed, so the primer calls none.
+            var startUp = log[..log.IndexOf("Rehearsed a silo's death", StringComparison.Ordinal)];
+            Assert.DoesNotContain(" fail: ", startUp, StringComparison.Ordinal);
             Assert.Contains("Rehearsed a silo's death in a private in-process cluster", log, StringComparison.Ordinal);
             Assert.DoesNotContain("Priming the peer-loss code paths failed", log, StringComparison.Ordinal);
         });
