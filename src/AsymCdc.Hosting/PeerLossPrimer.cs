@@ -52,7 +52,7 @@ public sealed partial class PeerLossPrimer(ILocalSiloDetails silo, IClusterMembe
         var started = Stopwatch.GetTimestamp();
         try
         {
-            PrimeProcess();
+            await PrimeProcessAsync();
             LogPrimed(logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds, membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress));
             if (options.Value.RehearsePeerLoss)
             {
@@ -91,7 +91,7 @@ public sealed partial class PeerLossPrimer(ILocalSiloDetails silo, IClusterMembe
         }
     }
 
-    private void PrimeProcess()
+    private async Task PrimeProcessAsync()
     {
         // The socket error table (a dictionary keyed by an enum: compiled on first use, ~25 ms on 2 busy cores).
         _ = new SocketException((int)SocketError.ConnectionReset).Message;
@@ -107,7 +107,7 @@ public sealed partial class PeerLossPrimer(ILocalSiloDetails silo, IClusterMembe
             _ = e.ToString();
         }
 
-        PrimeSuspicionAsync(peer).GetAwaiter().GetResult();
+        await PrimeSuspicionAsync(peer);
         if (string.Equals(options.Value.Clustering, SiloOptions.Redis, StringComparison.OrdinalIgnoreCase)
             || string.Equals(options.Value.Clustering, SiloOptions.Kubernetes, StringComparison.OrdinalIgnoreCase))
         {
