@@ -21,7 +21,7 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     /// <summary>The longest probation, as a multiple of the first.</summary>
     public const int MaxBackoff = 8;
 
-    private readonly ConcurrentDictionary<SiloAddress, Suspicion> _suspectedSince = new();
+    private readonly ConcurrentDictionary<SiloAddress, Suspicion> _suspicions = new();
     private readonly ConcurrentDictionary<SiloAddress, TaskCompletionSource> _unreachable = new();
 
     public TimeSpan Probation { get; } = probation > TimeSpan.Zero
@@ -36,13 +36,13 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     {
         get
         {
-            if (_suspectedSince.IsEmpty)
+            if (_suspicions.IsEmpty)
             {
                 return 0;
             }
 
             var count = 0;
-            foreach (var (_, suspicion) in _suspectedSince)
+            foreach (var (_, suspicion) in _suspicions)
             {
                 count += IsOn(suspicion) ? 1 : 0;
             }
@@ -51,7 +51,7 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
         }
     }
 
-    public bool IsSuspected(SiloAddress silo) => _suspectedSince.TryGetValue(silo, out var suspicion) && IsOn(suspicion);
+    public bool IsSuspected(SiloAddress silo) => _suspicions.TryGetValue(silo, out var suspicion) && IsOn(suspicion);
 
     /// <summary>The probation of a suspicion with this many consecutive strikes: doubled with each, up to
     /// <see cref="MaxBackoff"/> × <see cref="Probation"/>.</summary>
@@ -105,7 +105,7 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
         var renewed = false;
         // Within the probation a rejection renews it (calls that were already out); after it, with no answer in
         // between, it is the next strike.
-        var suspicion = _suspectedSince.AddOrUpdate(silo, new Suspicion(now, 1), (_, current) =>
+        var suspicion = _suspicions.AddOrUpdate(silo, new Suspicion(now, 1), (_, current) =>
         {
             renewed = IsOn(current);
             return new Suspicion(now, renewed ? current.Strikes : current.Strikes + 1);
@@ -124,9 +124,9 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     /// <summary>An answer came from <paramref name="silo"/>: it is reachable, and its strikes are forgotten.</summary>
     public void Answered(SiloAddress silo)
     {
-        if (!_suspectedSince.IsEmpty)
+        if (!_suspicions.IsEmpty)
         {
-            _suspectedSince.TryRemove(silo, out _);
+            _suspicions.TryRemove(silo, out _);
         }
     }
 
@@ -134,7 +134,7 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     /// waiting calls (Orleans fails them too, but not always at once).</summary>
     public void Forget(SiloAddress silo)
     {
-        _suspectedSince.TryRemove(silo, out _);
+        _suspicions.TryRemove(silo, out _);
         if (_unreachable.TryRemove(silo, out var waiting))
         {
             waiting.TrySetResult();
@@ -142,7 +142,7 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     }
 
     /// <summary>Silos this detector keeps anything about (for pruning against membership).</summary>
-    public IEnumerable<SiloAddress> Known => _suspectedSince.Keys.Union(_unreachable.Keys);
+    public IEnumerable<SiloAddress> Known => _suspicions.Keys.Union(_unreachable.Keys);
 
     private bool IsOn(Suspicion suspicion) => time.GetElapsedTime(suspicion.Since) < ProbationAfter(suspicion.Strikes);
 
