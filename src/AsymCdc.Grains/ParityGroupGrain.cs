@@ -11,11 +11,12 @@ namespace AsymCdc.Grains;
 /// <summary>
 /// Serves the queries of one (mode, k, shard). For the coded modes it is the batching grain of DESIGN §3: it assigns
 /// arriving queries to groups of k in arrival order and dispatches each data query to its own worker silo AT ONCE;
-/// when the group is full, or its window ends with k' &lt; k members, it encodes the parity over the members present
-/// and dispatches it to a (k+1)-th silo. It races each query's own answer against the straggler deadline and, on a
-/// miss, decodes the answer from the other k' as soon as they are in. Every await is bounded by the request's
-/// deadline, so a caller gets its answer, a reconstruction or a clear error, never a hang. For the uncoded modes it
-/// sends one call (none), two (replication) or a backup after a latency percentile (hedged).
+/// when the group is full, or its window ends with k' &lt; k members, or a member misses while it is still open, it
+/// encodes the parity over the members present and dispatches it to a (k+1)-th silo. It races each query's own answer
+/// against the straggler deadline and, on a miss, decodes the answer from the other k' as soon as they are in. Every
+/// await is bounded by the request's deadline, so a caller gets its answer, a reconstruction or a clear error, never a
+/// hang. For the uncoded modes it sends one call (none), two (replication) or a backup after a latency percentile
+/// (hedged).
 /// Each query is one <see cref="ServingTelemetry.QuerySpan"/> with child spans for the encode, its worker calls and the
 /// decode; a sampled fraction of reconstructions is checked against the straggler's own late answer (shadow verification).
 /// </summary>
@@ -215,6 +216,9 @@ public sealed partial class ParityGroupGrain(
         // those k' answers are in; a late own answer that arrives first still wins.
         instruments.StragglerDetected(_mode);
         LogMemberMissed(logger, group.Id, index, group.Silos[index], own.IsFaulted ? "failed" : "late");
+        // The decode needs the parity now: a group still open (its member failed within the window) takes no more
+        // members and sends its parity at once instead of at the window's end.
+        Seal(group);
         var others = group.OthersAsync(index);
         Task<float[]>? decode = null;
         var decodeStarted = 0L;

@@ -28,6 +28,9 @@ public abstract class ServingClusterFixture : IAsyncLifetime
     /// <summary>Configuration of every silo (AsymCdc:* keys).</summary>
     protected abstract IReadOnlyDictionary<string, string?> Settings { get; }
 
+    /// <summary>Configuration of one silo (by instance number, frontends first), over <see cref="Settings"/>.</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? SettingsOf(int instance) => null;
+
     /// <summary>The TestingHost names silos by instance number (Silo_0, Silo_1... or Primary, Secondary_1...); the first
     /// <see cref="Frontends"/> are frontends, the primary (instance 0) among them.</summary>
     public bool IsFrontend(SiloHandle silo) => InstanceOf(silo.Name) < Frontends;
@@ -50,6 +53,10 @@ public abstract class ServingClusterFixture : IAsyncLifetime
         builder.ConfigureSiloHost((options, host) =>
         {
             host.Configuration.AddInMemoryCollection(Settings);
+            if (SettingsOf(InstanceOf(options.SiloName)) is { } own)
+            {
+                host.Configuration.AddInMemoryCollection(own);
+            }
             host.Services.AddSingleton(Models);
         });
         builder.ConfigureSilo((options, silo) =>

@@ -206,8 +206,6 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
         }
     }
 
-    /// <summary>A retryable <see cref="PredictionException"/> code: the client turns its own transport failures (a
-    /// call through a dead gateway) into <see cref="PredictionErrorCode.Unavailable"/>.</summary>
     /// <summary>Each frontend's <c>asymcdc_queries_total</c>, summed over its series.</summary>
     private async Task<Dictionary<string, double>> QueriesPerFrontendAsync()
     {
@@ -223,6 +221,8 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
         return totals;
     }
 
+    /// <summary>A retryable <see cref="PredictionException"/> code: the client turns its own transport failures (a
+    /// call through a dead gateway) into <see cref="PredictionErrorCode.Unavailable"/>.</summary>
     private static void AssertRetryable(string? error) =>
         Assert.True(error is nameof(PredictionErrorCode.Unavailable) or nameof(PredictionErrorCode.DeadlineExceeded) or nameof(PredictionErrorCode.Overloaded),
             $"error '{error}' is not a retryable PredictionException code");
