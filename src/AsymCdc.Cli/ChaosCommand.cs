@@ -190,6 +190,11 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var resent = connection.Predictions.Resent - resentBefore;
 
             AnsiConsole.Write(Table(report, killMs, replacedMs));
+            if (report.SlowestDuring.Count > 0)
+            {
+                AnsiConsole.MarkupLine("Slowest during: " + string.Join(", ", report.SlowestDuring.Select(a =>
+                    string.Create(CultureInfo.InvariantCulture, $"{a.LatencyMs:0.0} ms sent at {a.SentSeconds:0.00} s ({a.ServedBy ?? "?"})"))) + ".");
+            }
             if (resent > 0)
             {
                 AnsiConsole.MarkupLine($"{resent} call(s) sent again through a live gateway after a gateway connection was lost.");
@@ -232,6 +237,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                     queries_during = report.QueriesDuring,
                     errors_by_kind = report.ErrorsByKind,
                     lost_sent_s = report.LostSentSeconds,
+                    slowest_during = report.SlowestDuring,
                     resent_after_gateway_loss = resent,
                 };
                 await File.WriteAllTextAsync(path, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);

@@ -1,3 +1,4 @@
+using AsymCdc.Abstractions;
 using AsymCdc.Cli;
 using AsymCdc.Cli.Cluster;
 
@@ -54,5 +55,27 @@ public sealed class ChaosReportTests
         Assert.Equal(20, report.Lost);
         Assert.Equal(20, report.LostSentSeconds.Count);
         Assert.Equal(700, report.QueriesDuring); // no replacement: "during" runs to the end of the load
+    }
+
+    [Fact]
+    public void The_slowest_answers_during_are_listed_with_their_send_time_and_who_served_them()
+    {
+        var records = Steady(r => r.SentMs switch
+        {
+            2000 => r with { LatencyMs = 90 },                                             // before the kill: not listed
+            3010 => r with { LatencyMs = 35, ServedBy = ServedBy.ReconstructedCompact },
+            5120 => r with { LatencyMs = 60, ServedBy = ServedBy.Direct },
+            5130 => r with { Outcome = QueryOutcome.Error, Error = "Unavailable", LatencyMs = 80 }, // not an answer
+            9000 => r with { LatencyMs = 99 },                                             // after "during": not listed
+            _ => r with { ServedBy = ServedBy.Direct },
+        });
+
+        var report = ChaosReport.Compute(records, killMs: 3000, replacedMs: 6000);
+
+        Assert.Equal(ChaosReport.SlowestListed, report.SlowestDuring.Count);
+        Assert.Equal(new SlowAnswer(5.12, 60, "direct"), report.SlowestDuring[0]);
+        Assert.Equal(new SlowAnswer(3.01, 35, "reconstructed-compact"), report.SlowestDuring[1]);
+        Assert.All(report.SlowestDuring.Skip(2), a => Assert.Equal(10, a.LatencyMs));
+        Assert.Equal(report.P999MsDuring, report.SlowestDuring[0].LatencyMs);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using AsymCdc.Abstractions;
 
 namespace AsymCdc.Cli.Cluster;
 
@@ -20,10 +21,16 @@ public sealed record ChaosReport(
     [property: JsonPropertyName("queries_before")] int QueriesBefore,
     [property: JsonPropertyName("queries_during")] int QueriesDuring,
     [property: JsonPropertyName("errors_by_kind")] IReadOnlyDictionary<string, int> ErrorsByKind,
-    [property: JsonPropertyName("lost_sent_s")] IReadOnlyList<double> LostSentSeconds)
+    [property: JsonPropertyName("lost_sent_s")] IReadOnlyList<double> LostSentSeconds,
+    [property: JsonPropertyName("slowest_during")] IReadOnlyList<SlowAnswer> SlowestDuring)
 {
     /// <summary>Recovery is judged in windows of this length (by send time).</summary>
     public static readonly TimeSpan Bin = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How many of the slowest answers "during" the report lists: p99.9 of a drill's ~1,000 queries "during"
+    /// is its slowest answer, so when it was sent (the kill, the death's declaration, the replacement's join) says what
+    /// set it.</summary>
+    public const int SlowestListed = 5;
 
     /// <summary>
     /// Summarises a run. <paramref name="killMs"/>: when the first SIGKILL was sent; <paramref name="replacedMs"/>: when
@@ -57,7 +64,10 @@ public sealed record ChaosReport(
             records.Count(r => r.SentMs < killMs),
             records.Count(r => r.SentMs >= killMs && r.SentMs < duringEnd),
             errorsByKind,
-            [.. records.Where(r => r.Outcome == QueryOutcome.Lost).Select(r => Math.Round(r.SentMs / 1000, 2))]);
+            [.. records.Where(r => r.Outcome == QueryOutcome.Lost).Select(r => Math.Round(r.SentMs / 1000, 2))],
+            [.. records.Where(r => r.Outcome == QueryOutcome.Answered && r.SentMs >= killMs && r.SentMs < duringEnd)
+                .OrderByDescending(r => r.LatencyMs).Take(SlowestListed)
+                .Select(r => new SlowAnswer(Math.Round(r.SentMs / 1000, 3), Round(r.LatencyMs), r.ServedBy?.ToName()))]);
     }
 
     private static double? RecoveryAfter(IReadOnlyList<ChaosRecord> records, double killMs, double lastSent, double normalLatencyMs)
@@ -104,3 +114,10 @@ public sealed record ChaosReport(
 
     private static double Round(double v) => double.IsNaN(v) ? 0 : Math.Round(v, 2);
 }
+
+/// <summary>One slow answer of a drill: when it was sent (s after the load began), how long it took, and who served it
+/// (<c>direct</c>, <c>reconstructed-*</c>...).</summary>
+public sealed record SlowAnswer(
+    [property: JsonPropertyName("sent_s")] double SentSeconds,
+    [property: JsonPropertyName("latency_ms")] double LatencyMs,
+    [property: JsonPropertyName("served_by")] string? ServedBy);
