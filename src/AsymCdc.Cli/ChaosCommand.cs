@@ -195,6 +195,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                 AnsiConsole.MarkupLine("Slowest during: " + string.Join(", ", report.SlowestDuring.Select(a =>
                     string.Create(CultureInfo.InvariantCulture, $"{a.LatencyMs:0.0} ms sent at {a.SentSeconds:0.00} s ({a.ServedBy ?? "?"})"))) + ".");
             }
+
             if (resent > 0)
             {
                 AnsiConsole.MarkupLine($"{resent} call(s) sent again through a live gateway after a gateway connection was lost.");
