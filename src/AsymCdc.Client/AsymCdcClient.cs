@@ -189,7 +189,7 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     {
         public long Generation { get; } = generation;
 
-        public long First { get; } = generation * FrontendKeys;
+        public long First => Generation * FrontendKeys;
 
         public IFrontendGrain?[] References { get; } = new IFrontendGrain?[FrontendKeys];
     }

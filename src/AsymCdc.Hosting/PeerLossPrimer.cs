@@ -109,9 +109,9 @@ public sealed partial class PeerLossPrimer(ILocalSiloDetails silo, IClusterMembe
         }
 
         await PrimeSuspicionAsync(peer);
-        if (string.Equals(options.Value.Clustering, SiloOptions.Redis, StringComparison.OrdinalIgnoreCase)
-            || string.Equals(options.Value.Clustering, SiloOptions.Kubernetes, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(options.Value.Clustering, SiloOptions.Localhost, StringComparison.OrdinalIgnoreCase))
         {
+            // Redis and Kubernetes clustering keep membership rows as JSON.
             PrimeMembershipRowOfADeath(peer);
         }
     }
@@ -187,8 +187,6 @@ public sealed partial class PeerLossPrimer(ILocalSiloDetails silo, IClusterMembe
         await socket.ReceiveAsync(new byte[1], SocketFlags.None, cancellationToken);
         socket.LingerState = new LingerOption(true, 0);
     }
-
-
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Primed the peer-loss code paths in {ElapsedMs:F0} ms (this silo's membership status: {Status})")]
     private static partial void LogPrimed(ILogger logger, double elapsedMs, SiloStatus status);
