@@ -29,6 +29,8 @@ public sealed partial class FrontendGrain(
     // measurable on a path taken by every query. References are immutable, so each shard's is made once.
     private readonly Dictionary<(ServingMode Mode, int Shard), IParityGroupGrain> _groups = [];
 
+    public ValueTask PingAsync() => ValueTask.CompletedTask;
+
     public async ValueTask<Prediction> PredictAsync(PredictionRequest request)
     {
         var started = time.GetTimestamp();

@@ -51,6 +51,11 @@ public sealed class ServingOptions
     /// again. Orleans membership removes a dead silo on its own, usually within seconds.</summary>
     public TimeSpan SuspectProbation { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>A worker silo that joins while this silo serves takes, for this long, only the last slot of a group: the
+    /// parity of coded modes (the backup of replication and hedging), needed only when another member straggles, while
+    /// its first calls are slow (cold grain path). A slow start, as load balancers give new backends. 0: off.</summary>
+    public TimeSpan NewWorkerParityOnly { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Fraction of reconstructed answers checked against the straggler's own answer when it finally arrives
     /// (shadow verification: metrics <c>asymcdc.shadow.checks</c> / <c>asymcdc.shadow.agreements</c>), 0..1.</summary>
     public double ShadowSampleRate { get; set; } = 0.1;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Orleans.Metadata;
 using Orleans.Runtime;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -8,7 +9,10 @@ namespace AsymCdc.Grains;
 /// Which live silos carry a role, from Orleans membership (liveness), silo metadata (roles) and the cluster manifest
 /// (placement). Parity groups use it to pick k+1 distinct worker silos round-robin; a silo drops out as soon as
 /// membership stops calling it active, and is passed over while this silo's own <see cref="WorkerSuspicion"/>
-/// suspects it (a call to it was rejected).
+/// suspects it (a call to it was rejected). A worker that joins while this silo is serving is, for
+/// <see cref="ServingOptions.NewWorkerParityOnly"/>, picked last: into the parity slot of a coded group (the backup slot
+/// of replication and hedging), the one slot whose answer is needed only when another member straggles. Its first calls
+/// pay for its cold grain path; in a data slot they straggled and were decoded.
 /// </summary>
 /// <remarks>
 /// A silo that has just joined is listed only once this silo's cluster manifest has it. Membership and metadata say
@@ -21,7 +25,12 @@ public sealed partial class WorkerDirectory
     private readonly ISiloMetadataCache _metadata;
     private readonly IClusterManifestProvider _manifest;
     private readonly ILogger<WorkerDirectory> _logger;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _parityOnly;
     private readonly Lock _lock = new();
+    private readonly Dictionary<SiloAddress, long> _arrivals = [];
+    private volatile int _newcomers;
+    private bool _seeded;
     private MembershipVersion _version = MembershipVersion.MinValue;
     private MajorMinorVersion _manifestVersion = MajorMinorVersion.MinValue;
     private SiloAddress[] _workers = [];
@@ -30,8 +39,11 @@ public sealed partial class WorkerDirectory
     private int _cursor;
 
     public WorkerDirectory(IClusterMembershipService membership, ISiloMetadataCache metadata,
-        IClusterManifestProvider manifest, WorkerSuspicion suspicion, ILogger<WorkerDirectory> logger)
+        IClusterManifestProvider manifest, WorkerSuspicion suspicion, TimeProvider time, IOptions<ServingOptions> options,
+        ILogger<WorkerDirectory> logger)
     {
+        _time = time;
+        _parityOnly = options.Value.NewWorkerParityOnly;
         _membership = membership;
         _metadata = metadata;
         _manifest = manifest;
@@ -85,7 +97,89 @@ public sealed partial class WorkerDirectory
             picked[i] = workers[(start + i) % workers.Length];
         }
 
+        if (_newcomers > 0 && count > 1)
+        {
+            lock (_lock)
+            {
+                NewcomersLast(picked, IsNewcomer);
+            }
+        }
+
         return picked;
+    }
+
+    /// <summary>
+    /// Reorders <paramref name="picked"/> in place, stably: silos for which <paramref name="isNewcomer"/> holds go last,
+    /// so that a group's data slots go to seasoned workers and its last slot (the parity) to a newcomer.
+    /// </summary>
+    public static void NewcomersLast(SiloAddress[] picked, Func<SiloAddress, bool> isNewcomer)
+    {
+        ArgumentNullException.ThrowIfNull(picked);
+        ArgumentNullException.ThrowIfNull(isNewcomer);
+        Span<bool> newcomer = stackalloc bool[picked.Length];
+        var seasoned = 0;
+        for (var i = 0; i < picked.Length; i++)
+        {
+            newcomer[i] = isNewcomer(picked[i]);
+            seasoned += newcomer[i] ? 0 : 1;
+        }
+
+        if (seasoned == picked.Length || seasoned == 0)
+        {
+            return;
+        }
+
+        var ordered = new SiloAddress[picked.Length];
+        var (front, back) = (0, seasoned);
+        for (var i = 0; i < picked.Length; i++)
+        {
+            ordered[newcomer[i] ? back++ : front++] = picked[i];
+        }
+
+        ordered.CopyTo(picked, 0);
+    }
+
+    /// <summary>Under the lock: joined less than <see cref="ServingOptions.NewWorkerParityOnly"/> ago (forgotten after).</summary>
+    private bool IsNewcomer(SiloAddress silo)
+    {
+        if (!_arrivals.TryGetValue(silo, out var arrived))
+        {
+            return false;
+        }
+
+        if (_time.GetElapsedTime(arrived) < _parityOnly)
+        {
+            return true;
+        }
+
+        _arrivals.Remove(silo);
+        _newcomers = _arrivals.Count;
+        return false;
+    }
+
+    /// <summary>Under the lock: workers listed for the first time since this silo's first view are newcomers.</summary>
+    private void NoteArrivals(SiloAddress[] workers)
+    {
+        if (_seeded && _parityOnly > TimeSpan.Zero)
+        {
+            var now = _time.GetTimestamp();
+            foreach (var silo in workers)
+            {
+                if (Array.IndexOf(_workers, silo) < 0)
+                {
+                    _arrivals[silo] = now;
+                    LogNewcomer(_logger, silo, _parityOnly.TotalSeconds);
+                }
+            }
+        }
+
+        foreach (var gone in _arrivals.Keys.Where(s => Array.IndexOf(workers, s) < 0).ToList())
+        {
+            _arrivals.Remove(gone);
+        }
+
+        _seeded |= workers.Length > 0;
+        _newcomers = _arrivals.Count;
     }
 
     private (SiloAddress[] Workers, SiloAddress[] Frontends) Refresh()
@@ -114,6 +208,7 @@ public sealed partial class WorkerDirectory
                 }
             }
 
+            NoteArrivals(workers);
             _version = snapshot.Version;
             _manifestVersion = manifest.Version;
             _complete = complete;
@@ -171,6 +266,9 @@ public sealed partial class WorkerDirectory
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Membership version {Version}: {Workers} live worker silos, {Frontends} frontend silos")]
     private static partial void LogWorkersChanged(ILogger logger, long version, int workers, int frontends);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker silo {Silo} joined: it takes only the last slot of a group (parity) for {Seconds} s")]
+    private static partial void LogNewcomer(ILogger logger, SiloAddress silo, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker silo {Silo} suspected unreachable, not picked for {ProbationSeconds} s: {Reason}")]
     private static partial void LogSuspected(ILogger logger, SiloAddress silo, double probationSeconds, string reason);

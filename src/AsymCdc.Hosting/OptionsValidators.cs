@@ -111,6 +111,11 @@ public sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
             failures.Add($"{s}:SuspectProbation = {options.SuspectProbation} must be positive (default 00:00:02)");
         }
 
+        if (options.NewWorkerParityOnly < TimeSpan.Zero)
+        {
+            failures.Add($"{s}:NewWorkerParityOnly = {options.NewWorkerParityOnly} must be 0 (off) or positive (default 00:00:02)");
+        }
+
         if (options.StragglerDeadlineMedianFactor < 0 || double.IsNaN(options.StragglerDeadlineMedianFactor))
         {
             failures.Add($"{s}:StragglerDeadlineMedianFactor = {options.StragglerDeadlineMedianFactor} must be 0 (off) or positive, e.g. 3");

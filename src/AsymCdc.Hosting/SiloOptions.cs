@@ -44,6 +44,13 @@ public sealed class SiloOptions
     /// </summary>
     public bool RehearsePeerLoss { get; set; } = true;
 
+    /// <summary>
+    /// A frontend, once active, serves a few queries of its own before it reports ready, so that clients sent to a
+    /// restarted frontend do not pay for its cold serving path (<see cref="FrontendWarmup"/>). Off: its first client
+    /// calls do (about 110 ms together on 16 cores).
+    /// </summary>
+    public bool WarmUpServingPath { get; set; } = true;
+
     public IReadOnlyList<string> RoleList =>
         Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

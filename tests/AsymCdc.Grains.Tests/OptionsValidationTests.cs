@@ -14,6 +14,7 @@ public sealed class OptionsValidationTests
     [InlineData("StragglerDeadline", "00:00:10", "must be positive and shorter than RequestTimeout")]
     [InlineData("MaxInFlight", "0", "AsymCdc:Serving:MaxInFlight = 0 must be at least 1")]
     [InlineData("StragglerDeadlineMedianFactor", "-1", "AsymCdc:Serving:StragglerDeadlineMedianFactor = -1 must be 0 (off) or positive")]
+    [InlineData("NewWorkerParityOnly", "-00:00:01", "AsymCdc:Serving:NewWorkerParityOnly = -00:00:01 must be 0 (off) or positive")]
     [InlineData("HedgePercentile", "1.5", "AsymCdc:Serving:HedgePercentile = 1.5 must be in (0, 1)")]
     public void A_bad_serving_setting_is_named_in_one_line(string key, string value, string expected)
     {

@@ -31,9 +31,16 @@ public abstract class ServingClusterFixture : IAsyncLifetime
     /// <summary>Configuration of one silo (by instance number, frontends first), over <see cref="Settings"/>.</summary>
     protected virtual IReadOnlyDictionary<string, string?>? SettingsOf(int instance) => null;
 
-    /// <summary>The TestingHost names silos by instance number (Silo_0, Silo_1... or Primary, Secondary_1...); the first
-    /// <see cref="Frontends"/> are frontends, the primary (instance 0) among them.</summary>
-    public bool IsFrontend(SiloHandle silo) => InstanceOf(silo.Name) < Frontends;
+    /// <summary>Frontend silos serve warm-up queries of their own once active (<see cref="FrontendWarmup"/>, as silo
+    /// processes do); off by default, so that tests see only their own queries.</summary>
+    protected virtual bool WarmUpFrontends => false;
+
+    /// <summary>Which instance numbers are frontends: the first <see cref="Frontends"/>, the primary (instance 0) among
+    /// them; silos started later are workers unless a fixture says otherwise.</summary>
+    protected virtual bool IsFrontendInstance(int instance) => instance < Frontends;
+
+    /// <summary>The TestingHost names silos by instance number (Silo_0, Silo_1... or Primary, Secondary_1...).</summary>
+    public bool IsFrontend(SiloHandle silo) => IsFrontendInstance(InstanceOf(silo.Name));
 
     public InProcessSiloHandle Primary => Cluster.Silos.Single(s => InstanceOf(s.Name) == 0);
 
@@ -58,10 +65,15 @@ public abstract class ServingClusterFixture : IAsyncLifetime
                 host.Configuration.AddInMemoryCollection(own);
             }
             host.Services.AddSingleton(Models);
+            if (WarmUpFrontends && IsFrontendInstance(InstanceOf(options.SiloName)))
+            {
+                host.Services.AddSingleton<FrontendWarmup>();
+                host.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<FrontendWarmup>());
+            }
         });
         builder.ConfigureSilo((options, silo) =>
         {
-            if (InstanceOf(options.SiloName) < Frontends)
+            if (IsFrontendInstance(InstanceOf(options.SiloName)))
             {
                 silo.AddAsymCdcFrontend();
             }

@@ -63,6 +63,32 @@ public sealed class WorkerDirectoryViewTests
         Assert.True(view.Complete);
     }
 
+    [Fact]
+    public void A_newcomer_takes_the_last_slot_of_a_group_and_the_others_keep_their_order()
+    {
+        SiloAddress[] picked = [Joined, WorkerA, WorkerB];
+
+        WorkerDirectory.NewcomersLast(picked, s => s == Joined);
+
+        Assert.Equal([WorkerA, WorkerB, Joined], picked);
+    }
+
+    [Fact]
+    public void Two_newcomers_go_last_in_their_order_and_a_pick_of_only_newcomers_or_none_is_left_alone()
+    {
+        SiloAddress[] two = [Joined, WorkerA, Frontend, WorkerB];
+        SiloAddress[] all = [WorkerB, WorkerA];
+        SiloAddress[] none = [WorkerB, WorkerA];
+
+        WorkerDirectory.NewcomersLast(two, s => s == Joined || s == Frontend);
+        WorkerDirectory.NewcomersLast(all, _ => true);
+        WorkerDirectory.NewcomersLast(none, _ => false);
+
+        Assert.Equal([WorkerA, WorkerB, Joined, Frontend], two);
+        Assert.Equal([WorkerB, WorkerA], all);
+        Assert.Equal([WorkerB, WorkerA], none);
+    }
+
     private static SiloAddress Silo(int port) => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, port), 1);
 
     private static Dictionary<string, string> Role(string role) => new() { [SiloRoles.MetadataKey(role)] = "true" };

@@ -88,6 +88,8 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
 
             Assert.True(served > atRestart, $"the restarted frontend-0 served none of the client's calls in 60 s ({client.Respreads} re-spreads)");
             Assert.True(client.Respreads > 0);
+            // The re-spreads pinged their fresh keys before the keys carried queries.
+            Assert.True(client.WarmedKeys >= AsymCdcClient.FrontendKeys, $"{client.WarmedKeys} fresh keys answered their ping");
         }
         finally
         {

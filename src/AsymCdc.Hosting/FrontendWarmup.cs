@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using AsymCdc.Abstractions;
+using AsymCdc.Grains;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+
+namespace AsymCdc.Hosting;
+
+/// <summary>
+/// Once a frontend silo is active, it serves a few queries of its own (a blank image, in the default mode) through
+/// its own frontend grain, parity groups and the live workers, before clients are sent to it. A restarted frontend's
+/// first client calls would otherwise pay for everything its serving path does once: compiling it, activating the
+/// frontend and parity-group grains, building the worker view, opening a connection to each worker silo, and (at the
+/// first miss) activating the decoder and building its decoders, which it rehearses with blank answers for every coded
+/// mode and partial group size. Measured on
+/// 16 cores (docs/RELIABILITY.md, sixth session): the first client calls into a restarted frontend waited ~110 ms
+/// together, a 10 to 15× p99.9 for that moment. Readiness (<see cref="SiloReadiness"/>) waits for it.
+/// </summary>
+/// <remarks>
+/// It runs at <see cref="ServiceLifecycleStage.Active"/>, the stage at which Orleans' gateway starts accepting clients,
+/// because worker silos take calls only from an active silo; a client that connects within these milliseconds waits
+/// for the same cold path it would have taken anyway. Best effort: a cluster with no live worker yet (the first
+/// frontend of a new cluster) answers <see cref="PredictionErrorCode.Unavailable"/>, which ends the warm-up, and the
+/// silo serves regardless. The queries are ordinary ones and appear in the serving metrics.
+/// </remarks>
+public sealed partial class FrontendWarmup(
+    IGrainFactory grains,
+    IModelCatalog models,
+    IOptions<ServingOptions> serving,
+    IOptions<SiloOptions> silo,
+    ILogger<FrontendWarmup> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    /// <summary>Frontend grain keys of the warm-up: far from the 0-based keys clients rotate over.</summary>
+    public const long FirstKey = long.MaxValue - 1024;
+
+    private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(2);
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>True once the warm-up has run (or was skipped, or gave up): the silo may be reported ready.</summary>
+    public bool Done => _done.Task.IsCompleted || !silo.Value.WarmUpServingPath || !silo.Value.HasRole(SiloRoles.Frontend);
+
+    /// <summary>Completes when <see cref="Done"/> turns true (never faults).</summary>
+    public Task Completion => Done ? Task.CompletedTask : _done.Task;
+
+    /// <summary>Warm-up queries answered (each round counts once all of its queries are answered).</summary>
+    public int Served { get; private set; }
+
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        if (silo.Value.WarmUpServingPath && silo.Value.HasRole(SiloRoles.Frontend))
+        {
+            lifecycle.Subscribe(nameof(FrontendWarmup), ServiceLifecycleStage.Active, Start);
+        }
+    }
+
+    /// <summary>Not awaited: the silo's start completes at once; readiness follows the warm-up.</summary>
+    private Task Start(CancellationToken cancellationToken)
+    {
+        _ = Task.Run(WarmUpAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Rounds of one query per parity group slot (k × shards, so that every shard seals a full group), so the
+    /// groups reach most live workers; a second round runs what the first compiled at its next tier.</summary>
+    private async Task WarmUpAsync()
+    {
+        var options = serving.Value;
+        var perRound = Math.Max(1, options.K * options.GroupShards);
+        var started = Stopwatch.GetTimestamp();
+        var first = TimeSpan.Zero;
+        try
+        {
+            for (var round = 0; round < 2; round++)
+            {
+                var calls = new Task<Prediction>[perRound];
+                for (var i = 0; i < perRound; i++)
+                {
+                    var request = new PredictionRequest(new float[PredictionRequest.InputLength], Timeout: QueryTimeout);
+                    calls[i] = grains.GetGrain<IFrontendGrain>(FirstKey + i).PredictAsync(request).AsTask();
+                }
+
+                await Task.WhenAll(calls);
+                Served += perRound;
+                if (round == 0)
+                {
+                    first = Stopwatch.GetElapsedTime(started);
+                }
+            }
+
+            Decodes = await RehearseDecodesAsync();
+            LogWarmedUp(logger, Served, Decodes, Stopwatch.GetElapsedTime(started).TotalMilliseconds, first.TotalMilliseconds);
+        }
+        catch (Exception e)
+        {
+            LogWarmUpIncomplete(logger, Served, e.GetBaseException().Message);
+        }
+        finally
+        {
+            _done.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// A decode of blank answers (zero logits and feature maps of the classifier's lengths) for each coded mode and
+    /// each group size k' = 1..k: the decoder grain's activation, its decoders and their models' paths, which a real
+    /// frontend otherwise first runs at its first miss (27 to 41 ms for that query on 16 cores). A mode whose models
+    /// are not deployed is skipped.
+    /// </summary>
+    private async Task<int> RehearseDecodesAsync()
+    {
+        var classifier = models.Get(ServingModels.Classifier);
+        if (classifier.OutputLengths.Count < 2)
+        {
+            return 0;
+        }
+
+        var (logits, features) = (classifier.OutputLengths[0], classifier.OutputLengths[1]);
+        WorkerAnswer Blank() => new(new float[logits], new float[features], "warm-up", Straggled: false);
+        var decoder = grains.GetGrain<IDecoderGrain>(0);
+        var decodes = 0;
+        foreach (var mode in ServingModes.All.Where(static m => m.IsCoded()))
+        {
+            for (var k = 1; k <= serving.Value.K; k++)
+            {
+                var data = new WorkerAnswer?[k];
+                for (var j = 1; j < k; j++)
+                {
+                    data[j] = Blank();
+                }
+
+                try
+                {
+                    await decoder.DecodeAsync(new DecodeCall(mode, k, 0, data, Blank())).AsTask().WaitAsync(QueryTimeout);
+                    decodes++;
+                }
+                catch (Exception e) when (e is PredictionException or ArgumentException or InvalidOperationException or KeyNotFoundException)
+                {
+                    // This mode cannot decode here (its models are not deployed): it would not serve either.
+                }
+            }
+        }
+
+        return decodes;
+    }
+
+    /// <summary>Blank decodes run by the warm-up (<see cref="RehearseDecodesAsync"/>).</summary>
+    public int Decodes { get; private set; }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up the serving path with {Queries} queries and {Decodes} decodes of its own in {ElapsedMs:F0} ms (first round {FirstRoundMs:F0} ms)")]
+    private static partial void LogWarmedUp(ILogger logger, int queries, int decodes, double elapsedMs, double firstRoundMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving-path warm-up stopped after {Queries} queries ({Reason}); the silo serves anyway")]
+    private static partial void LogWarmUpIncomplete(ILogger logger, int queries, string reason);
+}
