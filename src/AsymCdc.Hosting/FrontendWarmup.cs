@@ -13,9 +13,9 @@ namespace AsymCdc.Hosting;
 /// first client calls would otherwise pay for everything its serving path does once: compiling it, activating the
 /// frontend and parity-group grains, building the worker view, opening a connection to each worker silo, and (at the
 /// first miss) activating the decoder and building its decoders, which it rehearses with blank answers for every coded
-/// mode and partial group size. Measured on
-/// 16 cores (docs/RELIABILITY.md, sixth session): the first client calls into a restarted frontend waited ~110 ms
-/// together, a 10 to 15× p99.9 for that moment. Readiness (<see cref="SiloReadiness"/>) waits for it.
+/// mode and group size. Measured on 16 cores (docs/RELIABILITY.md, sixth session): the first client calls into a
+/// restarted frontend waited ~110 ms together, a 10 to 15× p99.9 for that moment. Readiness
+/// (<see cref="SiloReadiness"/>) waits for it.
 /// </summary>
 /// <remarks>
 /// It runs at <see cref="ServiceLifecycleStage.Active"/>, the stage at which Orleans' gateway starts accepting clients,
@@ -46,6 +46,9 @@ public sealed partial class FrontendWarmup(
     /// <summary>Warm-up queries answered (each round counts once all of its queries are answered).</summary>
     public int Served { get; private set; }
 
+    /// <summary>Blank decodes run by the warm-up (<see cref="RehearseDecodesAsync"/>).</summary>
+    public int Decodes { get; private set; }
+
     public void Participate(ISiloLifecycle lifecycle)
     {
         if (silo.Value.WarmUpServingPath && silo.Value.HasRole(SiloRoles.Frontend))
@@ -61,8 +64,8 @@ public sealed partial class FrontendWarmup(
         return Task.CompletedTask;
     }
 
-    /// <summary>Rounds of one query per parity group slot (k × shards, so that every shard seals a full group), so the
-    /// groups reach most live workers; a second round runs what the first compiled at its next tier.</summary>
+    /// <summary>Two rounds of k × shards concurrent queries: every shard seals a full group per round, and the groups'
+    /// round-robin picks (2 × shards × (k+1) of them) reach every live worker of a small cluster.</summary>
     private async Task WarmUpAsync()
     {
         var options = serving.Value;
@@ -143,9 +146,6 @@ public sealed partial class FrontendWarmup(
 
         return decodes;
     }
-
-    /// <summary>Blank decodes run by the warm-up (<see cref="RehearseDecodesAsync"/>).</summary>
-    public int Decodes { get; private set; }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up the serving path with {Queries} queries and {Decodes} decodes of its own in {ElapsedMs:F0} ms (first round {FirstRoundMs:F0} ms)")]
     private static partial void LogWarmedUp(ILogger logger, int queries, int decodes, double elapsedMs, double firstRoundMs);

@@ -12,7 +12,7 @@ public sealed class ChaosSettingsTests
 
         Assert.True(settings.Validate().Successful);
         Assert.Equal(1000, settings.Warmup);
-        Assert.Equal(10, settings.StragglerDeadlineMs);
+        Assert.Equal(5, settings.StragglerDeadlineMs);
         Assert.Equal(3, settings.DeadlineMedianFactor);
         Assert.Equal(19, settings.RestartNice);
         Assert.False(settings.Rehearse);
