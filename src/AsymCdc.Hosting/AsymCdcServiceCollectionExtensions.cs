@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Runtime;
 
 namespace AsymCdc.Hosting;
 
@@ -47,6 +48,19 @@ public static class AsymCdcServiceCollectionExtensions
         if (!services.Any(d => d.ImplementationType == typeof(FrontendDrain)))
         {
             services.AddHostedService<FrontendDrain>();
+        }
+
+        return services;
+    }
+
+    /// <summary>A frontend's serving-path warm-up once it is active (<see cref="FrontendWarmup"/>; it does nothing on a
+    /// silo without the frontend role or with <see cref="SiloOptions.WarmUpServingPath"/> off). Idempotent.</summary>
+    public static IServiceCollection AddAsymCdcFrontendWarmup(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(FrontendWarmup)))
+        {
+            services.AddSingleton<FrontendWarmup>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<FrontendWarmup>());
         }
 
         return services;

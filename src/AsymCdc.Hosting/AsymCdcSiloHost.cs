@@ -24,8 +24,7 @@ public static class AsymCdcSiloHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PeerLossPrimer>());
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PeerLossPrimer>());
         // A frontend serves queries of its own once active, before it reports ready (see FrontendWarmup).
-        builder.Services.AddSingleton<FrontendWarmup>();
-        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<FrontendWarmup>());
+        builder.Services.AddAsymCdcFrontendWarmup();
         builder.UseOrleans(silo => silo.UseAsymCdcClustering(options).AddAsymCdcRoles(options));
         return options;
     }

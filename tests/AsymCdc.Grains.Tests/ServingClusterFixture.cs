@@ -67,8 +67,7 @@ public abstract class ServingClusterFixture : IAsyncLifetime
             host.Services.AddSingleton(Models);
             if (WarmUpFrontends && IsFrontendInstance(InstanceOf(options.SiloName)))
             {
-                host.Services.AddSingleton<FrontendWarmup>();
-                host.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<FrontendWarmup>());
+                host.Services.AddAsymCdcFrontendWarmup();
             }
         });
         builder.ConfigureSilo((options, silo) =>
