@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using AsymCdc.Abstractions;
 using AsymCdc.Cli.Cluster;
+using AsymCdc.Client;
 using AsymCdc.Inference.Data;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -179,6 +180,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var duration = TimeSpan.FromSeconds(settings.Queries / settings.Rate);
             var startedUtc = DateTime.UtcNow;
             var resentBefore = connection.Predictions.Resent;
+            var (respreadsBefore, keptBefore) = (connection.Predictions.Respreads, connection.Predictions.KeptKeys);
             var start = Stopwatch.GetTimestamp();
             var drill = DrillAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs),
                 settings.RestartNice, start, cancellationToken);
@@ -188,6 +190,8 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var (killMs, replacedMs) = await drill;
             var report = ChaosReport.Compute(records, killMs, replacedMs <= loadEndMs ? replacedMs : null);
             var resent = connection.Predictions.Resent - resentBefore;
+            var respreads = connection.Predictions.Respreads - respreadsBefore;
+            var kept = connection.Predictions.KeptKeys - keptBefore;
 
             AnsiConsole.Write(Table(report, killMs, replacedMs));
             if (report.SlowestDuring.Count > 0)
@@ -199,6 +203,11 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             if (resent > 0)
             {
                 AnsiConsole.MarkupLine($"{resent} call(s) sent again through a live gateway after a gateway connection was lost.");
+            }
+
+            if (respreads > 0)
+            {
+                AnsiConsole.MarkupLine($"The client moved to fresh frontend keys {respreads} time(s); {kept} slot(s) kept their key, its fresh one unanswered within {AsymCdcClient.KeyWarmupLimit.TotalSeconds:0} s.");
             }
 
             if (settings.Json is { } path)
@@ -240,6 +249,8 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                     lost_sent_s = report.LostSentSeconds,
                     slowest_during = report.SlowestDuring,
                     resent_after_gateway_loss = resent,
+                    respreads,
+                    keys_kept_unanswered = kept,
                 };
                 await File.WriteAllTextAsync(path, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
                 AnsiConsole.MarkupLine($"Report written to [grey]{Markup.Escape(path)}[/].");
