@@ -38,6 +38,7 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     private long _nextSpreadCheck = Stopwatch.GetTimestamp() + TicksOf(respreadPeriod ?? DefaultRespreadPeriod);
     private int _checkingSpread;
     private int _respreadBackoff = 1;
+    private bool _spreadIncomplete;
 
     /// <summary>Calls sent a second time because a gateway connection was lost while they were out (see
     /// <see cref="GatewayLossSignal"/>).</summary>
@@ -173,10 +174,13 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
             }
 
             var listed = (await _gatewayList.GetGateways().ConfigureAwait(false)).Select(static g => (g.Host, g.Port)).Distinct().Count();
-            if (_gatewayLosses.Connected < listed)
+            // A re-spread that kept keys did not reach every gateway, whatever the connections say: the gateway that
+            // held its pings may have opened a connection, and serve, by now.
+            if (_gatewayLosses.Connected < listed || _spreadIncomplete)
             {
-                var fresh = await WarmAsync(Volatile.Read(ref _keys)).ConfigureAwait(false);
+                var (fresh, kept) = await WarmAsync(Volatile.Read(ref _keys)).ConfigureAwait(false);
                 Volatile.Write(ref _keys, fresh);
+                _spreadIncomplete = kept > 0;
                 Interlocked.Increment(ref _respreads);
                 wait = RespreadPeriod * _respreadBackoff;
                 _respreadBackoff = Math.Min(_respreadBackoff * 2, MaxRespreadBackoff);
@@ -202,10 +206,13 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     /// whose fresh key did not answer keeps the key it had. Such a ping went to a gateway that failed, or that accepted
     /// the connection but does not serve yet: a restarted frontend on the same endpoint binds its gateway port while
     /// it is still joining the cluster, and holds every call until it is active, seconds later (measured on 16 cores:
-    /// 1.7 to 2.5 s, while its join waited for a dead worker's declaration). The kept key stays on its live gateway.
+    /// 1.7 to 2.5 s, while its join waited for a dead worker's declaration). The kept key stays on its live gateway, and
+    /// the next check re-spreads again (that gateway's connection may be open by then, so the connection count alone
+    /// would not tell that no key uses it).
     /// </summary>
-    private async Task<FrontendKeySet> WarmAsync(FrontendKeySet current)
+    private async Task<(FrontendKeySet Keys, int Kept)> WarmAsync(FrontendKeySet current)
     {
+        var kept = 0;
         var fresh = new FrontendKeySet(current.Generation + 1);
         var pings = new Task<bool>[FrontendKeys];
         for (var i = 0; i < FrontendKeys; i++)
@@ -231,10 +238,11 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
             }
 
             fresh.References[i] = current.References[i] ?? client.GetGrain<IFrontendGrain>(current.First + i);
-            Interlocked.Increment(ref _keptKeys);
+            kept++;
         }
 
-        return fresh;
+        Interlocked.Add(ref _keptKeys, kept);
+        return (fresh, kept);
     }
 
     private async Task<bool> PingAsync(IFrontendGrain frontend)
