@@ -25,12 +25,9 @@ public sealed partial class WorkerDirectory
     private readonly ISiloMetadataCache _metadata;
     private readonly IClusterManifestProvider _manifest;
     private readonly ILogger<WorkerDirectory> _logger;
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _parityOnly;
     private readonly Lock _lock = new();
-    private readonly Dictionary<SiloAddress, long> _arrivals = [];
+    private readonly NewcomerWindow _newcomerWindow;
     private volatile int _newcomers;
-    private bool _seeded;
     private MembershipVersion _version = MembershipVersion.MinValue;
     private MajorMinorVersion _manifestVersion = MajorMinorVersion.MinValue;
     private SiloAddress[] _workers = [];
@@ -42,8 +39,7 @@ public sealed partial class WorkerDirectory
         IClusterManifestProvider manifest, WorkerSuspicion suspicion, TimeProvider time, IOptions<ServingOptions> options,
         ILogger<WorkerDirectory> logger)
     {
-        _time = time;
-        _parityOnly = options.Value.NewWorkerParityOnly;
+        _newcomerWindow = new NewcomerWindow(options.Value.NewWorkerParityOnly, time);
         _membership = membership;
         _metadata = metadata;
         _manifest = manifest;
@@ -101,7 +97,9 @@ public sealed partial class WorkerDirectory
         {
             lock (_lock)
             {
-                NewcomersLast(picked, IsNewcomer);
+                _newcomerWindow.ForgetSeasoned();
+                _newcomers = _newcomerWindow.Count;
+                NewcomersLast(picked, _newcomerWindow.Contains);
             }
         }
 
@@ -139,49 +137,6 @@ public sealed partial class WorkerDirectory
         ordered.CopyTo(picked, 0);
     }
 
-    /// <summary>Under the lock: joined less than <see cref="ServingOptions.NewWorkerParityOnly"/> ago (forgotten after).</summary>
-    private bool IsNewcomer(SiloAddress silo)
-    {
-        if (!_arrivals.TryGetValue(silo, out var arrived))
-        {
-            return false;
-        }
-
-        if (_time.GetElapsedTime(arrived) < _parityOnly)
-        {
-            return true;
-        }
-
-        _arrivals.Remove(silo);
-        _newcomers = _arrivals.Count;
-        return false;
-    }
-
-    /// <summary>Under the lock: workers listed for the first time since this silo's first view are newcomers.</summary>
-    private void NoteArrivals(SiloAddress[] workers)
-    {
-        if (_seeded && _parityOnly > TimeSpan.Zero)
-        {
-            var now = _time.GetTimestamp();
-            foreach (var silo in workers)
-            {
-                if (Array.IndexOf(_workers, silo) < 0)
-                {
-                    _arrivals[silo] = now;
-                    LogNewcomer(_logger, silo, _parityOnly.TotalSeconds);
-                }
-            }
-        }
-
-        foreach (var gone in _arrivals.Keys.Where(s => Array.IndexOf(workers, s) < 0).ToList())
-        {
-            _arrivals.Remove(gone);
-        }
-
-        _seeded |= workers.Length > 0;
-        _newcomers = _arrivals.Count;
-    }
-
     private (SiloAddress[] Workers, SiloAddress[] Frontends) Refresh()
     {
         var snapshot = _membership.CurrentSnapshot;
@@ -208,7 +163,12 @@ public sealed partial class WorkerDirectory
                 }
             }
 
-            NoteArrivals(workers);
+            foreach (var joined in _newcomerWindow.Note(workers))
+            {
+                LogNewcomer(_logger, joined, _newcomerWindow.Window.TotalSeconds);
+            }
+
+            _newcomers = _newcomerWindow.Count;
             _version = snapshot.Version;
             _manifestVersion = manifest.Version;
             _complete = complete;

@@ -89,6 +89,44 @@ public sealed class WorkerDirectoryViewTests
         Assert.Equal([WorkerB, WorkerA], none);
     }
 
+    [Fact]
+    public void The_first_view_has_no_newcomer_and_a_later_arrival_is_one_until_its_window_passes_picked_or_not()
+    {
+        var time = new ManualTime();
+        var window = new NewcomerWindow(TimeSpan.FromSeconds(2), time);
+
+        Assert.Empty(window.Note([WorkerA, WorkerB]));
+        Assert.Equal([Joined], window.Note([WorkerA, WorkerB, Joined]));
+        Assert.True(window.Contains(Joined));
+        Assert.False(window.Contains(WorkerA));
+
+        time.Advance(TimeSpan.FromSeconds(1.9));
+        window.ForgetSeasoned();
+        Assert.Equal(1, window.Count);
+
+        // Never asked about since (a suspected newcomer is never picked): forgotten all the same.
+        time.Advance(TimeSpan.FromSeconds(0.1));
+        window.ForgetSeasoned();
+        Assert.Equal(0, window.Count);
+        Assert.False(window.Contains(Joined));
+    }
+
+    [Fact]
+    public void A_newcomer_that_leaves_is_forgotten_and_an_empty_window_notes_none()
+    {
+        var time = new ManualTime();
+        var window = new NewcomerWindow(TimeSpan.FromSeconds(2), time);
+        window.Note([WorkerA]);
+        window.Note([WorkerA, Joined]);
+
+        window.Note([WorkerA]);
+
+        Assert.Equal(0, window.Count);
+        var off = new NewcomerWindow(TimeSpan.Zero, time);
+        off.Note([WorkerA]);
+        Assert.Empty(off.Note([WorkerA, Joined]));
+    }
+
     private static SiloAddress Silo(int port) => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, port), 1);
 
     private static Dictionary<string, string> Role(string role) => new() { [SiloRoles.MetadataKey(role)] = "true" };
