@@ -52,8 +52,9 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     /// gateways it holds live. Each fresh key is pinged first (<see cref="IFrontendGrain.PingAsync"/>): the first call
     /// through a new gateway connects to it and activates its frontend, 33 to 36 ms measured, and the ping pays that
     /// instead of a query; a fresh key that does not answer within <see cref="KeyWarmupLimit"/> is not used, its slot
-    /// keeps the key it had (see <see cref="KeptKeys"/>). While that does not reach every gateway (a listed frontend stays down), it waits twice
-    /// as long before the next, up to <see cref="MaxRespreadBackoff"/> periods.
+    /// keeps the key it had (see <see cref="KeptKeys"/>), and the next check re-spreads again. While that does not
+    /// reach every gateway (a listed frontend stays down), it waits twice as long before the next, up to
+    /// <see cref="MaxRespreadBackoff"/> periods.
     /// </summary>
     public TimeSpan RespreadPeriod { get; } = respreadPeriod ?? DefaultRespreadPeriod;
 
@@ -71,6 +72,12 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     public static readonly TimeSpan KeyWarmupLimit = TimeSpan.FromSeconds(2);
 
     private static readonly TimeSpan DefaultRespreadPeriod = TimeSpan.FromSeconds(10);
+
+    /// <summary>Fresh keys a re-spread pings at once, <see cref="PingWavePause"/> apart: each ping activates a frontend
+    /// grain, and 64 activations at once held the queries sent in that instant 40 to 66 ms on 2 cores (19 ms on 16).</summary>
+    private const int PingWave = 8;
+
+    private static readonly TimeSpan PingWavePause = TimeSpan.FromMilliseconds(10);
 
     /// <summary>
     /// Predicts one Fashion-MNIST image (784 pixels in [0, 1]). Throws <see cref="PredictionException"/> with a code that
@@ -217,6 +224,11 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
         var pings = new Task<bool>[FrontendKeys];
         for (var i = 0; i < FrontendKeys; i++)
         {
+            if (i > 0 && i % PingWave == 0)
+            {
+                await Task.Delay(PingWavePause).ConfigureAwait(false);
+            }
+
             fresh.References[i] = client.GetGrain<IFrontendGrain>(fresh.First + i);
             pings[i] = PingAsync(fresh.References[i]!);
         }
