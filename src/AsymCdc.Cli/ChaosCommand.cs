@@ -6,6 +6,7 @@ using AsymCdc.Abstractions;
 using AsymCdc.Cli.Cluster;
 using AsymCdc.Client;
 using AsymCdc.Inference.Data;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -182,6 +183,12 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var resentBefore = connection.Predictions.Resent;
             var (respreadsBefore, keptBefore) = (connection.Predictions.Respreads, connection.Predictions.KeptKeys);
             var start = Stopwatch.GetTimestamp();
+            // When the client saw a gateway connection drop (the killed frontend's): what the calls in flight through it
+            // wait for before they are sent again.
+            var gatewayLossMs = connection.Client.ServiceProvider.GetService<GatewayLossSignal>() is { } signal
+                ? signal.NextLoss.ContinueWith(_ => Stopwatch.GetElapsedTime(start).TotalMilliseconds, CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+                : null;
             var drill = DrillAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs),
                 settings.RestartNice, start, cancellationToken);
             var records = await AnsiConsole.Status().StartAsync($"Load for {duration.TotalSeconds:0} s, kills at {(duration * settings.KillAt).TotalSeconds:0.0} s...",
@@ -192,6 +199,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var resent = connection.Predictions.Resent - resentBefore;
             var respreads = connection.Predictions.Respreads - respreadsBefore;
             var kept = connection.Predictions.KeptKeys - keptBefore;
+            double? lossSeenMs = gatewayLossMs is { IsCompletedSuccessfully: true } ? Math.Round(gatewayLossMs.Result - killMs, 1) : null;
 
             AnsiConsole.Write(Table(report, killMs, replacedMs));
             if (report.SlowestDuring.Count > 0)
@@ -203,6 +211,11 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             if (resent > 0)
             {
                 AnsiConsole.MarkupLine($"{resent} call(s) sent again through a live gateway after a gateway connection was lost.");
+            }
+
+            if (lossSeenMs is { } seen)
+            {
+                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"The client saw the gateway connection drop {seen:0.0} ms after the kill signal."));
             }
 
             if (respreads > 0)
@@ -251,6 +264,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                     resent_after_gateway_loss = resent,
                     respreads,
                     keys_kept_unanswered = kept,
+                    gateway_loss_seen_ms = lossSeenMs,
                 };
                 await File.WriteAllTextAsync(path, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
                 AnsiConsole.MarkupLine($"Report written to [grey]{Markup.Escape(path)}[/].");
