@@ -27,6 +27,7 @@ public sealed partial class WorkerDirectory
     private readonly ILogger<WorkerDirectory> _logger;
     private readonly Lock _lock = new();
     private readonly NewcomerWindow _newcomerWindow;
+    private readonly Func<SiloAddress, bool> _isNewcomer;
     private volatile int _newcomers;
     private MembershipVersion _version = MembershipVersion.MinValue;
     private MajorMinorVersion _manifestVersion = MajorMinorVersion.MinValue;
@@ -40,6 +41,7 @@ public sealed partial class WorkerDirectory
         ILogger<WorkerDirectory> logger)
     {
         _newcomerWindow = new NewcomerWindow(options.Value.NewWorkerParityOnly, time);
+        _isNewcomer = _newcomerWindow.Contains;
         _membership = membership;
         _metadata = metadata;
         _manifest = manifest;
@@ -99,7 +101,7 @@ public sealed partial class WorkerDirectory
             {
                 _newcomerWindow.ForgetSeasoned();
                 _newcomers = _newcomerWindow.Count;
-                NewcomersLast(picked, _newcomerWindow.Contains);
+                NewcomersLast(picked, _isNewcomer);
             }
         }
 

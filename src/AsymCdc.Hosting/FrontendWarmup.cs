@@ -38,10 +38,13 @@ public sealed partial class FrontendWarmup(
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>True once the warm-up has run (or was skipped, or gave up): the silo may be reported ready.</summary>
-    public bool Done => _done.Task.IsCompleted || !silo.Value.WarmUpServingPath || !silo.Value.HasRole(SiloRoles.Frontend);
+    public bool Done => _done.Task.IsCompleted || !Enabled;
 
     /// <summary>Completes when <see cref="Done"/> turns true (never faults).</summary>
     public Task Completion => Done ? Task.CompletedTask : _done.Task;
+
+    /// <summary>A frontend silo with <see cref="SiloOptions.WarmUpServingPath"/> on.</summary>
+    private bool Enabled => silo.Value.WarmUpServingPath && silo.Value.HasRole(SiloRoles.Frontend);
 
     /// <summary>Warm-up queries answered (each round counts once all of its queries are answered).</summary>
     public int Served { get; private set; }
@@ -51,7 +54,7 @@ public sealed partial class FrontendWarmup(
 
     public void Participate(ISiloLifecycle lifecycle)
     {
-        if (silo.Value.WarmUpServingPath && silo.Value.HasRole(SiloRoles.Frontend))
+        if (Enabled)
         {
             lifecycle.Subscribe(nameof(FrontendWarmup), ServiceLifecycleStage.Active, Start);
         }
