@@ -18,16 +18,19 @@ public sealed class OverloadTests
     {
         var options = new LocalClusterOptions { Workers = 1, ModelRepository = TestEnvironment.ModelRepository };
         options.Settings["AsymCdc:Serving:MaxInFlight"] = $"{MaxInFlight}";
-        // Every worker call is held back, so the admitted queries stay in flight while the others arrive.
+        // Every worker call is held back, so the admitted queries stay in flight while the others arrive. Hold and deadline
+        // are long against a slow machine: with a 3 s hold and the client's default 5 s deadline, a clean clone's cold
+        // first run once saw the admitted queries fail before the check (8 s for the test).
         options.Settings["AsymCdc:Stragglers:Rate"] = "1";
-        options.Settings["AsymCdc:Stragglers:Delay"] = "00:00:03";
+        options.Settings["AsymCdc:Stragglers:Delay"] = "00:00:10";
         options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:30";
         await using var cluster = await LocalCluster.StartAsync(options);
         var client = new AsymCdcClient(cluster.Client);
         var admission = cluster.Frontend.Services.GetRequiredService<AdmissionControl>();
         using var rejected = new RejectionCounter();
 
-        var admitted = Enumerable.Range(0, MaxInFlight).Select(i => client.PredictAsync(TestEnvironment.Image(i), ServingMode.None)).ToList();
+        var admitted = Enumerable.Range(0, MaxInFlight)
+            .Select(i => client.PredictAsync(TestEnvironment.Image(i), ServingMode.None, TimeSpan.FromSeconds(30))).ToList();
         await TestEnvironment.WaitUntilAsync(() => admission.InFlight == MaxInFlight, $"{MaxInFlight} queries are in flight");
         var excess = Enumerable.Range(0, 8).Select(i => client.PredictAsync(TestEnvironment.Image(10 + i), ServingMode.None)).ToList();
 
@@ -48,7 +51,7 @@ public sealed class OverloadTests
         }
 
         Assert.Equal(0, admission.InFlight);
-        var after = await client.PredictAsync(TestEnvironment.Image(99), ServingMode.None);
+        var after = await client.PredictAsync(TestEnvironment.Image(99), ServingMode.None, TimeSpan.FromSeconds(30));
         Assert.InRange(after.Label, 0, PredictionRequest.Classes - 1);
     }
 
