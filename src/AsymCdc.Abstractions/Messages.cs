@@ -13,7 +13,8 @@ public sealed record PredictionRequest(
     public const int Classes = 10;
 }
 
-/// <summary>An answer: the label, the logits and how it was served.</summary>
+/// <summary>An answer: the label, the logits and how it was served. <see cref="Worker"/> is the silo whose model answered
+/// (for a direct answer), <see cref="Frontend"/> the silo whose frontend grain took the call: the gateway it entered.</summary>
 [GenerateSerializer, Immutable, Alias("asymcdc.Prediction")]
 public sealed record Prediction(
     [property: Id(0)] int Label,
@@ -22,7 +23,8 @@ public sealed record Prediction(
     [property: Id(3)] double LatencyMs,
     [property: Id(4)] long GroupId,
     [property: Id(5)] ServingMode Mode,
-    [property: Id(6)] string? Worker = null);
+    [property: Id(6)] string? Worker = null,
+    [property: Id(7)] string? Frontend = null);
 
 /// <summary>Why a query was refused or could not be answered. Every code names a retry policy:
 /// predictions are idempotent, so retrying <see cref="Overloaded"/>, <see cref="DeadlineExceeded"/>

@@ -67,6 +67,14 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             + "the measured kill is the cluster's second failure: the first failure a process handles runs cold code paths (see docs/RELIABILITY.md).")]
         public bool Rehearse { get; init; }
 
+        [CommandOption("--hedge-percentile <P>"), Description("The client hedges a call slower than this percentile of its recent latencies through another frontend (ClientHedging; at most 5% of calls)."), DefaultValue(0.99)]
+        public double HedgePercentile { get; init; } = 0.99;
+
+        [CommandOption("--no-hedge"), Description("The client does not hedge (each call is sent once, and again only when its gateway connection is lost).")]
+        public bool NoHedge { get; init; }
+
+        public ClientHedging? Hedging => NoHedge ? null : new ClientHedging { Percentile = HedgePercentile };
+
         [CommandOption("--timeout <MS>"), Description("Deadline of each query, in ms."), DefaultValue(5000)]
         public int TimeoutMs { get; init; } = 5000;
 
@@ -114,6 +122,11 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                 return ValidationResult.Error("--kill-frontend needs --frontends 2 or more: the client fails over to a surviving frontend");
             }
 
+            if (HedgePercentile is <= 0 or >= 1)
+            {
+                return ValidationResult.Error($"--hedge-percentile {HedgePercentile} must be in (0, 1), e.g. 0.99 (or --no-hedge)");
+            }
+
             if (Queries < 10 || Warmup < 0 || Rate <= 0 || KillAt is <= 0 or >= 1 || RestartAfterMs < 0 || TimeoutMs <= StragglerDeadlineMs
                 || StragglerDeadlineMs <= 0 || DeadlineMedianFactor < 0 || RestartNice is < 0 or > 19)
             {
@@ -157,7 +170,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                 _ => ProcessCluster.StartAsync(options, cancellationToken));
             // The client fails a call still unanswered a second after its deadline (a frontend died with it in flight).
             await using var connection = await ClusterConnection.ConnectAsync(cluster.State,
-                TimeSpan.FromMilliseconds(settings.TimeoutMs) + TimeSpan.FromSeconds(1), cancellationToken: cancellationToken);
+                TimeSpan.FromMilliseconds(settings.TimeoutMs) + TimeSpan.FromSeconds(1), hedging: settings.Hedging, cancellationToken: cancellationToken);
             var load = new ChaosLoad(connection.Predictions, data);
             var timeout = TimeSpan.FromMilliseconds(settings.TimeoutMs);
 
@@ -182,6 +195,10 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var startedUtc = DateTime.UtcNow;
             var resentBefore = connection.Predictions.Resent;
             var (respreadsBefore, keptBefore) = (connection.Predictions.Respreads, connection.Predictions.KeptKeys);
+            var (hedgedBefore, winsBefore, withheldBefore, suspectedBefore) = (connection.Predictions.Hedged, connection.Predictions.HedgeWins,
+                connection.Predictions.HedgesWithheld, connection.Predictions.FrontendSuspicions);
+            var resentOnSuspicionBefore = connection.Predictions.ResentOnSuspicion;
+            var hedgeDelayBefore = connection.Predictions.HedgeDelay;
             var start = Stopwatch.GetTimestamp();
             // When the client saw a gateway connection drop (the killed frontend's): what the calls in flight through it
             // wait for before they are sent again.
@@ -199,6 +216,11 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var resent = connection.Predictions.Resent - resentBefore;
             var respreads = connection.Predictions.Respreads - respreadsBefore;
             var kept = connection.Predictions.KeptKeys - keptBefore;
+            var hedged = connection.Predictions.Hedged - hedgedBefore;
+            var hedgeWins = connection.Predictions.HedgeWins - winsBefore;
+            var withheld = connection.Predictions.HedgesWithheld - withheldBefore;
+            var suspected = connection.Predictions.FrontendSuspicions - suspectedBefore;
+            var resentOnSuspicion = connection.Predictions.ResentOnSuspicion - resentOnSuspicionBefore;
             double? lossSeenMs = gatewayLossMs is { IsCompletedSuccessfully: true } ? Math.Round(gatewayLossMs.Result - killMs, 1) : null;
 
             AnsiConsole.Write(Table(report, killMs, replacedMs));
@@ -223,6 +245,12 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                 AnsiConsole.MarkupLine($"The client moved to fresh frontend keys {respreads} time(s); {kept} slot(s) kept their key, its fresh one unanswered within {AsymCdcClient.KeyWarmupLimit.TotalSeconds:0} s.");
             }
 
+            if (settings.Hedging is not null)
+            {
+                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Client hedging (p{settings.HedgePercentile * 100:0.#}, delay {hedgeDelayBefore?.TotalMilliseconds:0.0} ms when the load began): {hedged} call(s) hedged ({100.0 * hedged / Math.Max(1, report.Queries):0.0}%), {hedgeWins} answered first by the hedge, {withheld} withheld by the budget; a frontend suspected {suspected} time(s), {resentOnSuspicion} call(s) out through it sent again."));
+            }
+
             if (settings.Json is { } path)
             {
                 var json = new
@@ -243,6 +271,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                         restart_after_ms = settings.RestartAfterMs,
                         restart_nice = settings.RestartNice,
                         rehearsed = settings.Rehearse,
+                        hedge_percentile = settings.Hedging?.Percentile,
                     },
                     load_started_utc = startedUtc,
                     kill_at_s = Math.Round(killMs / 1000, 2),
@@ -265,6 +294,12 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                     respreads,
                     keys_kept_unanswered = kept,
                     gateway_loss_seen_ms = lossSeenMs,
+                    hedge_delay_ms_at_start = hedgeDelayBefore is { } d ? Math.Round(d.TotalMilliseconds, 2) : (double?)null,
+                    hedged,
+                    hedge_wins = hedgeWins,
+                    hedges_withheld = withheld,
+                    frontend_suspicions = suspected,
+                    resent_on_suspicion = resentOnSuspicion,
                 };
                 await File.WriteAllTextAsync(path, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
                 AnsiConsole.MarkupLine($"Report written to [grey]{Markup.Escape(path)}[/].");
@@ -272,9 +307,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
 
             if (settings.Records is { } csv)
             {
-                await File.WriteAllLinesAsync(csv, ["sent_ms,latency_ms,outcome,error,served_by,server_ms,group,worker", .. records.Select(r =>
+                await File.WriteAllLinesAsync(csv, ["sent_ms,latency_ms,outcome,error,served_by,server_ms,group,worker,frontend", .. records.Select(r =>
                     string.Create(CultureInfo.InvariantCulture,
-                        $"{r.SentMs:0.###},{r.LatencyMs:0.###},{r.Outcome},{r.Error},{r.ServedBy?.ToName()},{r.ServerMs:0.###},{r.GroupId},{r.Worker}"))], cancellationToken);
+                        $"{r.SentMs:0.###},{r.LatencyMs:0.###},{r.Outcome},{r.Error},{r.ServedBy?.ToName()},{r.ServerMs:0.###},{r.GroupId},{r.Worker},{r.Frontend}"))], cancellationToken);
                 AnsiConsole.MarkupLine($"Records written to [grey]{Markup.Escape(csv)}[/].");
             }
 

@@ -11,8 +11,10 @@ namespace AsymCdc.Client;
 /// <param name="clientGrace">Time allowed beyond the deadline for the cluster's own answer or error to arrive (1 s).</param>
 /// <param name="respreadPeriod">How often the client checks that its calls reach every gateway the cluster lists
 /// (<see cref="RespreadPeriod"/>, 10 s).</param>
+/// <param name="hedging">Hedged calls (<see cref="ClientHedging"/>); null, the default, sends each call once (and again
+/// only when its gateway connection is lost).</param>
 public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeout = null, TimeSpan? clientGrace = null,
-    TimeSpan? respreadPeriod = null)
+    TimeSpan? respreadPeriod = null, ClientHedging? hedging = null)
 {
     /// <summary>
     /// Frontend grain keys the calls rotate over. The Orleans client sends every call to one grain through the gateway
@@ -29,11 +31,16 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
 
     private readonly GatewayLossSignal? _gatewayLosses = client.ServiceProvider.GetService<GatewayLossSignal>();
     private readonly IGatewayListProvider? _gatewayList = client.ServiceProvider.GetService<IGatewayListProvider>();
+    private readonly Hedge? _hedge = hedging is null ? null : new Hedge(hedging);
     private FrontendKeySet _keys = new(0);
     private long _resent;
     private long _respreads;
     private long _warmedKeys;
     private long _keptKeys;
+    private long _hedged;
+    private long _hedgeWins;
+    private long _hedgesWithheld;
+    private long _resentOnSuspicion;
     private uint _nextFrontend;
     private long _nextSpreadCheck = Stopwatch.GetTimestamp() + TicksOf(respreadPeriod ?? DefaultRespreadPeriod);
     private int _checkingSpread;
@@ -57,6 +64,29 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     /// <see cref="MaxRespreadBackoff"/> periods.
     /// </summary>
     public TimeSpan RespreadPeriod { get; } = respreadPeriod ?? DefaultRespreadPeriod;
+
+    /// <summary>The hedging policy, or null when the client does not hedge.</summary>
+    public ClientHedging? Hedging => _hedge?.Policy;
+
+    /// <summary>Calls sent a second time because they were slower than the hedge delay (<see cref="ClientHedging"/>).</summary>
+    public long Hedged => Interlocked.Read(ref _hedged);
+
+    /// <summary>Hedged calls whose second copy answered first.</summary>
+    public long HedgeWins => Interlocked.Read(ref _hedgeWins);
+
+    /// <summary>Calls slower than the hedge delay that were not hedged: the budget was spent (<see cref="ClientHedging.Budget"/>).</summary>
+    public long HedgesWithheld => Interlocked.Read(ref _hedgesWithheld);
+
+    /// <summary>Calls sent again, outside the budget, because the frontend they entered became suspected while they were
+    /// out (<see cref="FrontendSuspicion"/>).</summary>
+    public long ResentOnSuspicion => Interlocked.Read(ref _resentOnSuspicion);
+
+    /// <summary>Times a frontend silo was suspected after a hedge overtook a call it never answered
+    /// (<see cref="FrontendSuspicion"/>).</summary>
+    public long FrontendSuspicions => _hedge?.Suspicion.Suspicions ?? 0;
+
+    /// <summary>The hedge delay now (null when the client does not hedge).</summary>
+    public TimeSpan? HedgeDelay => _hedge?.Delay.Current;
 
     /// <summary>Times the client moved to fresh frontend keys (see <see cref="RespreadPeriod"/>).</summary>
     public long Respreads => Interlocked.Read(ref _respreads);
@@ -119,24 +149,28 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
             _ = CheckSpreadAsync();
         }
 
-        var frontend = NextFrontend();
+        // Read before the slot is chosen: a frontend suspected from now on may be the one the call enters.
+        var suspected = _hedge?.Suspicion.NextSuspicion;
+        var keys = Volatile.Read(ref _keys);
+        var slot = NextSlot(keys, started);
         var timeout = request.Timeout is { } t && t > TimeSpan.Zero ? t : DefaultTimeout;
         var budget = timeout + ClientGrace;
         // Read before the call goes out: a gateway lost from now on may have taken it.
         var gatewayLost = _gatewayLosses?.NextLoss;
+        _hedge?.Budget.Earn();
         Task<Prediction> call;
         try
         {
-            call = frontend.PredictAsync(request).AsTask();
+            call = Reference(keys, slot).PredictAsync(request).AsTask();
         }
         catch (Exception e) when (IsTransportFailure(e))
         {
             throw Unavailable(e);
         }
 
-        if (gatewayLost is not null)
+        if (_hedge is not null || gatewayLost is not null)
         {
-            call = ResendOnGatewayLossAsync(call, gatewayLost, frontend, request, timeout, started);
+            call = RaceAsync(call, keys, slot, gatewayLost, suspected, request, timeout, started);
         }
 
         try
@@ -154,13 +188,58 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
         }
     }
 
-    /// <summary>The next of <see cref="FrontendKeys"/> frontend references, round-robin; each is made once (Orleans'
-    /// <c>GetGrain</c> reflects over the interface on every call).</summary>
-    private IFrontendGrain NextFrontend()
+    /// <summary>The next of <see cref="FrontendKeys"/> slots, round-robin, passing over the slots whose frontend is
+    /// suspected (<see cref="FrontendSuspicion"/>; all suspected: the next slot as it is).</summary>
+    private int NextSlot(FrontendKeySet keys, long now)
     {
-        var keys = Volatile.Read(ref _keys);
-        var key = (int)(Interlocked.Increment(ref _nextFrontend) % FrontendKeys);
-        return keys.References[key] ??= client.GetGrain<IFrontendGrain>(keys.First + key);
+        var slot = (int)(Interlocked.Increment(ref _nextFrontend) % FrontendKeys);
+        if (_hedge is not { } hedge || !hedge.Suspicion.Any(now))
+        {
+            return slot;
+        }
+
+        for (var i = 0; i < FrontendKeys; i++)
+        {
+            var candidate = (slot + i) % FrontendKeys;
+            if (!hedge.Suspicion.IsSuspected(Volatile.Read(ref keys.Frontends[candidate]), now))
+            {
+                return candidate;
+            }
+        }
+
+        return slot;
+    }
+
+    /// <summary>A slot's frontend reference, made once (Orleans' <c>GetGrain</c> reflects over the interface on every call).</summary>
+    private IFrontendGrain Reference(FrontendKeySet keys, int slot) =>
+        keys.References[slot] ??= client.GetGrain<IFrontendGrain>(keys.First + slot);
+
+    /// <summary>
+    /// Where a second copy of a call on <paramref name="slot"/> goes: the next slot known to enter another frontend silo
+    /// than <paramref name="primaryFrontend"/> and not suspected; else another slot on the same one; else the slot
+    /// half-way round (nothing is known yet).
+    /// </summary>
+    private int HedgeSlot(FrontendKeySet keys, int slot, string? primaryFrontend, long now)
+    {
+        var sameFrontend = -1;
+        for (var i = 1; i < FrontendKeys; i++)
+        {
+            var candidate = (slot + i) % FrontendKeys;
+            var frontend = Volatile.Read(ref keys.Frontends[candidate]);
+            if (frontend is null || _hedge!.Suspicion.IsSuspected(frontend, now))
+            {
+                continue;
+            }
+
+            if (primaryFrontend is null || !string.Equals(frontend, primaryFrontend, StringComparison.Ordinal))
+            {
+                return candidate;
+            }
+
+            sameFrontend = sameFrontend < 0 ? candidate : sameFrontend;
+        }
+
+        return sameFrontend >= 0 ? sameFrontend : (slot + FrontendKeys / 2) % FrontendKeys;
     }
 
     /// <summary>Moves to fresh frontend keys when fewer gateway connections are open than the cluster lists gateways.</summary>
@@ -250,6 +329,7 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
             }
 
             fresh.References[i] = current.References[i] ?? client.GetGrain<IFrontendGrain>(current.First + i);
+            fresh.Frontends[i] = Volatile.Read(ref current.Frontends[i]);
             kept++;
         }
 
@@ -282,49 +362,202 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
         public long First => Generation * FrontendKeys;
 
         public IFrontendGrain?[] References { get; } = new IFrontendGrain?[FrontendKeys];
+
+        /// <summary>The frontend silo each slot's calls entered, as its last answer named it (learned while hedging).</summary>
+        public readonly string?[] Frontends = new string?[FrontendKeys];
     }
 
     /// <summary>
-    /// If a gateway connection is lost while <paramref name="call"/> is out, the call may have gone through it and will
-    /// then never be answered: it is sent again, with what is left of its deadline, through a live gateway, and the first
-    /// answer of the two wins (a prediction is idempotent; at worst a query that was not lost is served twice).
+    /// Waits for the first answer among the copies of one call. A second copy goes out when the call is slower than the
+    /// hedge delay (if the client hedges and the budget allows; through <see cref="HedgeSlot"/>); when the frontend it
+    /// entered becomes suspected (outside the budget: a hedge elsewhere showed that frontend answers nothing); and when a
+    /// gateway connection is lost while the call is out: the call may have gone through it and will then never be answered.
+    /// Each copy carries what is left of the deadline. The first answer wins (a prediction is idempotent; at worst a
+    /// query is served twice); an error ends the call only when no other copy is out.
     /// </summary>
-    private async Task<Prediction> ResendOnGatewayLossAsync(Task<Prediction> call, Task gatewayLost, IFrontendGrain frontend,
-        PredictionRequest request, TimeSpan timeout, long started)
+    private async Task<Prediction> RaceAsync(Task<Prediction> primary, FrontendKeySet keys, int slot, Task? gatewayLost,
+        Task? suspected, PredictionRequest request, TimeSpan timeout, long started)
     {
-        if (await Task.WhenAny(call, gatewayLost) == call)
+        var hedge = _hedge;
+        var primaryFrontend = hedge is null ? null : Volatile.Read(ref keys.Frontends[slot]);
+        if (primary.IsCompleted)
         {
-            return await call;
+            return Answered(primary, keys, slot, isHedge: false, primaryFrontend, started);
         }
 
+        Task? hedgeDue = hedge is null ? null : Task.Delay(hedge.Delay.Current);
+        var copies = new List<(Task<Prediction> Task, int Slot, bool IsHedge)>(3) { (primary, slot, false) };
+        var waits = new List<Task>(5);
+        while (true)
+        {
+            waits.Clear();
+            foreach (var copy in copies)
+            {
+                waits.Add(copy.Task);
+            }
+
+            if (hedgeDue is not null)
+            {
+                waits.Add(hedgeDue);
+            }
+
+            if (gatewayLost is not null)
+            {
+                waits.Add(gatewayLost);
+            }
+
+            if (suspected is not null)
+            {
+                waits.Add(suspected);
+            }
+
+            var done = await Task.WhenAny(waits).ConfigureAwait(false);
+            if (done == hedgeDue)
+            {
+                hedgeDue = null;
+                if (copies.Count > 1)
+                {
+                    continue; // another copy is already out, on another frontend
+                }
+
+                if (!hedge!.Budget.TrySpend())
+                {
+                    Interlocked.Increment(ref _hedgesWithheld);
+                    continue;
+                }
+
+                var target = HedgeSlot(keys, slot, primaryFrontend, Stopwatch.GetTimestamp());
+                if (SendCopy(keys, target, request, timeout, started) is { } copy)
+                {
+                    copies.Add((copy, target, true));
+                    Interlocked.Increment(ref _hedged);
+                }
+
+                continue;
+            }
+
+            if (done == suspected)
+            {
+                // Some frontend became suspected. If it is this call's, and nothing else is out for it, send it elsewhere
+                // now; otherwise wait for the next suspicion.
+                var now = Stopwatch.GetTimestamp();
+                suspected = hedge!.Suspicion.NextSuspicion;
+                if (copies.Count == 1 && copies[0].Task == primary && hedge.Suspicion.IsSuspected(primaryFrontend, now))
+                {
+                    suspected = null;
+                    var target = HedgeSlot(keys, slot, primaryFrontend, now);
+                    if (SendCopy(keys, target, request, timeout, started) is { } copy)
+                    {
+                        copies.Add((copy, target, false));
+                        Interlocked.Increment(ref _resentOnSuspicion);
+                    }
+                }
+
+                continue;
+            }
+
+            if (done == gatewayLost)
+            {
+                gatewayLost = null;
+                var target = hedge is null ? slot : HedgeSlot(keys, slot, primaryFrontend, Stopwatch.GetTimestamp());
+                if (SendCopy(keys, target, request, timeout, started) is { } copy)
+                {
+                    copies.Add((copy, target, false));
+                    Interlocked.Increment(ref _resent);
+                }
+
+                continue;
+            }
+
+            var index = copies.FindIndex(c => c.Task == done);
+            var (task, copySlot, isHedge) = copies[index];
+            copies.RemoveAt(index);
+            if (task.IsCompletedSuccessfully || copies.Count == 0)
+            {
+                foreach (var other in copies)
+                {
+                    _ = other.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                        TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+
+                return Answered(task, keys, copySlot, isHedge, primaryFrontend, started);
+            }
+
+            // This copy failed and another is still out: its answer, or its error, decides.
+            _ = task.Exception;
+        }
+    }
+
+    /// <summary>Sends one more copy of a call through <paramref name="slot"/> with what is left of its deadline; null when
+    /// nothing is left or the client cannot send now.</summary>
+    private Task<Prediction>? SendCopy(FrontendKeySet keys, int slot, PredictionRequest request, TimeSpan timeout, long started)
+    {
         var left = timeout - Stopwatch.GetElapsedTime(started);
         if (left <= TimeSpan.Zero)
         {
-            return await call;
+            return null;
         }
 
-        Interlocked.Increment(ref _resent);
-        Task<Prediction> again;
         try
         {
-            again = frontend.PredictAsync(request with { Timeout = left }).AsTask();
+            return Reference(keys, slot).PredictAsync(request with { Timeout = left }).AsTask();
         }
         catch (Exception e) when (IsTransportFailure(e))
         {
-            return await call;
+            return null;
         }
+    }
 
-        var first = await Task.WhenAny(call, again);
-        var second = first == call ? again : call;
-        if (first.IsCompletedSuccessfully)
+    /// <summary>The result of the copy that ended the call (its exception rethrown if it failed); while hedging, what the
+    /// answer teaches: the slot's frontend, that frontend's liveness, the latency, and a suspicion when a hedge won.</summary>
+    private Prediction Answered(Task<Prediction> copy, FrontendKeySet keys, int slot, bool isHedge, string? primaryFrontend, long started)
+    {
+        var prediction = copy.GetAwaiter().GetResult();
+        if (_hedge is not { } hedge)
         {
-            _ = second.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            return first.Result;
+            return prediction;
         }
 
-        _ = first.Exception;
-        return await second;
+        var now = Stopwatch.GetTimestamp();
+        if (prediction.Frontend is { } frontend)
+        {
+            if (!string.Equals(Volatile.Read(ref keys.Frontends[slot]), frontend, StringComparison.Ordinal))
+            {
+                Volatile.Write(ref keys.Frontends[slot], frontend);
+            }
+
+            hedge.Suspicion.Answered(frontend, now);
+        }
+
+        hedge.Delay.Record(Stopwatch.GetElapsedTime(started, now));
+        if (isHedge)
+        {
+            Interlocked.Increment(ref _hedgeWins);
+            hedge.Suspicion.HedgeWon(primaryFrontend, started, now);
+        }
+
+        return prediction;
+    }
+
+    /// <summary>A client's hedging state: the policy, the delay, the budget and the frontends it suspects.</summary>
+    private sealed class Hedge
+    {
+        public Hedge(ClientHedging policy)
+        {
+            policy.Validate();
+            Policy = policy;
+            Delay = new HedgeDelay(policy);
+            Budget = new HedgeBudget(policy.Budget, policy.Burst);
+            Suspicion = new FrontendSuspicion(policy.SuspectProbation);
+        }
+
+        public ClientHedging Policy { get; }
+
+        public HedgeDelay Delay { get; }
+
+        public HedgeBudget Budget { get; }
+
+        public FrontendSuspicion Suspicion { get; }
     }
 
     public TimeSpan DefaultTimeout { get; } = defaultTimeout ?? TimeSpan.FromSeconds(5);

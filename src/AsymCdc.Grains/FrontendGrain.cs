@@ -20,10 +20,15 @@ public sealed partial class FrontendGrain(
     IModelCatalog models,
     ServingInstruments instruments,
     TimeProvider time,
+    ILocalSiloDetails silo,
     ILogger<FrontendGrain> logger) : Grain, IFrontendGrain
 {
     private static int s_shardCursor;
     private readonly ServingOptions _options = options.Value;
+
+    /// <summary>This silo, as every answer names it (<see cref="Prediction.Frontend"/>): a client that hedges learns from
+    /// it which gateway each of its frontend keys enters, so that a hedge goes to another.</summary>
+    private readonly string _frontend = silo.SiloAddress.ToParsableString();
 
     // Orleans resolves a grain interface by reflection on every GetGrain (custom attributes, type-name formatting):
     // measurable on a path taken by every query. References are immutable, so each shard's is made once.
@@ -71,7 +76,7 @@ public sealed partial class FrontendGrain(
                 prediction = await CallGroupAsync(mode, retryShard, query, timeout);
             }
 
-            return prediction with { LatencyMs = time.GetElapsedTime(started).TotalMilliseconds };
+            return prediction with { LatencyMs = time.GetElapsedTime(started).TotalMilliseconds, Frontend = _frontend };
         }
         catch (PredictionException e) when (e.Code == PredictionErrorCode.DeadlineExceeded)
         {

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
 
 namespace AsymCdc.Grains.Tests;
 
@@ -77,6 +78,9 @@ public sealed class RedisClusterTests : IAsyncLifetime
 
         Assert.All(predictions, p => Assert.InRange(p.Label, 0, PredictionRequest.Classes - 1));
         Assert.Equal(2, predictions.Where(p => p.Worker is not null).Select(p => p.Worker).Distinct().Count());
+        // Every answer names the frontend silo the call entered (a hedging client learns its keys' gateways from it).
+        var entered = frontend.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString();
+        Assert.All(predictions, p => Assert.Equal(entered, p.Frontend));
         await clientHost.StopAsync();
         await worker.StopAsync();
         await frontend.StopAsync();

@@ -149,6 +149,59 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_hedging_client_gets_every_answer_in_time_while_a_frontend_is_frozen()
+    {
+        // A frozen frontend (SIGSTOP: a long GC pause, a paused VM) keeps its connections open: the client sees no
+        // gateway loss, and a call that entered it would wait for its deadline (+ the client's grace, 6 s). A hedging
+        // client sends such a call again through the other frontend, and suspects the frozen one, so new calls avoid it
+        // (the budget, 16 hedges at once then one call in twenty, could not pay for every call through it otherwise).
+        // A fresh Orleans client spreads its keys over both frontends' gateways (a long-lived one may have them all on
+        // one, after an earlier drill killed the other).
+        await using var connection = await ClusterConnection.ConnectAsync(Cluster.State, ClusterConnection.DefaultResponseTimeout,
+            hedging: new ClientHedging());
+        var client = connection.Predictions;
+        // It learns which frontend each key enters and its latencies; 36 batches of 16 fill its latency window (512) past
+        // the first batch's, which paid for connecting, so the hedge delay is the warm p99.
+        var learned = new List<Prediction>();
+        for (var batch = 0; batch < 36; batch++)
+        {
+            learned.AddRange(await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+                client.PredictAsync(TestEnvironment.Image(i), ServingMode.AsymCdcCompact, Deadline))));
+        }
+
+        Assert.Equal(2, learned.Select(p => p.Frontend).Distinct().Count());
+        var live = Cluster.Silo("frontend-1");
+        var delay = client.HedgeDelay;
+        Cluster.Freeze("frontend-0");
+        var calls = new List<Task<Prediction>>();
+        try
+        {
+            for (var i = 0; i < 64; i++)
+            {
+                // The load's schedule, not a synchronisation: 64 calls 10 ms apart, over every frontend key.
+                calls.Add(client.PredictAsync(TestEnvironment.Image(i), ServingMode.AsymCdcCompact, Deadline));
+                await Task.Delay(10);
+            }
+
+            await Task.WhenAll(calls).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+        finally
+        {
+            Cluster.Thaw("frontend-0");
+        }
+
+        var failed = calls.Where(c => !c.IsCompletedSuccessfully).Select(c => c.Exception!.GetBaseException().Message).ToList();
+        Assert.True(failed.Count == 0, $"{failed.Count} of 64 calls failed ({client.Hedged} hedged, {client.HedgesWithheld} withheld by the budget, "
+            + $"hedge delay {delay?.TotalMilliseconds:0.0} ms, {client.FrontendSuspicions} suspicions): {failed.FirstOrDefault()}");
+        var answers = calls.Select(c => c.Result).ToList();
+        Assert.All(answers, p => Assert.EndsWith($":{live.SiloPort}", p.Frontend!.Split('@')[0], StringComparison.Ordinal));
+        Assert.True(client.HedgeWins > 0, $"no hedge answered first ({client.Hedged} hedged)");
+        Assert.True(client.FrontendSuspicions > 0, "the frozen frontend was never suspected");
+        // Thawed, it serves again (its calls were held, not lost).
+        await AssertServesAsync(10);
+    }
+
+    [Fact]
     public async Task The_cluster_keeps_serving_while_redis_restarts()
     {
         var silos = Cluster.State.Silos.Select(s => s.Pid).ToHashSet();

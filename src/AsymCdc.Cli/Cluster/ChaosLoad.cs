@@ -6,9 +6,10 @@ using AsymCdc.Inference.Data;
 namespace AsymCdc.Cli.Cluster;
 
 /// <summary>One query of a chaos run: when it was sent (ms after the load began), what came back and how long it took;
-/// for an answer, who served it and the time the parity group measured (the rest of the latency is the hops to it).</summary>
+/// for an answer, who served it (worker and frontend silo) and the time the frontend measured (the rest of the latency is
+/// the hops to it).</summary>
 public readonly record struct ChaosRecord(double SentMs, double LatencyMs, QueryOutcome Outcome, string? Error,
-    ServedBy? ServedBy = null, double ServerMs = 0, long GroupId = 0, string? Worker = null);
+    ServedBy? ServedBy = null, double ServerMs = 0, long GroupId = 0, string? Worker = null, string? Frontend = null);
 
 /// <summary>
 /// Open-loop load for a chaos drill: query i is sent at i/rate whatever happened to earlier ones, and is bounded by its
@@ -54,7 +55,7 @@ public sealed class ChaosLoad(AsymCdcClient client, FashionMnistSet data)
         try
         {
             var answer = await call;
-            return new ChaosRecord(sent, latency, QueryOutcome.Answered, null, answer.ServedBy, answer.LatencyMs, answer.GroupId, answer.Worker);
+            return new ChaosRecord(sent, latency, QueryOutcome.Answered, null, answer.ServedBy, answer.LatencyMs, answer.GroupId, answer.Worker, answer.Frontend);
         }
         catch (PredictionException e)
         {

@@ -13,11 +13,11 @@ public sealed class ClusterConnection : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    private ClusterConnection(IHost host)
+    private ClusterConnection(IHost host, ClientHedging? hedging)
     {
         _host = host;
         Client = host.Services.GetRequiredService<IClusterClient>();
-        Predictions = new AsymCdcClient(Client);
+        Predictions = new AsymCdcClient(Client, hedging: hedging);
     }
 
     public IClusterClient Client { get; }
@@ -31,8 +31,9 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// <see cref="TimeoutException"/> (<see cref="DefaultResponseTimeout"/> when null). Keep it just above the queries'
     /// deadline: a call in flight through a frontend that dies is never answered, and the Orleans client fails it only
     /// by this timeout (30 s by default), so this is what turns such a hang into an error.</param>
+    /// <param name="hedging">The <see cref="Predictions"/> client's hedging (<see cref="ClientHedging"/>); null: none.</param>
     public static async Task<ClusterConnection> ConnectAsync(ClusterState state, TimeSpan? responseTimeout = null,
-        Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
+        Action<ILoggingBuilder>? logging = null, ClientHedging? hedging = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -50,7 +51,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         });
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
-        return new ClusterConnection(host);
+        return new ClusterConnection(host, hedging);
     }
 
     public async ValueTask DisposeAsync()

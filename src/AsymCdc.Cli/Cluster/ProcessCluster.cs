@@ -133,6 +133,20 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGSTOPs a silo: a frozen node (a long GC pause, a paused VM) whose connections stay open and whose calls
+    /// are never answered until <see cref="Thaw"/>. Throws if the silo is not running.</summary>
+    public void Freeze(string name)
+    {
+        var silo = Silo(name);
+        if (!Processes.Signal(silo.Pid, SiloCommand, Processes.SigStop))
+        {
+            throw new InvalidOperationException($"silo {name} (pid {silo.Pid}) is not running; nothing to freeze");
+        }
+    }
+
+    /// <summary>SIGCONTs a silo frozen by <see cref="Freeze"/>; false when it is gone.</summary>
+    public bool Thaw(string name) => Processes.Signal(Silo(name).Pid, SiloCommand, Processes.SigCont);
+
     /// <summary>Starts a fresh process for a silo that is gone, on the same ports (as Kubernetes restarts a crashed
     /// container), and waits until it is ready. The log is appended to.</summary>
     /// <param name="startupNice">Niceness of the new process until it is ready, then 0. On Kubernetes a restarted

@@ -8,6 +8,8 @@ public static partial class Processes
 {
     public const int SigKill = 9;
     public const int SigTerm = 15;
+    public const int SigCont = 18;
+    public const int SigStop = 19;
 
     /// <summary>True while <paramref name="pid"/> runs (not a zombie) and its command line contains <paramref name="commandFragment"/>.</summary>
     public static bool IsRunning(int pid, string commandFragment)

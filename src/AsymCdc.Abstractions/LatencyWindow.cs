@@ -1,8 +1,9 @@
-namespace AsymCdc.Grains;
+namespace AsymCdc.Abstractions;
 
 /// <summary>The last <see cref="Capacity"/> observed latencies and a percentile over them, for hedged requests
-/// ("The Tail at Scale": fire the backup after, e.g., the p95). The percentile is recomputed every
-/// <see cref="RecomputeEvery"/> samples, not per query.</summary>
+/// ("The Tail at Scale": fire the backup after, e.g., the p95): the parity group's hedged baseline and the client's
+/// hedge (<c>ClientHedging</c>). The percentile is recomputed every <see cref="RecomputeEvery"/> samples, not per query.
+/// Not thread-safe: a caller shared by threads records under its own lock.</summary>
 public sealed class LatencyWindow
 {
     public const int Capacity = 512;

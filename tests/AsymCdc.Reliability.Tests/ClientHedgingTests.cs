@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using AsymCdc.Client;
+
+namespace AsymCdc.Reliability.Tests;
+
+/// <summary>The pure parts of the client's hedging: its budget, its delay and its suspicion of frontends.</summary>
+public sealed class ClientHedgingTests
+{
+    private static readonly long Second = Stopwatch.Frequency;
+
+    [Fact]
+    public void The_budget_starts_full_and_then_pays_one_hedge_per_twenty_calls()
+    {
+        var budget = new HedgeBudget(fraction: 0.05, burst: 3);
+
+        Assert.Equal(3, Enumerable.Range(0, 10).Count(_ => budget.TrySpend()));
+        for (var i = 0; i < 19; i++)
+        {
+            budget.Earn();
+        }
+
+        Assert.False(budget.TrySpend());
+        budget.Earn();
+        Assert.True(budget.TrySpend());
+        Assert.False(budget.TrySpend());
+    }
+
+    [Fact]
+    public void The_budget_holds_no_more_than_its_burst()
+    {
+        var budget = new HedgeBudget(fraction: 0.5, burst: 2);
+        for (var i = 0; i < 1000; i++)
+        {
+            budget.Earn();
+        }
+
+        Assert.Equal(2, budget.Available);
+        Assert.Equal(2, Enumerable.Range(0, 5).Count(_ => budget.TrySpend()));
+    }
+
+    [Fact]
+    public void Spending_from_many_threads_never_overdraws()
+    {
+        var budget = new HedgeBudget(fraction: 0.1, burst: 100);
+        var spent = 0;
+        Parallel.For(0, 1000, _ =>
+        {
+            if (budget.TrySpend())
+            {
+                Interlocked.Increment(ref spent);
+            }
+        });
+
+        Assert.Equal(100, spent);
+        Assert.Equal(0, budget.Available);
+    }
+
+    [Fact]
+    public void The_delay_is_the_maximum_until_enough_answers_then_the_percentile_within_its_bounds()
+    {
+        var delay = new HedgeDelay(new ClientHedging
+        {
+            Percentile = 0.9, MinSamples = 10, MinDelay = TimeSpan.FromMilliseconds(2), MaxDelay = TimeSpan.FromMilliseconds(500),
+        });
+        for (var i = 1; i <= 9; i++)
+        {
+            delay.Record(TimeSpan.FromMilliseconds(i));
+        }
+
+        Assert.Equal(TimeSpan.FromMilliseconds(500), delay.Current);
+        for (var i = 10; i <= 32; i++)
+        {
+            delay.Record(TimeSpan.FromMilliseconds(i));
+        }
+
+        // 1..32 ms: the 0.9 percentile is the 29th smallest.
+        Assert.Equal(TimeSpan.FromMilliseconds(29), delay.Current);
+
+        var fast = new HedgeDelay(new ClientHedging { MinSamples = 1, MinDelay = TimeSpan.FromMilliseconds(2) });
+        fast.Record(TimeSpan.FromMilliseconds(0.1));
+        Assert.Equal(TimeSpan.FromMilliseconds(2), fast.Current);
+    }
+
+    [Fact]
+    public void A_frontend_that_answered_nothing_since_the_overtaken_call_was_sent_is_suspected_for_the_probation()
+    {
+        var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
+        var t0 = 100 * Second;
+        suspicion.Answered("a", t0);
+
+        Assert.True(suspicion.HedgeWon("a", sent: t0 + 1, now: t0 + Second / 50));
+
+        Assert.True(suspicion.Any(t0 + Second / 2));
+        Assert.True(suspicion.IsSuspected("a", t0 + Second / 2));
+        Assert.False(suspicion.IsSuspected("b", t0 + Second / 2));
+        Assert.False(suspicion.IsSuspected("a", t0 + 2 * Second));
+        Assert.False(suspicion.Any(t0 + 2 * Second));
+        Assert.Equal(1, suspicion.Suspicions);
+    }
+
+    [Fact]
+    public void A_new_suspicion_signals_once_and_re_arms()
+    {
+        var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
+        var t0 = 100 * Second;
+        var signal = suspicion.NextSuspicion;
+
+        Assert.True(suspicion.HedgeWon("a", sent: t0, now: t0 + 1));
+        Assert.True(signal.IsCompletedSuccessfully);
+        var next = suspicion.NextSuspicion;
+        Assert.False(next.IsCompleted);
+
+        // Suspected again within its probation: the probation is extended, no new suspicion is signalled or counted.
+        Assert.True(suspicion.HedgeWon("a", sent: t0 + 2, now: t0 + Second / 2));
+        Assert.False(next.IsCompleted);
+        Assert.True(suspicion.IsSuspected("a", t0 + Second + Second / 4));
+        Assert.Equal(1, suspicion.Suspicions);
+    }
+
+    [Fact]
+    public void A_frontend_that_answered_other_calls_meanwhile_is_slow_not_suspected()
+    {
+        var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
+        var sent = 100 * Second;
+        suspicion.Answered("a", sent + Second / 100);
+
+        Assert.False(suspicion.HedgeWon("a", sent, now: sent + Second / 50));
+        Assert.False(suspicion.Any(sent + Second / 50));
+        Assert.False(suspicion.IsSuspected("a", sent + Second / 50));
+        // Nor is a frontend the client did not know yet.
+        Assert.False(suspicion.HedgeWon(null, sent, sent + Second));
+        Assert.Equal(0, suspicion.Suspicions);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    public void A_hedging_percentile_outside_0_to_1_is_refused_by_name(double percentile)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new ClientHedging { Percentile = percentile }.Validate());
+        Assert.Contains("ClientHedging.Percentile", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Other_out_of_range_settings_are_refused_by_name()
+    {
+        Assert.Contains("Budget", Assert.Throws<ArgumentException>(() => new ClientHedging { Budget = 0 }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("MinDelay", Assert.Throws<ArgumentException>(() =>
+            new ClientHedging { MinDelay = TimeSpan.FromSeconds(2), MaxDelay = TimeSpan.FromSeconds(1) }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("Burst", Assert.Throws<ArgumentException>(() => new ClientHedging { Burst = 0 }.Validate()).Message, StringComparison.Ordinal);
+        new ClientHedging().Validate();
+    }
+}
