@@ -39,6 +39,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         [CommandOption("--kill-frontend"), Description("Also SIGKILL one frontend silo; the client fails over to the other.")]
         public bool KillFrontend { get; init; }
 
+        [CommandOption("--freeze-frontend <MS>"), Description("SIGSTOP one frontend silo for MS milliseconds at the kill time (a frozen node: a long GC pause, a paused VM; its connections stay open), then SIGCONT. Keep it below membership's death declaration.")]
+        public int? FreezeFrontendMs { get; init; }
+
         [CommandOption("--kill-at <FRACTION>"), Description("When to kill, as a fraction of the load's duration."), DefaultValue(0.33)]
         public double KillAt { get; init; } = 0.33;
 
@@ -93,7 +96,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         [CommandOption("--records <FILE>"), Description("Also write every query (sent ms, latency ms, outcome, error) as CSV to FILE.")]
         public string? Records { get; init; }
 
-        public int FrontendCount => Frontends ?? (KillFrontend ? 2 : 1);
+        public int FrontendCount => Frontends ?? (KillFrontend || FreezeFrontendMs is not null ? 2 : 1);
 
         public override ValidationResult Validate()
         {
@@ -115,6 +118,11 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             if (Rehearse && Workers < 2)
             {
                 return ValidationResult.Error("--rehearse needs --workers 2 or more: the rehearsal kills one worker while the others serve");
+            }
+
+            if (FreezeFrontendMs is { } freeze && (freeze is < 1 or > 60_000 || KillFrontend || FrontendCount < 2))
+            {
+                return ValidationResult.Error($"--freeze-frontend {freeze} must be in 1..60000 ms, without --kill-frontend, and needs --frontends 2 or more: the client fails over to a live frontend");
             }
 
             if (KillFrontend && FrontendCount < 2)
@@ -159,7 +167,8 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
 
         AnsiConsole.MarkupLine($"[bold]AsymCDC chaos drill[/]: Redis + {options.Frontends} frontend + {options.Workers} worker processes, "
             + $"{settings.Queries} {mode.ToName()} queries at {settings.Rate:0}/s; SIGKILL {settings.Kill} worker(s)"
-            + (settings.KillFrontend ? " and 1 frontend" : "") + $" at {settings.KillAt:P0} of the load");
+            + (settings.KillFrontend ? " and 1 frontend" : "") + (settings.FreezeFrontendMs is { } frozenMs ? $", SIGSTOP 1 frontend for {frozenMs} ms" : "")
+            + $" at {settings.KillAt:P0} of the load");
         ProcessCluster? cluster = null;
         // try/finally covers errors; the exit hook covers SIGTERM, SIGHUP and Ctrl-C to this process. While the cluster
         // starts, `cluster` is still null: the hook then stops what the state file lists as launched so far.
@@ -206,8 +215,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                 ? signal.NextLoss.ContinueWith(_ => Stopwatch.GetElapsedTime(start).TotalMilliseconds, CancellationToken.None,
                     TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
                 : null;
+            var freeze = settings.FreezeFrontendMs is { } ms ? ("frontend-0", TimeSpan.FromMilliseconds(ms)) : default((string, TimeSpan)?);
             var drill = DrillAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs),
-                settings.RestartNice, start, cancellationToken);
+                settings.RestartNice, start, cancellationToken, freeze);
             var records = await AnsiConsole.Status().StartAsync($"Load for {duration.TotalSeconds:0} s, kills at {(duration * settings.KillAt).TotalSeconds:0.0} s...",
                 _ => load.RunAsync(mode, settings.Queries, settings.Rate, timeout, start, cancellationToken));
             var loadEndMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -268,6 +278,8 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                         warmup = settings.Warmup,
                         timeout_ms = settings.TimeoutMs,
                         killed = victims,
+                        frozen = freeze?.Item1,
+                        freeze_ms = settings.FreezeFrontendMs,
                         restart_after_ms = settings.RestartAfterMs,
                         restart_nice = settings.RestartNice,
                         rehearsed = settings.Rehearse,
@@ -341,11 +353,13 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         await load.RunAsync(mode, 2 * second, settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
     }
 
-    /// <summary>At <paramref name="killAfter"/> into the load, SIGKILLs the victims together; after
+    /// <summary>At <paramref name="killAfter"/> into the load, SIGKILLs the victims together (and SIGSTOPs
+    /// <paramref name="freeze"/>'s silo for its time, then SIGCONTs it); after
     /// <paramref name="restartAfter"/> starts each again and waits until it is ready. Returns both times, in ms after
     /// <paramref name="start"/>.</summary>
     private static async Task<(double KillMs, double ReplacedMs)> DrillAsync(ProcessCluster cluster, IReadOnlyList<string> victims,
-        TimeSpan killAfter, TimeSpan restartAfter, int restartNice, long start, CancellationToken cancellationToken)
+        TimeSpan killAfter, TimeSpan restartAfter, int restartNice, long start, CancellationToken cancellationToken,
+        (string Silo, TimeSpan For)? freeze = null)
     {
         var due = killAfter - Stopwatch.GetElapsedTime(start);
         if (due > TimeSpan.Zero)
@@ -354,10 +368,30 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         }
 
         var killMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        await Task.WhenAll(victims.Select(cluster.KillAsync));
-        await Task.Delay(restartAfter, cancellationToken);
-        await Task.WhenAll(victims.Select(v => cluster.RestartAsync(v, restartNice, cancellationToken)));
+        var frozen = freeze is { } f ? FreezeAsync(cluster, f.Silo, f.For, cancellationToken) : Task.CompletedTask;
+        if (victims.Count > 0)
+        {
+            await Task.WhenAll(victims.Select(cluster.KillAsync));
+            await Task.Delay(restartAfter, cancellationToken);
+            await Task.WhenAll(victims.Select(v => cluster.RestartAsync(v, restartNice, cancellationToken)));
+        }
+
+        await frozen;
         return (killMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+    }
+
+    /// <summary>SIGSTOPs a silo for <paramref name="duration"/>, then SIGCONTs it, whatever happens meanwhile.</summary>
+    private static async Task FreezeAsync(ProcessCluster cluster, string silo, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        cluster.Freeze(silo);
+        try
+        {
+            await Task.Delay(duration, cancellationToken);
+        }
+        finally
+        {
+            cluster.Thaw(silo);
+        }
     }
 
     private static Table Table(ChaosReport r, double killMs, double replacedMs)

@@ -533,7 +533,11 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
         if (isHedge)
         {
             Interlocked.Increment(ref _hedgeWins);
-            hedge.Suspicion.HedgeWon(primaryFrontend, started, now);
+            // A hedge answered by the primary's own frontend shows that frontend alive (one frontend, or nothing known).
+            if (!string.Equals(prediction.Frontend, primaryFrontend, StringComparison.Ordinal))
+            {
+                hedge.Suspicion.HedgeWon(primaryFrontend, started, now);
+            }
         }
 
         return prediction;

@@ -16,6 +16,11 @@ public sealed class ChaosSettingsTests
         Assert.Equal(3, settings.DeadlineMedianFactor);
         Assert.Equal(19, settings.RestartNice);
         Assert.False(settings.Rehearse);
+        // The drill's client hedges at the p99 (ClientHedging); --no-hedge is the client of the earlier sessions.
+        Assert.Equal(0.99, settings.Hedging!.Percentile);
+        Assert.Null(new ChaosCommand.Settings { NoHedge = true }.Hedging);
+        // A freeze needs a second frontend to fail over to, and starts one by default.
+        Assert.Equal(2, new ChaosCommand.Settings { FreezeFrontendMs = 2000 }.FrontendCount);
     }
 
     public static TheoryData<ChaosCommand.Settings, string> Bad => new()
@@ -29,6 +34,10 @@ public sealed class ChaosSettingsTests
         { new ChaosCommand.Settings { KillFrontend = true, Frontends = 1 }, "--kill-frontend" },
         { new ChaosCommand.Settings { Mode = "fastest" }, "--mode 'fastest'" },
         { new ChaosCommand.Settings { Rehearse = true, Workers = 1, Kill = 0 }, "--rehearse" },
+        { new ChaosCommand.Settings { HedgePercentile = 1 }, "--hedge-percentile" },
+        { new ChaosCommand.Settings { FreezeFrontendMs = 0 }, "--freeze-frontend" },
+        { new ChaosCommand.Settings { FreezeFrontendMs = 2000, KillFrontend = true }, "--freeze-frontend" },
+        { new ChaosCommand.Settings { FreezeFrontendMs = 2000, Frontends = 1 }, "--freeze-frontend" },
     };
 
     [Theory]
