@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using AsymCdc.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Messaging;
 
 namespace AsymCdc.Client;
@@ -13,7 +15,7 @@ namespace AsymCdc.Client;
 /// (<see cref="RespreadPeriod"/>, 10 s).</param>
 /// <param name="hedging">Hedged calls (<see cref="ClientHedging"/>); null, the default, sends each call once (and again
 /// only when its gateway connection is lost).</param>
-public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeout = null, TimeSpan? clientGrace = null,
+public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeout = null, TimeSpan? clientGrace = null,
     TimeSpan? respreadPeriod = null, ClientHedging? hedging = null)
 {
     /// <summary>
@@ -32,6 +34,8 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
     private readonly GatewayLossSignal? _gatewayLosses = client.ServiceProvider.GetService<GatewayLossSignal>();
     private readonly IGatewayListProvider? _gatewayList = client.ServiceProvider.GetService<IGatewayListProvider>();
     private readonly Hedge? _hedge = hedging is null ? null : new Hedge(hedging);
+    private readonly ILogger _logger = client.ServiceProvider.GetService<ILoggerFactory>()?.CreateLogger<AsymCdcClient>()
+        ?? NullLogger<AsymCdcClient>.Instance;
     private FrontendKeySet _keys = new(0);
     private long _resent;
     private long _respreads;
@@ -423,6 +427,7 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
                 if (!hedge!.Budget.TrySpend())
                 {
                     Interlocked.Increment(ref _hedgesWithheld);
+                    ClientInstruments.Hedges.Add(1, ClientInstruments.Withheld);
                     continue;
                 }
 
@@ -431,6 +436,7 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
                 {
                     copies.Add((copy, target, true));
                     Interlocked.Increment(ref _hedged);
+                    ClientInstruments.Hedges.Add(1, ClientInstruments.Sent);
                 }
 
                 continue;
@@ -450,6 +456,7 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
                     {
                         copies.Add((copy, target, false));
                         Interlocked.Increment(ref _resentOnSuspicion);
+                        ClientInstruments.Resends.Add(1, ClientInstruments.FrontendSuspected);
                     }
                 }
 
@@ -464,6 +471,7 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
                 {
                     copies.Add((copy, target, false));
                     Interlocked.Increment(ref _resent);
+                    ClientInstruments.Resends.Add(1, ClientInstruments.GatewayLost);
                 }
 
                 continue;
@@ -533,15 +541,23 @@ public sealed class AsymCdcClient(IClusterClient client, TimeSpan? defaultTimeou
         if (isHedge)
         {
             Interlocked.Increment(ref _hedgeWins);
+            ClientInstruments.Hedges.Add(1, ClientInstruments.Won);
             // A hedge answered by the primary's own frontend shows that frontend alive (one frontend, or nothing known).
-            if (!string.Equals(prediction.Frontend, primaryFrontend, StringComparison.Ordinal))
+            if (!string.Equals(prediction.Frontend, primaryFrontend, StringComparison.Ordinal)
+                && hedge.Suspicion.HedgeWon(primaryFrontend, started, now) == SuspicionChange.New)
             {
-                hedge.Suspicion.HedgeWon(primaryFrontend, started, now);
+                ClientInstruments.FrontendSuspicions.Add(1);
+                LogFrontendSuspected(_logger, primaryFrontend!, Stopwatch.GetElapsedTime(started, now).TotalMilliseconds,
+                    prediction.Frontend ?? "?", hedge.Policy.SuspectProbation.TotalMilliseconds);
             }
         }
 
         return prediction;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Frontend {Frontend} answered nothing since a call sent {ElapsedMs:0.0} ms ago, which its hedge through {Other} answered; "
+        + "new calls avoid it for {ProbationMs:0} ms and the calls out through it are sent again")]
+    private static partial void LogFrontendSuspected(ILogger logger, string frontend, double elapsedMs, string other, double probationMs);
 
     /// <summary>A client's hedging state: the policy, the delay, the budget and the frontends it suspects.</summary>
     private sealed class Hedge

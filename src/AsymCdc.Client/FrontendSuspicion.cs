@@ -35,18 +35,18 @@ public sealed class FrontendSuspicion(TimeSpan probation)
     }
 
     /// <summary>A hedge answered first for a call sent at <paramref name="sent"/> through <paramref name="frontend"/>
-    /// (null when the client did not know it yet). Returns whether the frontend is now suspected.</summary>
-    public bool HedgeWon(string? frontend, long sent, long now)
+    /// (null when the client did not know it yet). Says whether that made it a suspect, or kept it one longer.</summary>
+    public SuspicionChange HedgeWon(string? frontend, long sent, long now)
     {
         if (frontend is null)
         {
-            return false;
+            return SuspicionChange.None;
         }
 
         var state = _frontends.GetOrAdd(frontend, static _ => new Frontend());
         if (Volatile.Read(ref state.LastAnswer) >= sent)
         {
-            return false;
+            return SuspicionChange.None;
         }
 
         var ends = now + _probation;
@@ -64,13 +64,14 @@ public sealed class FrontendSuspicion(TimeSpan probation)
             last = seen;
         }
 
-        if (!wasSuspected)
+        if (wasSuspected)
         {
-            Interlocked.Increment(ref _suspicions);
-            Interlocked.Exchange(ref _next, NewSignal()).TrySetResult();
+            return SuspicionChange.Extended;
         }
 
-        return true;
+        Interlocked.Increment(ref _suspicions);
+        Interlocked.Exchange(ref _next, NewSignal()).TrySetResult();
+        return SuspicionChange.New;
     }
 
     /// <summary>Whether any frontend is suspected at <paramref name="now"/> (one read: the common answer is no).</summary>
@@ -87,4 +88,17 @@ public sealed class FrontendSuspicion(TimeSpan probation)
         public long LastAnswer = long.MinValue;
         public long SuspectedUntil = long.MinValue;
     }
+}
+
+/// <summary>What a hedge's win did to the suspicion of the frontend it overtook.</summary>
+public enum SuspicionChange
+{
+    /// <summary>Nothing: the frontend answered other calls meanwhile, or the client did not know it.</summary>
+    None,
+
+    /// <summary>It became a suspect.</summary>
+    New,
+
+    /// <summary>It was a suspect already; its probation starts again.</summary>
+    Extended,
 }

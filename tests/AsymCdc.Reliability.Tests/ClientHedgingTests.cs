@@ -88,7 +88,7 @@ public sealed class ClientHedgingTests
         var t0 = 100 * Second;
         suspicion.Answered("a", t0);
 
-        Assert.True(suspicion.HedgeWon("a", sent: t0 + 1, now: t0 + Second / 50));
+        Assert.Equal(SuspicionChange.New, suspicion.HedgeWon("a", sent: t0 + 1, now: t0 + Second / 50));
 
         Assert.True(suspicion.Any(t0 + Second / 2));
         Assert.True(suspicion.IsSuspected("a", t0 + Second / 2));
@@ -105,13 +105,13 @@ public sealed class ClientHedgingTests
         var t0 = 100 * Second;
         var signal = suspicion.NextSuspicion;
 
-        Assert.True(suspicion.HedgeWon("a", sent: t0, now: t0 + 1));
+        Assert.Equal(SuspicionChange.New, suspicion.HedgeWon("a", sent: t0, now: t0 + 1));
         Assert.True(signal.IsCompletedSuccessfully);
         var next = suspicion.NextSuspicion;
         Assert.False(next.IsCompleted);
 
         // Suspected again within its probation: the probation is extended, no new suspicion is signalled or counted.
-        Assert.True(suspicion.HedgeWon("a", sent: t0 + 2, now: t0 + Second / 2));
+        Assert.Equal(SuspicionChange.Extended, suspicion.HedgeWon("a", sent: t0 + 2, now: t0 + Second / 2));
         Assert.False(next.IsCompleted);
         Assert.True(suspicion.IsSuspected("a", t0 + Second + Second / 4));
         Assert.Equal(1, suspicion.Suspicions);
@@ -124,11 +124,11 @@ public sealed class ClientHedgingTests
         var sent = 100 * Second;
         suspicion.Answered("a", sent + Second / 100);
 
-        Assert.False(suspicion.HedgeWon("a", sent, now: sent + Second / 50));
+        Assert.Equal(SuspicionChange.None, suspicion.HedgeWon("a", sent, now: sent + Second / 50));
         Assert.False(suspicion.Any(sent + Second / 50));
         Assert.False(suspicion.IsSuspected("a", sent + Second / 50));
         // Nor is a frontend the client did not know yet.
-        Assert.False(suspicion.HedgeWon(null, sent, sent + Second));
+        Assert.Equal(SuspicionChange.None, suspicion.HedgeWon(null, sent, sent + Second));
         Assert.Equal(0, suspicion.Suspicions);
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using AsymCdc.Abstractions;
 using AsymCdc.Client;
@@ -172,6 +173,19 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
         Assert.Equal(2, learned.Select(p => p.Frontend).Distinct().Count());
         var live = Cluster.Silo("frontend-1");
         var delay = client.HedgeDelay;
+        // The client's meter reports what it did (a listener sees every client in the process: at least ours).
+        var counted = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == ClientInstruments.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            counted.AddOrUpdate(instrument.Name + string.Concat(tags.ToArray().Select(t => $"/{t.Value}")), value, (_, sum) => sum + value));
+        listener.Start();
         Cluster.Freeze("frontend-0");
         var calls = new List<Task<Prediction>>();
         try
@@ -197,6 +211,8 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
         Assert.All(answers, p => Assert.EndsWith($":{live.SiloPort}", p.Frontend!.Split('@')[0], StringComparison.Ordinal));
         Assert.True(client.HedgeWins > 0, $"no hedge answered first ({client.Hedged} hedged)");
         Assert.True(client.FrontendSuspicions > 0, "the frozen frontend was never suspected");
+        Assert.True(counted.GetValueOrDefault("asymcdc.client.frontend_suspicions") > 0, string.Join(", ", counted));
+        Assert.True(counted.GetValueOrDefault("asymcdc.client.hedges/won") > 0, string.Join(", ", counted));
         // Thawed, it serves again (its calls were held, not lost).
         await AssertServesAsync(10);
     }
