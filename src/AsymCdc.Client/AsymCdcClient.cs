@@ -389,7 +389,8 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             return Answered(primary, keys, slot, isHedge: false, primaryFrontend, started);
         }
 
-        Task? hedgeDue = hedge is null ? null : Task.Delay(hedge.Delay.Current);
+        var hedgeAfter = hedge?.Delay.Current ?? TimeSpan.Zero;
+        Task? hedgeDue = hedge is null ? null : AsymCdc.Client.HedgeDelay.Timer(hedgeAfter);
         var copies = new List<(Task<Prediction> Task, int Slot, bool IsHedge)>(3) { (primary, slot, false) };
         var waits = new List<Task>(5);
         while (true)
@@ -418,6 +419,13 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             var done = await Task.WhenAny(waits).ConfigureAwait(false);
             if (done == hedgeDue)
             {
+                var early = hedgeAfter - Stopwatch.GetElapsedTime(started);
+                if (early > TimeSpan.Zero)
+                {
+                    hedgeDue = AsymCdc.Client.HedgeDelay.Timer(early); // the timer fired before the delay (see HedgeDelay.Timer)
+                    continue;
+                }
+
                 hedgeDue = null;
                 if (copies.Count > 1)
                 {
