@@ -439,10 +439,8 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
                     continue;
                 }
 
-                var target = HedgeSlot(keys, slot, primaryFrontend, Stopwatch.GetTimestamp());
-                if (SendCopy(keys, target, request, timeout, started) is { } copy)
+                if (SendCopy(copies, keys, HedgeSlot(keys, slot, primaryFrontend, Stopwatch.GetTimestamp()), isHedge: true, request, timeout, started))
                 {
-                    copies.Add((copy, target, true));
                     Interlocked.Increment(ref _hedged);
                     ClientInstruments.Hedges.Add(1, ClientInstruments.Sent);
                 }
@@ -459,10 +457,8 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
                 if (copies.Count == 1 && copies[0].Task == primary && hedge.Suspicion.IsSuspected(primaryFrontend, now))
                 {
                     suspected = null;
-                    var target = HedgeSlot(keys, slot, primaryFrontend, now);
-                    if (SendCopy(keys, target, request, timeout, started) is { } copy)
+                    if (SendCopy(copies, keys, HedgeSlot(keys, slot, primaryFrontend, now), isHedge: false, request, timeout, started))
                     {
-                        copies.Add((copy, target, false));
                         Interlocked.Increment(ref _resentOnSuspicion);
                         ClientInstruments.Resends.Add(1, ClientInstruments.FrontendSuspected);
                     }
@@ -475,9 +471,8 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             {
                 gatewayLost = null;
                 var target = hedge is null ? slot : HedgeSlot(keys, slot, primaryFrontend, Stopwatch.GetTimestamp());
-                if (SendCopy(keys, target, request, timeout, started) is { } copy)
+                if (SendCopy(copies, keys, target, isHedge: false, request, timeout, started))
                 {
-                    copies.Add((copy, target, false));
                     Interlocked.Increment(ref _resent);
                     ClientInstruments.Resends.Add(1, ClientInstruments.GatewayLost);
                 }
@@ -504,23 +499,25 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
         }
     }
 
-    /// <summary>Sends one more copy of a call through <paramref name="slot"/> with what is left of its deadline; null when
-    /// nothing is left or the client cannot send now.</summary>
-    private Task<Prediction>? SendCopy(FrontendKeySet keys, int slot, PredictionRequest request, TimeSpan timeout, long started)
+    /// <summary>Sends one more copy of a call through <paramref name="slot"/> with what is left of its deadline and adds
+    /// it to <paramref name="copies"/>; false when nothing is left or the client cannot send now.</summary>
+    private bool SendCopy(List<(Task<Prediction> Task, int Slot, bool IsHedge)> copies, FrontendKeySet keys, int slot, bool isHedge,
+        PredictionRequest request, TimeSpan timeout, long started)
     {
         var left = timeout - Stopwatch.GetElapsedTime(started);
         if (left <= TimeSpan.Zero)
         {
-            return null;
+            return false;
         }
 
         try
         {
-            return Reference(keys, slot).PredictAsync(request with { Timeout = left }).AsTask();
+            copies.Add((Reference(keys, slot).PredictAsync(request with { Timeout = left }).AsTask(), slot, isHedge));
+            return true;
         }
         catch (Exception e) when (IsTransportFailure(e))
         {
-            return null;
+            return false;
         }
     }
 

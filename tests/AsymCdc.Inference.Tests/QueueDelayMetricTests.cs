@@ -47,8 +47,9 @@ public sealed class QueueDelayMetricTests
 
         Assert.Equal(16, samples.Count);
         Assert.All(samples, s => Assert.Equal(ModelNames.Classifier, s.Model));
-        // Seconds, not milliseconds or ticks: a queue on an idle machine is far below a second.
-        Assert.All(samples, s => Assert.InRange(s.Seconds, 0, 1));
+        // Seconds, not ticks: at most the 1 s window plus the runner's own scheduling (1.018 s measured once, when every
+        // test assembly of the run started at once on 2 cores and the runner resumed late). The sum below pins the unit.
+        Assert.All(samples, s => Assert.InRange(s.Seconds, 0, 5));
         // The first call waited for the other fifteen to arrive; the metric carries each call's own wait, not a mean.
         Assert.True(samples.Max(s => s.Seconds) > samples.Min(s => s.Seconds));
         // The batcher's own counter, kept as a TimeSpan (100 ns ticks): up to 100 ns of rounding per call.
