@@ -480,7 +480,12 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
                 continue;
             }
 
-            var index = copies.FindIndex(c => c.Task == done);
+            var index = 0;
+            while (copies[index].Task != done)
+            {
+                index++;
+            }
+
             var (task, copySlot, isHedge) = copies[index];
             copies.RemoveAt(index);
             if (task.IsCompletedSuccessfully || copies.Count == 0)
