@@ -202,11 +202,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
 
             var duration = TimeSpan.FromSeconds(settings.Queries / settings.Rate);
             var startedUtc = DateTime.UtcNow;
-            var resentBefore = connection.Predictions.Resent;
-            var (respreadsBefore, keptBefore) = (connection.Predictions.Respreads, connection.Predictions.KeptKeys);
-            var (hedgedBefore, winsBefore, withheldBefore, suspectedBefore) = (connection.Predictions.Hedged, connection.Predictions.HedgeWins,
-                connection.Predictions.HedgesWithheld, connection.Predictions.FrontendSuspicions);
-            var resentOnSuspicionBefore = connection.Predictions.ResentOnSuspicion;
+            var countersBefore = connection.Predictions.Counters;
             var hedgeDelayBefore = connection.Predictions.HedgeDelay;
             var start = Stopwatch.GetTimestamp();
             // When the client saw a gateway connection drop (the killed frontend's): what the calls in flight through it
@@ -223,14 +219,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var loadEndMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             var (killMs, replacedMs) = await drill;
             var report = ChaosReport.Compute(records, killMs, replacedMs <= loadEndMs ? replacedMs : null);
-            var resent = connection.Predictions.Resent - resentBefore;
-            var respreads = connection.Predictions.Respreads - respreadsBefore;
-            var kept = connection.Predictions.KeptKeys - keptBefore;
-            var hedged = connection.Predictions.Hedged - hedgedBefore;
-            var hedgeWins = connection.Predictions.HedgeWins - winsBefore;
-            var withheld = connection.Predictions.HedgesWithheld - withheldBefore;
-            var suspected = connection.Predictions.FrontendSuspicions - suspectedBefore;
-            var resentOnSuspicion = connection.Predictions.ResentOnSuspicion - resentOnSuspicionBefore;
+            var (resent, respreads, kept, hedged, hedgeWins, withheld, suspected, resentOnSuspicion) = connection.Predictions.Counters - countersBefore;
             double? lossSeenMs = gatewayLossMs is { IsCompletedSuccessfully: true } ? Math.Round(gatewayLossMs.Result - killMs, 1) : null;
 
             AnsiConsole.Write(Table(report, killMs, replacedMs));

@@ -89,6 +89,9 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// (<see cref="FrontendSuspicion"/>).</summary>
     public long FrontendSuspicions => _hedge?.Suspicion.Suspicions ?? 0;
 
+    /// <summary>A snapshot of every counter above, for reports over an interval (subtract two).</summary>
+    public ClientCounters Counters => new(Resent, Respreads, KeptKeys, Hedged, HedgeWins, HedgesWithheld, FrontendSuspicions, ResentOnSuspicion);
+
     /// <summary>The hedge delay now (null when the client does not hedge).</summary>
     public TimeSpan? HedgeDelay => _hedge?.Delay.Current;
 
@@ -391,33 +394,20 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
 
         var hedgeAfter = hedge?.Delay.Current ?? TimeSpan.Zero;
         Task? hedgeDue = hedge is null ? null : AsymCdc.Client.HedgeDelay.Timer(hedgeAfter);
+        // The common case costs one array and one WhenAny, as a call without a second copy always did: the primary
+        // answers before any timer or signal.
+        Task? done = await Task.WhenAny(Pending(null, primary, hedgeDue, gatewayLost, suspected)).ConfigureAwait(false);
+        if (done == primary)
+        {
+            return Answered(primary, keys, slot, isHedge: false, primaryFrontend, started);
+        }
+
         var copies = new List<(Task<Prediction> Task, int Slot, bool IsHedge)>(3) { (primary, slot, false) };
-        var waits = new List<Task>(5);
         while (true)
         {
-            waits.Clear();
-            foreach (var copy in copies)
-            {
-                waits.Add(copy.Task);
-            }
-
-            if (hedgeDue is not null)
-            {
-                waits.Add(hedgeDue);
-            }
-
-            if (gatewayLost is not null)
-            {
-                waits.Add(gatewayLost);
-            }
-
-            if (suspected is not null)
-            {
-                waits.Add(suspected);
-            }
-
-            var done = await Task.WhenAny(waits).ConfigureAwait(false);
-            if (done == hedgeDue)
+            var current = done ?? await Task.WhenAny(Pending(copies, primary, hedgeDue, gatewayLost, suspected)).ConfigureAwait(false);
+            done = null;
+            if (current == hedgeDue)
             {
                 var early = hedgeAfter - Stopwatch.GetElapsedTime(started);
                 if (early > TimeSpan.Zero)
@@ -448,7 +438,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
                 continue;
             }
 
-            if (done == suspected)
+            if (current == suspected)
             {
                 // Some frontend became suspected. If it is this call's, and nothing else is out for it, send it elsewhere
                 // now; otherwise wait for the next suspicion.
@@ -467,7 +457,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
                 continue;
             }
 
-            if (done == gatewayLost)
+            if (current == gatewayLost)
             {
                 gatewayLost = null;
                 var target = hedge is null ? slot : HedgeSlot(keys, slot, primaryFrontend, Stopwatch.GetTimestamp());
@@ -481,7 +471,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             }
 
             var index = 0;
-            while (copies[index].Task != done)
+            while (copies[index].Task != current)
             {
                 index++;
             }
@@ -502,6 +492,36 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             // This copy failed and another is still out: its answer, or its error, decides.
             _ = task.Exception;
         }
+    }
+
+    /// <summary>What a call waits on: its copies out (<paramref name="primary"/> alone before there is a list), then the
+    /// hedge timer and the signals still armed.</summary>
+    private static Task[] Pending(List<(Task<Prediction> Task, int Slot, bool IsHedge)>? copies, Task<Prediction> primary,
+        Task? hedgeDue, Task? gatewayLost, Task? suspected)
+    {
+        var tasks = new Task[(copies?.Count ?? 1) + (hedgeDue is null ? 0 : 1) + (gatewayLost is null ? 0 : 1) + (suspected is null ? 0 : 1)];
+        var i = 0;
+        if (copies is null)
+        {
+            tasks[i++] = primary;
+        }
+        else
+        {
+            foreach (var copy in copies)
+            {
+                tasks[i++] = copy.Task;
+            }
+        }
+
+        foreach (var armed in (ReadOnlySpan<Task?>)[hedgeDue, gatewayLost, suspected])
+        {
+            if (armed is not null)
+            {
+                tasks[i++] = armed;
+            }
+        }
+
+        return tasks;
     }
 
     /// <summary>Sends one more copy of a call through <paramref name="slot"/> with what is left of its deadline and adds

@@ -132,6 +132,15 @@ public sealed class ClientHedgingTests
         Assert.Equal(0, suspicion.Suspicions);
     }
 
+    [Fact]
+    public void Two_counter_snapshots_subtract_field_by_field()
+    {
+        var before = new ClientCounters(1, 2, 3, 4, 5, 6, 7, 8);
+        var after = new ClientCounters(11, 12, 13, 24, 25, 26, 37, 48);
+
+        Assert.Equal(new ClientCounters(10, 10, 10, 20, 20, 20, 30, 40), after - before);
+    }
+
     [Theory]
     [InlineData(0.0)]
     [InlineData(1.0)]
