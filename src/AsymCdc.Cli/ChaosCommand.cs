@@ -205,6 +205,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var countersBefore = connection.Predictions.Counters;
             var hedgeDelayBefore = connection.Predictions.HedgeDelay;
             var start = Stopwatch.GetTimestamp();
+            // The drill's client shares the machine's cores with the cluster: its own stalls are recorded, so that a slow
+            // answer can be told apart from a stall of the load generator.
+            using var probe = new ClientStallProbe(start, ClientStallThreshold);
             // When the client saw a gateway connection drop (the killed frontend's): what the calls in flight through it
             // wait for before they are sent again.
             var gatewayLossMs = connection.Client.ServiceProvider.GetService<GatewayLossSignal>() is { } signal
@@ -217,8 +220,10 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var records = await AnsiConsole.Status().StartAsync($"Load for {duration.TotalSeconds:0} s, kills at {(duration * settings.KillAt).TotalSeconds:0.0} s...",
                 _ => load.RunAsync(mode, settings.Queries, settings.Rate, timeout, start, cancellationToken));
             var loadEndMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            probe.Dispose();
+            var (stalls, clientGc) = (probe.Stalls, probe.GcSinceStart);
             var (killMs, replacedMs) = await drill;
-            var report = ChaosReport.Compute(records, killMs, replacedMs <= loadEndMs ? replacedMs : null);
+            var report = ChaosReport.Compute(records, killMs, replacedMs <= loadEndMs ? replacedMs : null, stalls);
             var (resent, respreads, kept, hedged, hedgeWins, withheld, suspected, resentOnSuspicion) = connection.Predictions.Counters - countersBefore;
             double? lossSeenMs = gatewayLossMs is { IsCompletedSuccessfully: true } ? Math.Round(gatewayLossMs.Result - killMs, 1) : null;
 
@@ -226,8 +231,14 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             if (report.SlowestDuring.Count > 0)
             {
                 AnsiConsole.MarkupLine("Slowest during: " + string.Join(", ", report.SlowestDuring.Select(a =>
-                    string.Create(CultureInfo.InvariantCulture, $"{a.LatencyMs:0.0} ms sent at {a.SentSeconds:0.00} s ({a.ServedBy ?? "?"})"))) + ".");
+                    string.Create(CultureInfo.InvariantCulture, $"{a.LatencyMs:0.0} ms sent at {a.SentSeconds:0.00} s ({a.ServedBy ?? "?"}; client stalled {a.ClientStalledMs:0.0} ms meanwhile)"))) + ".");
             }
+
+            var longestStalls = stalls.OrderByDescending(x => x.Ms).Take(10).ToList();
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"Client process: {stalls.Count} stall(s) of {ClientStallThreshold.TotalMilliseconds:0} ms or more during the load")
+                + (longestStalls.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $", the longest {longestStalls[0].Ms:0.0} ms ({longestStalls[0].Kind}, GC {longestStalls[0].GcMs:0.0} ms) at {longestStalls[0].AtMs / 1000:0.00} s") : "")
+                + string.Create(CultureInfo.InvariantCulture, $"; GC: {clientGc.Gen0}/{clientGc.Gen1}/{clientGc.Gen2} collections (gen 0/1/2), {clientGc.PauseMs:0.0} ms paused."));
 
             if (resent > 0)
             {
@@ -301,6 +312,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                     hedges_withheld = withheld,
                     frontend_suspicions = suspected,
                     resent_on_suspicion = resentOnSuspicion,
+                    client_stalls = stalls.Count,
+                    client_stalls_longest = longestStalls,
+                    client_gc = clientGc,
                 };
                 await File.WriteAllTextAsync(path, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
                 AnsiConsole.MarkupLine($"Report written to [grey]{Markup.Escape(path)}[/].");
@@ -324,6 +338,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             }
         }
     }
+
+    /// <summary>The shortest stall of the drill's own process that the report records.</summary>
+    private static readonly TimeSpan ClientStallThreshold = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Kills the last worker one second into a warm-up load and keeps that load going until its replacement is
     /// ready (by then Orleans has declared the killed process dead), then two seconds more.</summary>

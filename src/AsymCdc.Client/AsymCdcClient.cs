@@ -89,6 +89,9 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// (<see cref="FrontendSuspicion"/>).</summary>
     public long FrontendSuspicions => _hedge?.Suspicion.Suspicions ?? 0;
 
+    /// <summary>Whether new calls avoid a frontend now (one it suspects; false when the client does not hedge).</summary>
+    public bool SuspectsAFrontend => _hedge?.Suspicion.Any(Stopwatch.GetTimestamp()) ?? false;
+
     /// <summary>A snapshot of every counter above, for reports over an interval (subtract two).</summary>
     public ClientCounters Counters => new(Resent, Respreads, KeptKeys, Hedged, HedgeWins, HedgesWithheld, FrontendSuspicions, ResentOnSuspicion);
 

@@ -78,4 +78,40 @@ public sealed class ChaosReportTests
         Assert.All(report.SlowestDuring.Skip(2), a => Assert.Equal(10, a.LatencyMs));
         Assert.Equal(report.P999MsDuring, report.SlowestDuring[0].LatencyMs);
     }
+
+    [Fact]
+    public void A_slow_answer_says_how_long_the_client_itself_was_stalled_while_it_was_out()
+    {
+        var records = Steady(r => r.SentMs switch
+        {
+            5120 => r with { LatencyMs = 60 },  // out over [5120, 5180)
+            3010 => r with { LatencyMs = 35 },  // out over [3010, 3045): no stall meanwhile
+            _ => r,
+        });
+        ClientStall[] stalls =
+        [
+            new(5100, 30, 12, StallKind.Process),     // [5100, 5130): 10 ms inside
+            new(5125, 10, 0, StallKind.ThreadPool),   // [5125, 5135): overlaps the first; 5 ms more
+            new(5170, 40, 0, StallKind.ThreadPool),   // [5170, 5210): 10 ms inside
+            new(2000, 500, 0, StallKind.Process),     // before the answer was sent
+        ];
+
+        var report = ChaosReport.Compute(records, killMs: 3000, replacedMs: 6000, stalls);
+
+        Assert.Equal(new SlowAnswer(5.12, 60, null, 25), report.SlowestDuring[0]);
+        Assert.Equal(new SlowAnswer(3.01, 35, null, 0), report.SlowestDuring[1]);
+        Assert.Null(ChaosReport.Compute(records, killMs: 3000, replacedMs: 6000).SlowestDuring[0].ClientStalledMs);
+    }
+
+    [Fact]
+    public void The_client_probe_records_nothing_below_its_threshold_and_stops_when_disposed()
+    {
+        var probe = new ClientStallProbe(System.Diagnostics.Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(30));
+        probe.Dispose();
+        probe.Dispose();
+
+        Assert.Empty(probe.Stalls);
+        Assert.True(probe.GcSinceStart.PauseMs >= 0);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ClientStallProbe(0, TimeSpan.Zero));
+    }
 }

@@ -39,8 +39,11 @@ public sealed record ChaosReport(
     /// is abnormal; null when the last window of the run is still abnormal). A window is normal when every query sent in
     /// it was answered (no error, none lost) within 2 × the p99.9 before the kill: throughput is back (open loop: all
     /// sent are answered) and so is latency.</para>
+    /// <para><paramref name="clientStalls"/>, when the drill watched its own process: each slow answer says how long the
+    /// client itself was stalled while the answer was out.</para>
     /// </summary>
-    public static ChaosReport Compute(IReadOnlyList<ChaosRecord> records, double killMs, double? replacedMs)
+    public static ChaosReport Compute(IReadOnlyList<ChaosRecord> records, double killMs, double? replacedMs,
+        IReadOnlyList<ClientStall>? clientStalls = null)
     {
         ArgumentNullException.ThrowIfNull(records);
         var lastSent = records.Count == 0 ? 0 : records.Max(r => r.SentMs);
@@ -67,7 +70,8 @@ public sealed record ChaosReport(
             [.. records.Where(r => r.Outcome == QueryOutcome.Lost).Select(r => Math.Round(r.SentMs / 1000, 2))],
             [.. records.Where(r => r.Outcome == QueryOutcome.Answered && r.SentMs >= killMs && r.SentMs < duringEnd)
                 .OrderByDescending(r => r.LatencyMs).Take(SlowestListed)
-                .Select(r => new SlowAnswer(Math.Round(r.SentMs / 1000, 3), Round(r.LatencyMs), r.ServedBy?.ToName()))]);
+                .Select(r => new SlowAnswer(Math.Round(r.SentMs / 1000, 3), Round(r.LatencyMs), r.ServedBy?.ToName(),
+                    clientStalls is null ? null : ClientStall.StalledMs(clientStalls, r.SentMs, r.SentMs + r.LatencyMs)))]);
     }
 
     private static double? RecoveryAfter(IReadOnlyList<ChaosRecord> records, double killMs, double lastSent, double normalLatencyMs)
@@ -115,9 +119,11 @@ public sealed record ChaosReport(
     private static double Round(double v) => double.IsNaN(v) ? 0 : Math.Round(v, 2);
 }
 
-/// <summary>One slow answer of a drill: when it was sent (s after the load began), how long it took, and who served it
-/// (<c>direct</c>, <c>reconstructed-*</c>...).</summary>
+/// <summary>One slow answer of a drill: when it was sent (s after the load began), how long it took, who served it
+/// (<c>direct</c>, <c>reconstructed-*</c>...), and how long the drill's own client process was stalled meanwhile (null
+/// when it was not watched).</summary>
 public sealed record SlowAnswer(
     [property: JsonPropertyName("sent_s")] double SentSeconds,
     [property: JsonPropertyName("latency_ms")] double LatencyMs,
-    [property: JsonPropertyName("served_by")] string? ServedBy);
+    [property: JsonPropertyName("served_by")] string? ServedBy,
+    [property: JsonPropertyName("client_stalled_ms")] double? ClientStalledMs = null);

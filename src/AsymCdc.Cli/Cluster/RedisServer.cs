@@ -60,7 +60,8 @@ public static class RedisServer
         }
     }
 
-    /// <summary>The redis-server on PATH; installs the Debian package when there is none (DESIGN: real Redis, no fakes).</summary>
+    /// <summary>The redis-server on PATH; installs the Debian package when there is none (DESIGN: real Redis, no fakes).
+    /// A fresh machine's package lists may be empty or stale, so a failed install refreshes them once and tries again.</summary>
     private static async Task<string> FindOrInstallAsync(CancellationToken cancellationToken)
     {
         if (Find() is { } found)
@@ -68,11 +69,22 @@ public static class RedisServer
             return found;
         }
 
-        var install = Process.Start(new ProcessStartInfo("apt-get", ["install", "-y", "-q", Program]) { UseShellExecute = false })
-            ?? throw new InvalidOperationException("could not run apt-get");
-        await install.WaitForExitAsync(cancellationToken);
+        var exit = await AptGetAsync(["install", "-y", "-q", Program], cancellationToken);
+        if (Find() is null && exit != 0 && await AptGetAsync(["update", "-q"], cancellationToken) == 0)
+        {
+            exit = await AptGetAsync(["install", "-y", "-q", Program], cancellationToken);
+        }
+
         return Find() ?? throw new InvalidOperationException(
-            $"{Program} is not installed and 'apt-get install -y {Program}' failed (exit {install.ExitCode}); install Redis and put {Program} on PATH");
+            $"{Program} is not installed and 'apt-get update && apt-get install -y {Program}' failed (exit {exit}); install Redis and put {Program} on PATH");
+    }
+
+    private static async Task<int> AptGetAsync(string[] arguments, CancellationToken cancellationToken)
+    {
+        using var apt = Process.Start(new ProcessStartInfo("apt-get", arguments) { UseShellExecute = false })
+            ?? throw new InvalidOperationException("could not run apt-get");
+        await apt.WaitForExitAsync(cancellationToken);
+        return apt.ExitCode;
     }
 
     private static string? Find()
