@@ -61,6 +61,33 @@ public sealed partial class WorkerDirectory
 
     public bool IsActiveWorker(SiloAddress silo) => Array.IndexOf(Refresh().Workers, silo) >= 0;
 
+    /// <summary>Whether this silo knows the roles and the manifest entry of every active silo. A silo that has just
+    /// become active learns its peers' some milliseconds later; until then it lists none of them.</summary>
+    public bool IsComplete
+    {
+        get
+        {
+            Refresh();
+            lock (_lock)
+            {
+                return _complete;
+            }
+        }
+    }
+
+    /// <summary>Waits until <see cref="IsComplete"/> (checked every <paramref name="poll"/>) or <paramref name="limit"/>
+    /// passes, and returns the live workers then.</summary>
+    public async Task<IReadOnlyList<SiloAddress>> WhenCompleteAsync(TimeSpan limit, TimeSpan poll, CancellationToken cancellationToken = default)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (!IsComplete && System.Diagnostics.Stopwatch.GetElapsedTime(started) < limit)
+        {
+            await Task.Delay(poll, cancellationToken).ConfigureAwait(false);
+        }
+
+        return Workers;
+    }
+
     /// <summary>
     /// <paramref name="count"/> worker silos, distinct when at least that many are alive, round-robin so that
     /// load spreads evenly. Suspected silos are passed over while enough others remain. With fewer workers than members

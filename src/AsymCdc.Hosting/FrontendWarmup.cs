@@ -29,12 +29,16 @@ public sealed partial class FrontendWarmup(
     IModelCatalog models,
     IOptions<ServingOptions> serving,
     IOptions<SiloOptions> silo,
+    WorkerDirectory workers,
     ILogger<FrontendWarmup> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>Frontend grain keys of the warm-up: far from the 0-based keys clients rotate over.</summary>
     public const long FirstKey = long.MaxValue - 1024;
 
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long the warm-up waits for this silo to learn its peers' roles (<see cref="WorkerDirectory.IsComplete"/>).</summary>
+    private static readonly TimeSpan ViewLimit = TimeSpan.FromSeconds(5);
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>True once the warm-up has run (or was skipped, or gave up): the silo may be reported ready.</summary>
@@ -48,6 +52,9 @@ public sealed partial class FrontendWarmup(
 
     /// <summary>Warm-up queries answered (each round counts once all of its queries are answered).</summary>
     public int Served { get; private set; }
+
+    /// <summary>Why the warm-up stopped before it served every round (null when it did, or has not stopped).</summary>
+    public string? StoppedBecause { get; private set; }
 
     /// <summary>Blank decodes run by the warm-up (<see cref="RehearseDecodesAsync"/>).</summary>
     public int Decodes { get; private set; }
@@ -77,6 +84,10 @@ public sealed partial class FrontendWarmup(
         var first = TimeSpan.Zero;
         try
         {
+            // Active, this silo does not yet know which of its peers are workers (their roles and manifest entries
+            // arrive some milliseconds later): a query now would find no worker and end the warm-up unserved.
+            var known = await workers.WhenCompleteAsync(ViewLimit, TimeSpan.FromMilliseconds(10));
+            LogViewKnown(logger, known.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             for (var round = 0; round < 2; round++)
             {
                 var calls = new Task<Prediction>[perRound];
@@ -99,7 +110,8 @@ public sealed partial class FrontendWarmup(
         }
         catch (Exception e)
         {
-            LogWarmUpIncomplete(logger, Served, e.GetBaseException().Message);
+            StoppedBecause = e.GetBaseException().Message;
+            LogWarmUpIncomplete(logger, Served, StoppedBecause);
         }
         finally
         {
@@ -152,6 +164,9 @@ public sealed partial class FrontendWarmup(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up the serving path with {Queries} queries and {Decodes} decodes of its own in {ElapsedMs:F0} ms (first round {FirstRoundMs:F0} ms)")]
     private static partial void LogWarmedUp(ILogger logger, int queries, int decodes, double elapsedMs, double firstRoundMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Warm-up: {Workers} live worker silos known after {ElapsedMs:F0} ms")]
+    private static partial void LogViewKnown(ILogger logger, int workers, double elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving-path warm-up stopped after {Queries} queries ({Reason}); the silo serves anyway")]
     private static partial void LogWarmUpIncomplete(ILogger logger, int queries, string reason);
