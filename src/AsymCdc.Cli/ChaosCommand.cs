@@ -228,6 +228,12 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             double? lossSeenMs = gatewayLossMs is { IsCompletedSuccessfully: true } ? Math.Round(gatewayLossMs.Result - killMs, 1) : null;
 
             AnsiConsole.Write(Table(report, killMs, replacedMs));
+            if (report.P999Ratio is { } ratio)
+            {
+                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                    $"p99.9 during ÷ before: {ratio:0.00}× (target: within {ChaosReport.TargetRatio:0}×, {(report.WithinTarget == true ? "met" : "missed")})."));
+            }
+
             if (report.SlowestDuring.Count > 0)
             {
                 AnsiConsole.MarkupLine("Slowest during: " + string.Join(", ", report.SlowestDuring.Select(a =>
@@ -294,6 +300,8 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                     lost = report.Lost,
                     p999_ms_before = report.P999MsBefore,
                     p999_ms_during = report.P999MsDuring,
+                    p999_during_over_before = report.P999Ratio,
+                    p999_within_target = report.WithinTarget,
                     recovery_s = report.RecoverySeconds,
                     p50_ms_before = report.P50MsBefore,
                     p50_ms_during = report.P50MsDuring,

@@ -23,6 +23,21 @@ public sealed class ChaosReportTests
         Assert.Equal(0, report.RecoverySeconds);
         Assert.Equal(300, report.QueriesBefore);
         Assert.Equal(300, report.QueriesDuring); // sent in [3 s, 5 s + 1 s)
+        Assert.Equal(1, report.P999Ratio);
+        Assert.True(report.WithinTarget);
+    }
+
+    [Fact]
+    public void The_ratio_says_whether_p999_during_stayed_within_twice_before()
+    {
+        // p99.9 of 300 answers is the slowest: 20 ms during against 10 ms before is the target's edge, 21 ms beyond it.
+        var atEdge = ChaosReport.Compute(Steady(r => r.SentMs == 4000 ? r with { LatencyMs = 20 } : r), killMs: 3000, replacedMs: 5000);
+        var beyond = ChaosReport.Compute(Steady(r => r.SentMs == 4000 ? r with { LatencyMs = 21 } : r), killMs: 3000, replacedMs: 5000);
+        var noBefore = ChaosReport.Compute(Steady(), killMs: 0, replacedMs: 5000);
+
+        Assert.Equal((2, true), (atEdge.P999Ratio, atEdge.WithinTarget));
+        Assert.Equal((2.1, false), (beyond.P999Ratio, beyond.WithinTarget));
+        Assert.Equal((null, null), (noBefore.P999Ratio, noBefore.WithinTarget));
     }
 
     [Fact]

@@ -24,6 +24,18 @@ public sealed record ChaosReport(
     [property: JsonPropertyName("lost_sent_s")] IReadOnlyList<double> LostSentSeconds,
     [property: JsonPropertyName("slowest_during")] IReadOnlyList<SlowAnswer> SlowestDuring)
 {
+    /// <summary>The target of a drill (docs/RELIABILITY.md): p99.9 during the kill at most this many times the p99.9
+    /// before it.</summary>
+    public const double TargetRatio = 2;
+
+    /// <summary>p99.9 during ÷ p99.9 before (null without an answered query before the kill).</summary>
+    [JsonPropertyName("p999_during_over_before")]
+    public double? P999Ratio => P999MsBefore > 0 ? Math.Round(P999MsDuring / P999MsBefore, 2) : null;
+
+    /// <summary>Whether p99.9 during stayed within <see cref="TargetRatio"/> × before (null when there is no ratio).</summary>
+    [JsonPropertyName("p999_within_target")]
+    public bool? WithinTarget => P999Ratio is { } ratio ? P999MsDuring <= TargetRatio * P999MsBefore : null;
+
     /// <summary>Recovery is judged in windows of this length (by send time).</summary>
     public static readonly TimeSpan Bin = TimeSpan.FromMilliseconds(500);
 
