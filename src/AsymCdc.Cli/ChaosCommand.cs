@@ -51,6 +51,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         [CommandOption("--restart-nice <N>"), Description("CPU niceness of a restarted silo until it is ready (0..19): on one machine its start-up would otherwise take the cores of the silos serving the load, which on Kubernetes it does not."), DefaultValue(19)]
         public int RestartNice { get; init; } = 19;
 
+        [CommandOption("--kill-nice <N>"), Description("CPU niceness a silo gets just before its SIGKILL (0..19): the kernel frees a killed process's memory in that process's threads, which on Kubernetes run on the dead pod's own CPU and here on the cores of the silos that react."), DefaultValue(19)]
+        public int KillNice { get; init; } = 19;
+
         [CommandOption("-m|--mode <MODE>"), Description("Serving mode of the load."), DefaultValue("asymcdc-compact")]
         public string Mode { get; init; } = "asymcdc-compact";
 
@@ -136,9 +139,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             }
 
             if (Queries < 10 || Warmup < 0 || Rate <= 0 || KillAt is <= 0 or >= 1 || RestartAfterMs < 0 || TimeoutMs <= StragglerDeadlineMs
-                || StragglerDeadlineMs <= 0 || DeadlineMedianFactor < 0 || RestartNice is < 0 or > 19)
+                || StragglerDeadlineMs <= 0 || DeadlineMedianFactor < 0 || RestartNice is < 0 or > 19 || KillNice is < 0 or > 19)
             {
-                return ValidationResult.Error("--queries ≥ 10, --warmup ≥ 0, --rate > 0, --kill-at in (0, 1), --restart-after ≥ 0, --deadline-median-factor ≥ 0, --restart-nice in 0..19, "
+                return ValidationResult.Error("--queries ≥ 10, --warmup ≥ 0, --rate > 0, --kill-at in (0, 1), --restart-after ≥ 0, --deadline-median-factor ≥ 0, --restart-nice and --kill-nice in 0..19, "
                     + "and --timeout longer than --straggler-deadline (> 0)");
             }
 
@@ -216,7 +219,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                 : null;
             var freeze = settings.FreezeFrontendMs is { } ms ? ("frontend-0", TimeSpan.FromMilliseconds(ms)) : default((string, TimeSpan)?);
             var drill = DrillAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs),
-                settings.RestartNice, start, cancellationToken, freeze);
+                settings.RestartNice, settings.KillNice, start, cancellationToken, freeze);
             var records = await AnsiConsole.Status().StartAsync($"Load for {duration.TotalSeconds:0} s, kills at {(duration * settings.KillAt).TotalSeconds:0.0} s...",
                 _ => load.RunAsync(mode, settings.Queries, settings.Rate, timeout, start, cancellationToken));
             var loadEndMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -288,6 +291,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                         freeze_ms = settings.FreezeFrontendMs,
                         restart_after_ms = settings.RestartAfterMs,
                         restart_nice = settings.RestartNice,
+                        kill_nice = settings.KillNice,
                         rehearsed = settings.Rehearse,
                         hedge_percentile = settings.Hedging?.Percentile,
                     },
@@ -356,7 +360,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         CancellationToken cancellationToken)
     {
         var rehearsal = DrillAsync(cluster, [$"worker-{settings.Workers - 1}"], TimeSpan.FromSeconds(1),
-            TimeSpan.FromMilliseconds(settings.RestartAfterMs), settings.RestartNice, Stopwatch.GetTimestamp(), cancellationToken);
+            TimeSpan.FromMilliseconds(settings.RestartAfterMs), settings.RestartNice, settings.KillNice, Stopwatch.GetTimestamp(), cancellationToken);
         var second = Math.Max(1, (int)settings.Rate);
         while (!rehearsal.IsCompleted)
         {
@@ -372,7 +376,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
     /// <paramref name="restartAfter"/> starts each again and waits until it is ready. Returns both times, in ms after
     /// <paramref name="start"/>.</summary>
     private static async Task<(double KillMs, double ReplacedMs)> DrillAsync(ProcessCluster cluster, IReadOnlyList<string> victims,
-        TimeSpan killAfter, TimeSpan restartAfter, int restartNice, long start, CancellationToken cancellationToken,
+        TimeSpan killAfter, TimeSpan restartAfter, int restartNice, int killNice, long start, CancellationToken cancellationToken,
         (string Silo, TimeSpan For)? freeze = null)
     {
         var due = killAfter - Stopwatch.GetElapsedTime(start);
@@ -385,7 +389,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         var frozen = freeze is { } f ? FreezeAsync(cluster, f.Silo, f.For, cancellationToken) : Task.CompletedTask;
         if (victims.Count > 0)
         {
-            await Task.WhenAll(victims.Select(cluster.KillAsync));
+            await Task.WhenAll(victims.Select(v => cluster.KillAsync(v, killNice)));
             await Task.Delay(restartAfter, cancellationToken);
             await Task.WhenAll(victims.Select(v => cluster.RestartAsync(v, restartNice, cancellationToken)));
         }

@@ -75,12 +75,14 @@ public sealed partial class WorkerDirectory
         }
     }
 
-    /// <summary>Waits until <see cref="IsComplete"/> (checked every <paramref name="poll"/>) or <paramref name="limit"/>
-    /// passes, and returns the live workers then.</summary>
-    public async Task<IReadOnlyList<SiloAddress>> WhenCompleteAsync(TimeSpan limit, TimeSpan poll, CancellationToken cancellationToken = default)
+    /// <summary>Waits until this silo lists a live worker, or knows there is none (<see cref="IsComplete"/> with no
+    /// worker), checking every <paramref name="poll"/>, or until <paramref name="limit"/> passes; returns the live
+    /// workers then. It does not wait for a complete view: a crashed silo not yet declared dead is listed active, and
+    /// its roles cannot be fetched until it is (3 to 6 s).</summary>
+    public async Task<IReadOnlyList<SiloAddress>> WhenWorkersKnownAsync(TimeSpan limit, TimeSpan poll, CancellationToken cancellationToken = default)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (!IsComplete && System.Diagnostics.Stopwatch.GetElapsedTime(started) < limit)
+        while (Workers.Count == 0 && !IsComplete && System.Diagnostics.Stopwatch.GetElapsedTime(started) < limit)
         {
             await Task.Delay(poll, cancellationToken).ConfigureAwait(false);
         }

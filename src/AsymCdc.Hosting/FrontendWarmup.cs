@@ -37,7 +37,8 @@ public sealed partial class FrontendWarmup(
 
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long the warm-up waits for this silo to learn its peers' roles (<see cref="WorkerDirectory.IsComplete"/>).</summary>
+    /// <summary>How long the warm-up waits for this silo to learn which of its peers are workers
+    /// (<see cref="WorkerDirectory.WhenWorkersKnownAsync"/>).</summary>
     private static readonly TimeSpan ViewLimit = TimeSpan.FromSeconds(5);
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -84,9 +85,9 @@ public sealed partial class FrontendWarmup(
         var first = TimeSpan.Zero;
         try
         {
-            // Active, this silo does not yet know which of its peers are workers (their roles and manifest entries
-            // arrive some milliseconds later): a query now would find no worker and end the warm-up unserved.
-            var known = await workers.WhenCompleteAsync(ViewLimit, TimeSpan.FromMilliseconds(10));
+            // Active, this silo may not know yet which of its peers are workers (their roles and manifest entries
+            // arrive some milliseconds later): a query then would find no worker and end the warm-up unserved.
+            var known = await workers.WhenWorkersKnownAsync(ViewLimit, TimeSpan.FromMilliseconds(10));
             LogViewKnown(logger, known.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             for (var round = 0; round < 2; round++)
             {

@@ -15,6 +15,7 @@ public sealed class ChaosSettingsTests
         Assert.Equal(5, settings.StragglerDeadlineMs);
         Assert.Equal(3, settings.DeadlineMedianFactor);
         Assert.Equal(19, settings.RestartNice);
+        Assert.Equal(19, settings.KillNice);
         Assert.False(settings.Rehearse);
         // The drill's client hedges at the p99 (ClientHedging); --no-hedge is the client of the earlier sessions.
         Assert.Equal(0.99, settings.Hedging!.Percentile);
@@ -27,6 +28,8 @@ public sealed class ChaosSettingsTests
     {
         { new ChaosCommand.Settings { RestartNice = 20 }, "--restart-nice" },
         { new ChaosCommand.Settings { RestartNice = -1 }, "--restart-nice" },
+        { new ChaosCommand.Settings { KillNice = 20 }, "--kill-nice" },
+        { new ChaosCommand.Settings { KillNice = -1 }, "--kill-nice" },
         { new ChaosCommand.Settings { Warmup = -1 }, "--warmup" },
         { new ChaosCommand.Settings { DeadlineMedianFactor = -0.5 }, "--deadline-median-factor" },
         { new ChaosCommand.Settings { StragglerDeadlineMs = 6000 }, "--straggler-deadline" },
