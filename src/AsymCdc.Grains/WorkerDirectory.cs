@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Orleans.Metadata;
 using Orleans.Runtime;
@@ -63,17 +64,7 @@ public sealed partial class WorkerDirectory
 
     /// <summary>Whether this silo knows the roles and the manifest entry of every active silo. A silo that has just
     /// become active learns its peers' some milliseconds later; until then it lists none of them.</summary>
-    public bool IsComplete
-    {
-        get
-        {
-            Refresh();
-            lock (_lock)
-            {
-                return _complete;
-            }
-        }
-    }
+    public bool IsComplete => Refresh().Complete;
 
     /// <summary>Waits until this silo lists a live worker, or knows there is none (<see cref="IsComplete"/> with no
     /// worker), checking every <paramref name="poll"/>, or until <paramref name="limit"/> passes; returns the live
@@ -81,13 +72,15 @@ public sealed partial class WorkerDirectory
     /// its roles cannot be fetched until it is (3 to 6 s).</summary>
     public async Task<IReadOnlyList<SiloAddress>> WhenWorkersKnownAsync(TimeSpan limit, TimeSpan poll, CancellationToken cancellationToken = default)
     {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (Workers.Count == 0 && !IsComplete && System.Diagnostics.Stopwatch.GetElapsedTime(started) < limit)
+        var started = Stopwatch.GetTimestamp();
+        var view = Refresh();
+        while (view.Workers.Length == 0 && !view.Complete && Stopwatch.GetElapsedTime(started) < limit)
         {
             await Task.Delay(poll, cancellationToken).ConfigureAwait(false);
+            view = Refresh();
         }
 
-        return Workers;
+        return view.Workers;
     }
 
     /// <summary>
@@ -168,7 +161,7 @@ public sealed partial class WorkerDirectory
         ordered.CopyTo(picked, 0);
     }
 
-    private (SiloAddress[] Workers, SiloAddress[] Frontends) Refresh()
+    private (SiloAddress[] Workers, SiloAddress[] Frontends, bool Complete) Refresh()
     {
         var snapshot = _membership.CurrentSnapshot;
         var manifest = _manifest.Current;
@@ -178,7 +171,7 @@ public sealed partial class WorkerDirectory
             // rebuilt.
             if (snapshot.Version == _version && manifest.Version == _manifestVersion && _complete)
             {
-                return (_workers, _frontends);
+                return (_workers, _frontends, _complete);
             }
 
             var (workers, frontends, complete) = View(
@@ -205,7 +198,7 @@ public sealed partial class WorkerDirectory
             _complete = complete;
             _workers = workers;
             _frontends = frontends;
-            return (_workers, _frontends);
+            return (_workers, _frontends, _complete);
         }
     }
 

@@ -40,6 +40,7 @@ public sealed partial class FrontendWarmup(
     /// <summary>How long the warm-up waits for this silo to learn which of its peers are workers
     /// (<see cref="WorkerDirectory.WhenWorkersKnownAsync"/>).</summary>
     private static readonly TimeSpan ViewLimit = TimeSpan.FromSeconds(5);
+
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>True once the warm-up has run (or was skipped, or gave up): the silo may be reported ready.</summary>

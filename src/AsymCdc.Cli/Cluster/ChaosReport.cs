@@ -34,7 +34,7 @@ public sealed record ChaosReport(
 
     /// <summary>Whether p99.9 during stayed within <see cref="TargetRatio"/> × before (null when there is no ratio).</summary>
     [JsonPropertyName("p999_within_target")]
-    public bool? WithinTarget => P999Ratio is { } ratio ? P999MsDuring <= TargetRatio * P999MsBefore : null;
+    public bool? WithinTarget => P999MsBefore > 0 ? P999MsDuring <= TargetRatio * P999MsBefore : null;
 
     /// <summary>Recovery is judged in windows of this length (by send time).</summary>
     public static readonly TimeSpan Bin = TimeSpan.FromMilliseconds(500);
