@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime.Hosting;
 
@@ -31,6 +32,7 @@ public static class ServiceCollectionExtensions
             services.AddPlacementDirector<FrontendPlacement, FrontendPlacementDirector>();
             services.AddSingleton<KeyedSiloPlacementDirector>();
             services.AddGrainDirectory(PlacementOnlyDirectory.Name, static (_, _) => new PlacementOnlyDirectory());
+            services.Configure<GrainDirectoryOptions>(static o => o.CacheSize = PlacementOnlyDirectory.OrleansCacheSize);
         }
 
         return services;
