@@ -73,12 +73,14 @@ public sealed class ProcessLifecycleTests
                 Assert.DoesNotContain("Rehearsed a silo's death", log, StringComparison.Ordinal);
                 Assert.DoesNotContain("Priming the peer-loss code paths failed", log, StringComparison.Ordinal);
             });
-            // The silos share this machine's cores: workstation GC, and a thread pool that does not spin for work.
+            // The silos share this machine's cores: workstation GC, a thread pool that does not spin for work, and no
+            // instrumented JIT tier.
             Assert.All(cluster.State.Silos, s =>
             {
                 var environment = File.ReadAllText($"/proc/{s.Pid}/environ").Split('\0');
                 Assert.Contains("DOTNET_gcServer=0", environment);
                 Assert.Contains($"{ProcessCluster.SpinLimitVariable}=0", environment);
+                Assert.Contains($"{ProcessCluster.TieredPgoVariable}=0", environment);
             });
             // `cluster down` from another process works from the state file alone.
             Assert.NotNull(ProcessCluster.Attach(runDirectory));
