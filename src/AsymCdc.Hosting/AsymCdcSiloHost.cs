@@ -23,6 +23,8 @@ public static class AsymCdcSiloHost
         builder.Services.AddSingleton<PeerLossPrimer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PeerLossPrimer>());
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PeerLossPrimer>());
+        // Once active, no older incarnation of this silo is left listed as alive (see OlderIncarnationCleanup).
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, OlderIncarnationCleanup>();
         // A frontend serves queries of its own once active, before it reports ready (see FrontendWarmup).
         builder.Services.AddAsymCdcFrontendWarmup();
         builder.UseOrleans(silo => silo.UseAsymCdcClustering(options).AddAsymCdcRoles(options));
