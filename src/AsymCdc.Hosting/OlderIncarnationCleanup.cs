@@ -55,7 +55,8 @@ public sealed partial class OlderIncarnationCleanup(ILocalSiloDetails silo, IClu
     private async Task OnStop(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
-        await _cleanup.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        await _cleanup; // never faults: CleanUpAsync logs what it cannot do
+        _stopping.Dispose();
     }
 
     private async Task CleanUpAsync(CancellationToken cancellationToken)
