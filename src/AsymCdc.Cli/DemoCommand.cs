@@ -197,7 +197,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
                     var (records, elapsed) = await runner.RunAsync(mode, settings.Queries, settings.Rate, timeout, 0, () => task.Increment(1), cancellationToken);
                     if (cluster is not null && settings.Deadline == "adaptive")
                     {
-                        var deadline = cluster.Frontend.Services.GetRequiredService<AsymCdc.Grains.StragglerDeadline>();
+                        var deadline = cluster.Frontend.Services.GetRequiredService<AsymCdc.Serving.StragglerDeadline>();
                         AnsiConsole.WriteLine($"{mode.ToName()}: adaptive straggler deadline at the end: {deadline.Current.TotalMilliseconds:0.0} ms over {deadline.Count} recent worker calls");
                     }
 

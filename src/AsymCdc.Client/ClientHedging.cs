@@ -1,3 +1,4 @@
+using AsymCdc.Serving;
 namespace AsymCdc.Client;
 
 /// <summary>
@@ -48,9 +49,9 @@ public sealed record ClientHedging
             throw new ArgumentException($"ClientHedging.MinDelay ({MinDelay}) must be positive and at most MaxDelay ({MaxDelay})", nameof(MinDelay));
         }
 
-        if (MinSamples is < 1 or > Abstractions.LatencyWindow.Capacity)
+        if (MinSamples is < 1 or > LatencyWindow.Capacity)
         {
-            throw new ArgumentException($"ClientHedging.MinSamples is {MinSamples}; it must be in 1..{Abstractions.LatencyWindow.Capacity}", nameof(MinSamples));
+            throw new ArgumentException($"ClientHedging.MinSamples is {MinSamples}; it must be in 1..{LatencyWindow.Capacity}", nameof(MinSamples));
         }
 
         if (Budget is <= 0 or > 1)

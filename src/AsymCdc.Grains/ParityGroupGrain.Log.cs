@@ -13,6 +13,6 @@ public sealed partial class ParityGroupGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Group {GroupId}: decoding member {Index} failed; waiting for its own answer")]
     private static partial void LogDecodeFailed(ILogger logger, Exception exception, long groupId, int index);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Group {GroupId}: sealing at the end of its window failed")]
-    private static partial void LogSealFailed(ILogger logger, Exception exception, long groupId);
+    [LoggerMessage(Level = LogLevel.Error, Message = "The {Mode} serving policy failed on a callback")]
+    private static partial void LogPolicyFailed(ILogger logger, Exception exception, string mode);
 }

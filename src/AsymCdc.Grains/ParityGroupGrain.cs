@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using AsymCdc.Abstractions;
-using AsymCdc.Coding;
+using AsymCdc.Serving;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.GrainDirectory;
@@ -9,16 +9,14 @@ using Orleans.Runtime;
 namespace AsymCdc.Grains;
 
 /// <summary>
-/// Serves the queries of one (mode, k, shard). For the coded modes it is the batching grain of DESIGN §3: it assigns
-/// arriving queries to groups of k in arrival order and dispatches each data query to its own worker silo AT ONCE;
-/// when the group is full, or its window ends with k' &lt; k members, or a member misses while it is still open, it
-/// encodes the parity over the members present and dispatches it to a (k+1)-th silo. It races each query's own answer
-/// against the straggler deadline and, on a miss, decodes the answer from the other k' as soon as they are in. Every
-/// await is bounded by the request's deadline, so a caller gets its answer, a reconstruction or a clear error, never a
-/// hang. For the uncoded modes it sends one call (none), two (replication) or a backup after a latency percentile
-/// (hedged).
-/// Each query is one <see cref="ServingTelemetry.QuerySpan"/> with child spans for the encode, its worker calls and the
-/// decode; a sampled fraction of reconstructions is checked against the straggler's own late answer (shadow verification).
+/// Serves the queries of one (mode, k, shard): the Orleans shell around the mode's serving policy
+/// (<see cref="ServingStrategies"/>, in AsymCdc.Serving), which decides which worker gets which input and when, how a
+/// group is batched and sealed, and when a late answer is hedged or decoded. This grain only carries those decisions:
+/// a worker call becomes a <see cref="IModelWorkerGrain"/> call on the chosen silo, a decode a <see cref="IDecoderGrain"/>
+/// call, a timer a callback on this activation; and it holds each caller to its request deadline, so a caller gets
+/// its answer, a reconstruction or a clear error, never a hang. Each query is one <see cref="ServingTelemetry.QuerySpan"/>
+/// with child spans for the encode, its worker calls and the decode; a sampled fraction of reconstructions is checked
+/// against the straggler's own late answer (shadow verification).
 /// </summary>
 [Reentrant]
 [FrontendPlacement]
@@ -29,16 +27,14 @@ public sealed partial class ParityGroupGrain(
     ServingInstruments instruments,
     StragglerDeadline adaptiveDeadline,
     TimeProvider time,
-    ILogger<ParityGroupGrain> logger) : Grain, IParityGroupGrain
+    ILogger<ParityGroupGrain> logger) : Grain, IParityGroupGrain, IServingHost<SiloAddress, WorkerAnswer>, IServingObserver<SiloAddress>
 {
     private const int InputLength = PredictionRequest.InputLength;
     private readonly ServingOptions _options = options.Value;
     private ServingMode _mode;
     private int _k;
-    private long _nextGroupId;
-    private CodedGroup? _open;
-    private LatencyWindow? _latency;
-    private LatencyWindow? _ownLatency;
+    private ServingStrategy<SiloAddress, WorkerAnswer>? _strategy;
+    private TimeProvider? _activationTime;
 
     // Orleans resolves a grain interface by reflection on every GetGrain; these references are made once per target.
     // A silo that left keeps its entry until the cache is rebuilt (bounded by MaxCachedWorkers: restarts add silos).
@@ -46,13 +42,19 @@ public sealed partial class ParityGroupGrain(
     private readonly Dictionary<SiloAddress, IModelWorkerGrain> _workerGrains = [];
     private IDecoderGrain? _decoder;
 
+    TimeProvider IServingHost<SiloAddress, WorkerAnswer>.Time => _activationTime!;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_mode, _k, _) = ParityGroupKey.Parse(this.GetPrimaryKeyString());
+        _activationTime = new ActivationTimeProvider(time, TaskScheduler.Current, e => LogPolicyFailed(logger, e, _mode.ToName()));
+        var trigger = _options.IsAdaptiveDeadline
+            ? ReconstructionTrigger.Adaptive(adaptiveDeadline)
+            : ReconstructionTrigger.Fixed(_options.StragglerDeadline, _options.StragglerDeadlineMedianFactor);
         // A random base keeps group ids unique across shards and re-activations (tests group answers by id).
-        _nextGroupId = Random.Shared.NextInt64(1, long.MaxValue >> 20) << 16;
-        _latency = _mode == ServingMode.Hedged ? new LatencyWindow(_options.HedgePercentile) : null;
-        _ownLatency = _mode.IsCoded() && _options.StragglerDeadlineMedianFactor > 0 ? new LatencyWindow(0.5) : null;
+        var firstGroupId = Random.Shared.NextInt64(1, long.MaxValue >> 20) << 16;
+        var settings = new StrategySettings(_k, InputLength, _options.GroupWindow, _options.HedgePercentile, _options.StragglerDeadline, firstGroupId);
+        _strategy = ServingStrategies.Create(_mode.ToName(), settings, this, this, trigger);
         return Task.CompletedTask;
     }
 
@@ -65,13 +67,20 @@ public sealed partial class ParityGroupGrain(
         span?.SetTag("asymcdc.k", _k);
         try
         {
-            var prediction = _mode switch
+            var remaining = Remaining(query.DeadlineUtc, 0);
+            var pending = new PendingQuery(span);
+            var served = new ServedQuery<WorkerAnswer>(query.Input, static q => ((PendingQuery)q.State!).Done.TrySetResult()) { State = pending };
+            _strategy!.Submit(served);
+            try
             {
-                ServingMode.None => await SingleAsync(query, started),
-                ServingMode.Replication => await ReplicatedAsync(query, started),
-                ServingMode.Hedged => await HedgedAsync(query, started),
-                _ => await CodedAsync(query, started),
-            };
+                await pending.Done.Task.WaitAsync(remaining, time);
+            }
+            catch (TimeoutException)
+            {
+                throw DeadlineExceeded(served.GroupId);
+            }
+
+            var prediction = Answer(served, started);
             instruments.Answered(_mode, prediction.ServedBy, prediction.LatencyMs);
             span?.SetTag("asymcdc.served_by", prediction.ServedBy.ToName());
             span?.SetTag("asymcdc.group", prediction.GroupId);
@@ -84,193 +93,35 @@ public sealed partial class ParityGroupGrain(
         }
     }
 
-    private async Task<Prediction> SingleAsync(GroupQuery query, long started)
+    private Prediction Answer(ServedQuery<WorkerAnswer> served, long started)
     {
-        var silo = workers.Pick(1)[0];
-        var (answer, _) = await FirstSuccessfulAsync([CallWorker(silo, ServingModels.Classifier, query.Input, "data")], query.DeadlineUtc);
-        return Answer(answer.Logits, ServedBy.Direct, 0, started, answer.Worker);
-    }
-
-    private async Task<Prediction> ReplicatedAsync(GroupQuery query, long started)
-    {
-        var silos = workers.Pick(2);
-        Task<WorkerAnswer>[] calls =
-        [
-            CallWorker(silos[0], ServingModels.Classifier, query.Input, "data"),
-            CallWorker(silos[1], ServingModels.Classifier, query.Input, "replica"),
-        ];
-        var (answer, winner) = await FirstSuccessfulAsync(calls, query.DeadlineUtc);
-        return Answer(answer.Logits, winner == 0 ? ServedBy.Direct : ServedBy.Replica, 0, started, answer.Worker);
-    }
-
-    private async Task<Prediction> HedgedAsync(GroupQuery query, long started)
-    {
-        var silos = workers.Pick(2);
-        var primary = CallWorker(silos[0], ServingModels.Classifier, query.Input, "data");
-        var hedgeAfter = TimeSpan.FromMilliseconds(_latency!.Percentile(_options.StragglerDeadline.TotalMilliseconds));
-        await Quietly(primary.WaitAsync(Min(hedgeAfter, Remaining(query.DeadlineUtc)), time));
-        if (primary.IsCompletedSuccessfully)
+        if (served.Failure is { } failure)
         {
-            _latency.Record(time.GetElapsedTime(started).TotalMilliseconds);
-            return Answer(primary.Result.Logits, ServedBy.Direct, 0, started, primary.Result.Worker);
+            throw failure.CauseIsTheAnswer && failure.Cause is PredictionException typed
+                ? typed
+                : new PredictionException(PredictionErrorCode.Unavailable, failure.Message, failure.Cause!);
         }
 
-        instruments.StragglerDetected(_mode);
-        var hedgeStarted = time.GetTimestamp();
-        var backup = CallWorker(silos[1], ServingModels.Classifier, query.Input, "hedge");
-        var (answer, winner) = await FirstSuccessfulAsync([primary, backup], query.DeadlineUtc);
-        _latency.Record(winner == 0 ? time.GetElapsedTime(started).TotalMilliseconds : time.GetElapsedTime(hedgeStarted).TotalMilliseconds);
-        return Answer(answer.Logits, winner == 0 ? ServedBy.Direct : ServedBy.Hedge, 0, started, answer.Worker);
-    }
-
-    private async Task<Prediction> CodedAsync(GroupQuery query, long started)
-    {
-        var group = _open ??= new CodedGroup(_nextGroupId++, _k, workers.Pick(_k + 1), InputLength);
-        var index = group.Add(query.Input, i => CallWorker(group.Silos[i], ServingModels.Classifier, query.Input, "data"));
-        if (group.IsFull)
+        var answer = served.Answer!;
+        var servedBy = served.Path switch
         {
-            Seal(group);
-        }
-        else if (index == 0)
+            AnswerPath.Direct => ServedBy.Direct,
+            AnswerPath.Backup => _mode == ServingMode.Replication ? ServedBy.Replica : ServedBy.Hedge,
+            _ => Reconstruction(_mode),
+        };
+        var label = ArgMax(answer.Logits);
+        if (served.Path == AnswerPath.Reconstructed)
         {
-            _ = SealAfterWindowAsync(group);
+            ShadowVerify(served, label);
         }
 
-        return await AwaitMemberAsync(group, index, query.DeadlineUtc, started);
-    }
-
-    private async Task SealAfterWindowAsync(CodedGroup group)
-    {
-        try
-        {
-            await Task.Delay(_options.GroupWindow, time);
-            Seal(group);
-        }
-        catch (Exception e)
-        {
-            LogSealFailed(logger, e, group.Id);
-        }
-    }
-
-    /// <summary>Encodes the parity over the k' members present and dispatches it; the group takes no more members.</summary>
-    private void Seal(CodedGroup group)
-    {
-        if (group.IsSealed)
-        {
-            return;
-        }
-
-        if (ReferenceEquals(_open, group))
-        {
-            _open = null;
-        }
-
-        var members = group.Inputs.AsSpan(0, group.Count * InputLength);
-        var parityInput = new float[InputLength];
-        string parityModel;
-        using (var encode = ServingTelemetry.Source.StartActivity(ServingTelemetry.EncodeSpan))
-        {
-            encode?.SetTag("asymcdc.group", group.Id);
-            encode?.SetTag("asymcdc.members", group.Count);
-            parityModel = Encode(members, parityInput);
-        }
-
-        group.Seal(CallWorker(group.ParitySilo, parityModel, parityInput, "parity"));
-        instruments.GroupFormed(_mode, partial: !group.IsFull);
-    }
-
-    /// <summary>The parity query of the mode over the members present; returns the model that serves it.</summary>
-    private string Encode(ReadOnlySpan<float> members, Span<float> parityInput)
-    {
-        var count = members.Length / InputLength;
-        switch (_mode)
-        {
-            case ServingMode.Parm:
-                // ParM: X_p = Σ X_i, served by the learned parity model f_P.
-                SumEncoder.Encode(members, count, InputLength, parityInput);
-                return ServingModels.Parm(_k);
-            case ServingMode.ApproxIfer:
-                // ApproxIFER: the Berrut interpolant of the members at the parity node, served by the deployed model.
-                BerrutEncoder.Encode(members, count, InputLength, parityInput);
-                return ServingModels.Classifier;
-            default:
-                // AsymCDC: X_p = (1/k')·Σ X_i, served by the deployed model itself.
-                MeanEncoder.Encode(members, count, InputLength, parityInput);
-                return ServingModels.Classifier;
-        }
-    }
-
-    private async Task<Prediction> AwaitMemberAsync(CodedGroup group, int index, DateTime deadline, long started)
-    {
-        var own = group.Data[index];
-        var stragglerDeadline = StragglerDeadline();
-        Activity.Current?.SetTag("asymcdc.straggler_deadline_ms", stragglerDeadline.TotalMilliseconds);
-        await Quietly(own.WaitAsync(Min(stragglerDeadline, Remaining(deadline)), time));
-        if (own.IsCompletedSuccessfully)
-        {
-            _ownLatency?.Record(time.GetElapsedTime(started).TotalMilliseconds);
-            return Answer(own.Result.Logits, ServedBy.Direct, group.Id, started, own.Result.Worker);
-        }
-
-        // A miss: the own answer is late (or its silo failed). Y_i = D(Y_1..Y_{i-1}, Y_{i+1}..Y_k', Y_p) as soon as
-        // those k' answers are in; a late own answer that arrives first still wins.
-        instruments.StragglerDetected(_mode);
-        LogMemberMissed(logger, group.Id, index, group.Silos[index], own.IsFaulted ? "failed" : "late");
-        // The decode needs the parity now: a group still open (its member failed within the window) takes no more
-        // members and sends its parity at once instead of at the window's end.
-        Seal(group);
-        var others = group.OthersAsync(index);
-        Task<float[]>? decode = null;
-        var decodeStarted = 0L;
-        while (true)
-        {
-            var waitOn = new List<Task>(2);
-            if (!own.IsFaulted)
-            {
-                waitOn.Add(own);
-            }
-
-            if (decode is null ? !others.IsFaulted : !decode.IsFaulted)
-            {
-                waitOn.Add(decode ?? (Task)others);
-            }
-
-            if (waitOn.Count == 0)
-            {
-                var why = (decode?.Exception ?? others.Exception)?.GetBaseException().Message;
-                LogMemberLost(logger, group.Id, index, why);
-                throw new PredictionException(PredictionErrorCode.Unavailable,
-                    $"query {index} of group {group.Id} ({_mode.ToName()}) could not be answered: its worker call failed "
-                    + $"({own.Exception?.GetBaseException().Message}) and the group could not rebuild it ({why}); the query may be retried");
-            }
-
-            await WithinDeadline(Task.WhenAny(waitOn), deadline, group.Id, index);
-            if (own.IsCompletedSuccessfully)
-            {
-                return Answer(own.Result.Logits, ServedBy.Direct, group.Id, started, own.Result.Worker);
-            }
-
-            if (decode is null && others.IsCompletedSuccessfully)
-            {
-                decodeStarted = time.GetTimestamp();
-                decode = Traced(ServingTelemetry.DecodeSpan, "decode", () => Decode(group, index, others.Result));
-            }
-            else if (decode is { IsCompletedSuccessfully: true })
-            {
-                instruments.Decoded(_mode, time.GetElapsedTime(decodeStarted).TotalMilliseconds);
-                ShadowVerify(own, decode.Result);
-                return Answer(decode.Result, Reconstruction(_mode), group.Id, started, worker: null);
-            }
-            else if (decode is { IsFaulted: true })
-            {
-                LogDecodeFailed(logger, decode.Exception!.GetBaseException(), group.Id, index);
-            }
-        }
+        return new(label, answer.Logits, servedBy, time.GetElapsedTime(started).TotalMilliseconds, served.GroupId, _mode,
+            served.Path == AnswerPath.Reconstructed ? null : answer.Worker);
     }
 
     /// <summary>Shadow verification: for a sampled fraction of reconstructions, compare the predicted class with the
     /// straggler's own answer once it arrives. Nothing waits on it; a straggler that fails is simply not counted.</summary>
-    private void ShadowVerify(Task<WorkerAnswer> own, float[] reconstructed)
+    private void ShadowVerify(ServedQuery<WorkerAnswer> served, int predicted)
     {
         var rate = _options.ShadowSampleRate;
         if (rate <= 0 || (rate < 1 && Random.Shared.NextDouble() >= rate))
@@ -279,63 +130,87 @@ public sealed partial class ParityGroupGrain(
         }
 
         var mode = _mode;
-        var predicted = ArgMax(reconstructed);
-        _ = own.ContinueWith(t => instruments.ShadowChecked(mode, ArgMax(t.Result.Logits) == predicted), CancellationToken.None,
-            TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        served.WhenOwnAnswerArrives?.Invoke(own => instruments.ShadowChecked(mode, ArgMax(own.Logits) == predicted));
     }
 
-    /// <summary>Fixed: the configured deadline, raised when asked to at least the configured multiple of the recent
-    /// median (answers censored at the deadline bias it low, never high, while fewer than half are late). Adaptive: the
-    /// silo's live quantile of worker service times within [floor, cap].</summary>
-    private TimeSpan StragglerDeadline()
+    SiloAddress[] IServingHost<SiloAddress, WorkerAnswer>.Pick(int count) => workers.Pick(count);
+
+    void IServingHost<SiloAddress, WorkerAnswer>.Send(WorkerDispatch<SiloAddress, WorkerAnswer> call)
     {
-        if (_options.IsAdaptiveDeadline)
-        {
-            return adaptiveDeadline.Current;
-        }
-
-        if (_ownLatency is not { Count: > 0 } window)
-        {
-            return _options.StragglerDeadline;
-        }
-
-        var adaptive = TimeSpan.FromMilliseconds(_options.StragglerDeadlineMedianFactor * window.Percentile(0));
-        return adaptive > _options.StragglerDeadline ? adaptive : _options.StragglerDeadline;
-    }
-
-    private Task<float[]> Decode(CodedGroup group, int missing, WorkerAnswer[] others)
-    {
-        var data = new WorkerAnswer?[group.Count];
-        var n = 0;
-        for (var j = 0; j < group.Count; j++)
-        {
-            data[j] = j == missing ? null : others[n++];
-        }
-
-        var call = new DecodeCall(_mode, group.Count, missing, data, others[^1]);
-        _decoder ??= GrainFactory.GetGrain<IDecoderGrain>(0);
-        return _decoder.DecodeAsync(call).AsTask();
-    }
-
-    private Task<WorkerAnswer> CallWorker(SiloAddress silo, string model, float[] input, string role)
-    {
-        instruments.WorkerCall(_mode, role);
-        var sent = time.GetTimestamp();
+        var silo = call.Worker;
+        var model = call.Role == CallRole.Parity && _mode == ServingMode.Parm ? ServingModels.Parm(_k) : ServingModels.Classifier;
         // Watched: a call to a silo that turns out unreachable fails as soon as any call to it is rejected.
-        var task = Traced(ServingTelemetry.WorkerCallSpan, role,
-            () => workers.Suspicion.Watch(silo, WorkerGrain(silo).RunAsync(new WorkerCall(model, input, _mode)).AsTask()),
+        var task = Traced(ServingTelemetry.WorkerCallSpan, RoleName(call.Role),
+            () => workers.Suspicion.Watch(silo, WorkerGrain(silo).RunAsync(new WorkerCall(model, call.Input, _mode)).AsTask()),
             span => span.SetTag("asymcdc.model", model).SetTag("asymcdc.silo", silo.ToString()));
-        if (_options.IsAdaptiveDeadline)
+        _ = CompleteAsync(task, call.Complete, call.Fail);
+    }
+
+    void IServingHost<SiloAddress, WorkerAnswer>.Decode(DecodeJob<SiloAddress, WorkerAnswer> job)
+    {
+        var call = new DecodeCall(_mode, job.Group.Count, job.Missing, job.DataAnswers(), job.ParityAnswer);
+        _decoder ??= GrainFactory.GetGrain<IDecoderGrain>(0);
+        // The decode belongs to the missing member's query, whichever answer of the group made it possible.
+        var current = Activity.Current;
+        Activity.Current = (job.Query.State as PendingQuery)?.Span ?? current;
+        var decoder = _decoder;
+        var task = Traced(ServingTelemetry.DecodeSpan, "decode", async () =>
+            new WorkerAnswer(await decoder.DecodeAsync(call), Features: null, Worker: "", Straggled: false));
+        Activity.Current = current;
+        _ = CompleteAsync(task, job.Complete, job.Fail);
+    }
+
+    /// <summary>Reports a grain call's outcome to the policy; the await resumes on this activation.</summary>
+    private async Task CompleteAsync(Task<WorkerAnswer> task, Action<WorkerAnswer> complete, Action<Exception> fail)
+    {
+        WorkerAnswer answer;
+        try
         {
-            // Late answers are recorded too, when they finally arrive: the quantile must see the tail it guards against.
-            _ = task.ContinueWith(t => adaptiveDeadline.Record(time.GetElapsedTime(sent)), CancellationToken.None,
-                TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            answer = await task;
+        }
+        catch (Exception e)
+        {
+            Report(() => fail(e));
+            return;
         }
 
-        // A straggler's late failure is nobody's business once the query is answered; observe it so it is not reported as unobserved.
-        _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        return task;
+        Report(() => complete(answer));
     }
+
+    private void Report(Action outcome)
+    {
+        try
+        {
+            outcome();
+        }
+        catch (Exception e)
+        {
+            LogPolicyFailed(logger, e, _mode.ToName());
+        }
+    }
+
+    void IServingObserver<SiloAddress>.WorkerCallSent(CallRole role) => instruments.WorkerCall(_mode, RoleName(role));
+
+    void IServingObserver<SiloAddress>.StragglerDetected() => instruments.StragglerDetected(_mode);
+
+    IDisposable? IServingObserver<SiloAddress>.Encoding(long groupId, int members)
+    {
+        var encode = ServingTelemetry.Source.StartActivity(ServingTelemetry.EncodeSpan);
+        encode?.SetTag("asymcdc.group", groupId);
+        encode?.SetTag("asymcdc.members", members);
+        return encode;
+    }
+
+    void IServingObserver<SiloAddress>.GroupFormed(bool partial) => instruments.GroupFormed(_mode, partial);
+
+    void IServingObserver<SiloAddress>.MemberMissed(long groupId, int index, SiloAddress worker, bool failed) =>
+        LogMemberMissed(logger, groupId, index, worker, failed ? "failed" : "late");
+
+    void IServingObserver<SiloAddress>.MemberLost(long groupId, int index, string? reason) => LogMemberLost(logger, groupId, index, reason);
+
+    void IServingObserver<SiloAddress>.DecodeFailed(long groupId, int index, Exception error) => LogDecodeFailed(logger, error, groupId, index);
+
+    void IServingObserver<SiloAddress>.Decoded(TimeSpan elapsed) => instruments.Decoded(_mode, elapsed.TotalMilliseconds);
 
     private IModelWorkerGrain WorkerGrain(SiloAddress silo)
     {
@@ -393,50 +268,24 @@ public sealed partial class ParityGroupGrain(
         }
     }
 
-    /// <summary>The first call to succeed and its position; a clear error when all failed or the deadline passed.</summary>
-    private async Task<(WorkerAnswer Answer, int Index)> FirstSuccessfulAsync(Task<WorkerAnswer>[] calls, DateTime deadline)
-    {
-        var pending = new List<Task<WorkerAnswer>>(calls);
-        Exception? failure = null;
-        while (pending.Count > 0)
-        {
-            var done = await WithinDeadline(Task.WhenAny(pending), deadline, groupId: 0, index: 0);
-            if (done.IsCompletedSuccessfully)
-            {
-                return (done.Result, Array.IndexOf(calls, done));
-            }
-
-            failure = done.Exception?.GetBaseException();
-            pending.Remove(done);
-        }
-
-        throw failure as PredictionException ?? new PredictionException(PredictionErrorCode.Unavailable,
-            $"every worker call of this {_mode.ToName()} query failed ({failure?.Message}); the query may be retried", failure!);
-    }
-
-    private async Task<T> WithinDeadline<T>(Task<T> task, DateTime deadline, long groupId, int index)
-    {
-        try
-        {
-            return await task.WaitAsync(Remaining(deadline), time);
-        }
-        catch (TimeoutException)
-        {
-            throw DeadlineExceeded(groupId, index);
-        }
-    }
-
-    private TimeSpan Remaining(DateTime deadline)
+    private TimeSpan Remaining(DateTime deadline, long groupId)
     {
         var remaining = deadline - time.GetUtcNow().UtcDateTime;
-        return remaining > TimeSpan.Zero ? remaining : throw DeadlineExceeded(0, 0);
+        return remaining > TimeSpan.Zero ? remaining : throw DeadlineExceeded(groupId);
     }
 
-    private PredictionException DeadlineExceeded(long groupId, int index) => new(PredictionErrorCode.DeadlineExceeded,
-        $"no answer and no reconstruction for query {index} of group {groupId} ({_mode.ToName()}) before its deadline; the query may be retried");
+    private PredictionException DeadlineExceeded(long groupId) => new(PredictionErrorCode.DeadlineExceeded,
+        groupId == 0
+            ? $"no answer for this {_mode.ToName()} query before its deadline; the query may be retried"
+            : $"no answer and no reconstruction for a query of group {groupId} ({_mode.ToName()}) before its deadline; the query may be retried");
 
-    private Prediction Answer(float[] logits, ServedBy servedBy, long groupId, long started, string? worker) =>
-        new(ArgMax(logits), logits, servedBy, time.GetElapsedTime(started).TotalMilliseconds, groupId, _mode, worker);
+    private static string RoleName(CallRole role) => role switch
+    {
+        CallRole.Data => "data",
+        CallRole.Replica => "replica",
+        CallRole.Hedge => "hedge",
+        _ => "parity",
+    };
 
     private static ServedBy Reconstruction(ServingMode mode) => mode switch
     {
@@ -460,18 +309,11 @@ public sealed partial class ParityGroupGrain(
         return best;
     }
 
-    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
-
-    /// <summary>Waits without throwing: the caller inspects the task's state afterwards.</summary>
-    private static async Task Quietly(Task task)
+    /// <summary>A caller waiting in <see cref="PredictAsync"/>: completed by the policy, with the query's span for the decode.</summary>
+    private sealed class PendingQuery(Activity? span)
     {
-        try
-        {
-            await task;
-        }
-        catch (Exception)
-        {
-            // Late (TimeoutException) or failed: the caller decides from the task's state.
-        }
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Activity? Span { get; } = span;
     }
 }

@@ -1,3 +1,4 @@
+using AsymCdc.Serving;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -22,7 +23,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<StragglerInjector>();
         services.TryAddSingleton(sp =>
         {
-            var deadline = new StragglerDeadline(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ServingOptions>>().Value);
+            var serving = sp.GetRequiredService<IOptions<ServingOptions>>().Value;
+            // Before any sample the deadline is the configured fixed one (clamped).
+            var deadline = new StragglerDeadline(sp.GetRequiredService<TimeProvider>(), serving.AdaptiveDeadlineQuantile,
+                serving.AdaptiveDeadlineFloor, serving.AdaptiveDeadlineCap, serving.AdaptiveDeadlineWindow, serving.StragglerDeadline);
             sp.GetRequiredService<ServingInstruments>().ObserveDeadline(deadline);
             return deadline;
         });

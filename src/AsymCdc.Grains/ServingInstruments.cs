@@ -1,3 +1,4 @@
+using AsymCdc.Serving;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using AsymCdc.Abstractions;

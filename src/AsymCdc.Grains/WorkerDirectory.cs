@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AsymCdc.Serving;
 using Microsoft.Extensions.Options;
 using Orleans.Metadata;
 using Orleans.Runtime;
@@ -35,7 +36,8 @@ public sealed partial class WorkerDirectory
     private SiloAddress[] _workers = [];
     private SiloAddress[] _frontends = [];
     private bool _complete;
-    private int _cursor;
+    private readonly WorkerPicker<SiloAddress> _picker = new();
+    private readonly Func<SiloAddress, bool> _isSuspected;
 
     public WorkerDirectory(IClusterMembershipService membership, ISiloMetadataCache metadata,
         IClusterManifestProvider manifest, WorkerSuspicion suspicion, TimeProvider time, IOptions<ServingOptions> options,
@@ -43,6 +45,7 @@ public sealed partial class WorkerDirectory
     {
         _newcomerWindow = new NewcomerWindow(options.Value.NewWorkerParityOnly, time);
         _isNewcomer = _newcomerWindow.Contains;
+        _isSuspected = silo => Suspicion!.IsSuspected(silo);
         _membership = membership;
         _metadata = metadata;
         _manifest = manifest;
@@ -98,67 +101,26 @@ public sealed partial class WorkerDirectory
                 "no live silo with the 'gpu-worker' role is in the cluster; start a worker silo (AsymCdc:Silo:Roles=gpu-worker)");
         }
 
-        if (Suspicion.Count > 0)
-        {
-            var trusted = Array.FindAll(workers, silo => !Suspicion.IsSuspected(silo));
-            // With too few trusted silos a group would share silos anyway; keep every member's silo distinct instead.
-            workers = trusted.Length >= Math.Min(count, workers.Length) ? trusted : workers;
-        }
-
         if (workers.Length < count)
         {
             LogTooFewWorkers(_logger, count, workers.Length);
         }
 
-        var start = (int)((uint)Interlocked.Increment(ref _cursor) % (uint)workers.Length);
-        var picked = new SiloAddress[count];
-        for (var i = 0; i < count; i++)
-        {
-            picked[i] = workers[(start + i) % workers.Length];
-        }
-
+        var isSuspected = Suspicion.Count > 0 ? _isSuspected : null;
         if (_newcomers > 0 && count > 1)
         {
             lock (_lock)
             {
                 _newcomerWindow.ForgetSeasoned();
                 _newcomers = _newcomerWindow.Count;
-                NewcomersLast(picked, _isNewcomer);
+                if (_newcomers > 0)
+                {
+                    return _picker.Pick(workers, count, isSuspected, _isNewcomer);
+                }
             }
         }
 
-        return picked;
-    }
-
-    /// <summary>
-    /// Reorders <paramref name="picked"/> in place, stably: silos for which <paramref name="isNewcomer"/> holds go last,
-    /// so that a group's data slots go to seasoned workers and its last slot (the parity) to a newcomer.
-    /// </summary>
-    public static void NewcomersLast(SiloAddress[] picked, Func<SiloAddress, bool> isNewcomer)
-    {
-        ArgumentNullException.ThrowIfNull(picked);
-        ArgumentNullException.ThrowIfNull(isNewcomer);
-        Span<bool> newcomer = stackalloc bool[picked.Length];
-        var seasoned = 0;
-        for (var i = 0; i < picked.Length; i++)
-        {
-            newcomer[i] = isNewcomer(picked[i]);
-            seasoned += newcomer[i] ? 0 : 1;
-        }
-
-        if (seasoned == picked.Length || seasoned == 0)
-        {
-            return;
-        }
-
-        var ordered = new SiloAddress[picked.Length];
-        var (front, back) = (0, seasoned);
-        for (var i = 0; i < picked.Length; i++)
-        {
-            ordered[newcomer[i] ? back++ : front++] = picked[i];
-        }
-
-        ordered.CopyTo(picked, 0);
+        return _picker.Pick(workers, count, isSuspected);
     }
 
     private (SiloAddress[] Workers, SiloAddress[] Frontends, bool Complete) Refresh()

@@ -1,3 +1,4 @@
+using AsymCdc.Serving;
 namespace AsymCdc.Grains.Tests;
 
 /// <summary>The adaptive straggler deadline, on a hand-driven clock.</summary>

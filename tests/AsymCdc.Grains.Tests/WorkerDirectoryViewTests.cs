@@ -1,3 +1,4 @@
+using AsymCdc.Serving;
 using System.Net;
 using Orleans.Runtime;
 
@@ -68,7 +69,7 @@ public sealed class WorkerDirectoryViewTests
     {
         SiloAddress[] picked = [Joined, WorkerA, WorkerB];
 
-        WorkerDirectory.NewcomersLast(picked, s => s == Joined);
+        WorkerPicker<SiloAddress>.NewcomersLast(picked, s => s == Joined);
 
         Assert.Equal([WorkerA, WorkerB, Joined], picked);
     }
@@ -80,9 +81,9 @@ public sealed class WorkerDirectoryViewTests
         SiloAddress[] all = [WorkerB, WorkerA];
         SiloAddress[] none = [WorkerB, WorkerA];
 
-        WorkerDirectory.NewcomersLast(two, s => s == Joined || s == Frontend);
-        WorkerDirectory.NewcomersLast(all, _ => true);
-        WorkerDirectory.NewcomersLast(none, _ => false);
+        WorkerPicker<SiloAddress>.NewcomersLast(two, s => s == Joined || s == Frontend);
+        WorkerPicker<SiloAddress>.NewcomersLast(all, _ => true);
+        WorkerPicker<SiloAddress>.NewcomersLast(none, _ => false);
 
         Assert.Equal([WorkerA, WorkerB, Joined, Frontend], two);
         Assert.Equal([WorkerB, WorkerA], all);

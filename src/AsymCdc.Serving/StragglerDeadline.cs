@@ -1,4 +1,4 @@
-namespace AsymCdc.Grains;
+namespace AsymCdc.Serving;
 
 /// <summary>
 /// The adaptive straggler deadline of one silo: a quantile (default p95) of the worker service times this silo saw in
@@ -51,13 +51,6 @@ public sealed class StragglerDeadline
         (_time, _quantile, _floor, _cap, Window) = (time, quantile, floor, cap, window);
         _initial = Clamp(initial);
         _current = _initial;
-    }
-
-    /// <summary>From <see cref="ServingOptions"/>: before any sample the deadline is the configured fixed one (clamped).</summary>
-    public StragglerDeadline(TimeProvider time, ServingOptions options)
-        : this(time, options.AdaptiveDeadlineQuantile, options.AdaptiveDeadlineFloor, options.AdaptiveDeadlineCap,
-            options.AdaptiveDeadlineWindow, options.StragglerDeadline)
-    {
     }
 
     /// <summary>Samples older than this no longer count.</summary>

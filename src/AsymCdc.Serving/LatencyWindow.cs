@@ -1,4 +1,4 @@
-namespace AsymCdc.Abstractions;
+namespace AsymCdc.Serving;
 
 /// <summary>The last <see cref="Capacity"/> observed latencies and a percentile over them, for hedged requests
 /// ("The Tail at Scale": fire the backup after, e.g., the p95): the parity group's hedged baseline and the client's

@@ -1,0 +1,67 @@
+namespace AsymCdc.Serving;
+
+/// <summary>
+/// When a query's own answer counts as late (its straggler deadline), so that a hedge fires or a decode starts.
+/// Fixed: the configured deadline, raised when asked to at least a multiple of the recent median of own answers
+/// (answers censored at the deadline bias that median low, never high, while fewer than half are late). Adaptive: the
+/// live quantile of worker service times that every policy of a silo shares (<see cref="StragglerDeadline"/>).
+/// Not thread-safe except for the shared adaptive quantile.
+/// </summary>
+public sealed class ReconstructionTrigger
+{
+    private readonly TimeSpan _fixed;
+    private readonly double _medianFactor;
+    private readonly LatencyWindow? _ownLatency;
+    private readonly StragglerDeadline? _adaptive;
+
+    private ReconstructionTrigger(TimeSpan fixedDeadline, double medianFactor, StragglerDeadline? adaptive)
+    {
+        if (fixedDeadline <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(fixedDeadline), fixedDeadline, "the straggler deadline must be positive");
+        }
+
+        (_fixed, _medianFactor, _adaptive) = (fixedDeadline, medianFactor, adaptive);
+        _ownLatency = adaptive is null && medianFactor > 0 ? new LatencyWindow(0.5) : null;
+    }
+
+    /// <summary>A fixed deadline; with <paramref name="medianFactor"/> &gt; 0, at least that multiple of the recent median
+    /// latency of own answers, so that a uniformly slow (overloaded) cluster is not mistaken for stragglers.</summary>
+    public static ReconstructionTrigger Fixed(TimeSpan deadline, double medianFactor = 0) => new(deadline, medianFactor, null);
+
+    /// <summary>The shared live quantile of worker service times (<paramref name="quantile"/>), clamped to its floor and cap.</summary>
+    public static ReconstructionTrigger Adaptive(StragglerDeadline quantile)
+    {
+        ArgumentNullException.ThrowIfNull(quantile);
+        return new(quantile.Current, 0, quantile);
+    }
+
+    /// <summary>Whether worker service times feed it (<see cref="ServiceTime"/>).</summary>
+    public bool FollowsServiceTimes => _adaptive is not null;
+
+    /// <summary>The deadline now.</summary>
+    public TimeSpan Current
+    {
+        get
+        {
+            if (_adaptive is not null)
+            {
+                return _adaptive.Current;
+            }
+
+            if (_ownLatency is not { Count: > 0 } window)
+            {
+                return _fixed;
+            }
+
+            var median = TimeSpan.FromMilliseconds(_medianFactor * window.Percentile(0));
+            return median > _fixed ? median : _fixed;
+        }
+    }
+
+    /// <summary>A query's own answer arrived within its deadline, this long after the query.</summary>
+    public void OwnAnswered(TimeSpan latency) => _ownLatency?.Record(latency.TotalMilliseconds);
+
+    /// <summary>A worker call completed, late ones included: the quantile must see the tail it guards against.</summary>
+    public void ServiceTime(TimeSpan elapsed) => _adaptive?.Record(elapsed);
+}

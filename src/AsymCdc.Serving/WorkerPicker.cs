@@ -1,0 +1,80 @@
+namespace AsymCdc.Serving;
+
+/// <summary>
+/// Picks the workers of one query or group: round-robin over the live workers so that load spreads evenly, distinct
+/// where at least that many are alive; suspected workers are passed over while enough others remain; workers that
+/// joined recently go last (the parity slot of a group, the backup of a hedge or replica) while their first calls are
+/// slow. With fewer workers than slots the list wraps (members share workers) rather than fail: a degraded group still
+/// answers, it just loses failure independence. Thread-safe.
+/// </summary>
+public sealed class WorkerPicker<TWorker>
+    where TWorker : notnull
+{
+    private int _cursor;
+
+    /// <param name="workers">The live workers, in a stable order.</param>
+    /// <param name="count">Slots to fill.</param>
+    /// <param name="isSuspected">Null when no worker is suspected.</param>
+    /// <param name="isNewcomer">Null when no worker is new.</param>
+    public TWorker[] Pick(TWorker[] workers, int count, Func<TWorker, bool>? isSuspected = null, Func<TWorker, bool>? isNewcomer = null)
+    {
+        ArgumentNullException.ThrowIfNull(workers);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (workers.Length == 0)
+        {
+            throw new ArgumentException("there is no live worker to pick", nameof(workers));
+        }
+
+        if (isSuspected is not null)
+        {
+            var trusted = Array.FindAll(workers, w => !isSuspected(w));
+            // With too few trusted workers a group would share workers anyway; keep every member's worker distinct instead.
+            workers = trusted.Length >= Math.Min(count, workers.Length) ? trusted : workers;
+        }
+
+        var start = (int)((uint)Interlocked.Increment(ref _cursor) % (uint)workers.Length);
+        var picked = new TWorker[count];
+        for (var i = 0; i < count; i++)
+        {
+            picked[i] = workers[(start + i) % workers.Length];
+        }
+
+        if (isNewcomer is not null && count > 1)
+        {
+            NewcomersLast(picked, isNewcomer);
+        }
+
+        return picked;
+    }
+
+    /// <summary>
+    /// Reorders <paramref name="picked"/> in place, stably: workers for which <paramref name="isNewcomer"/> holds go
+    /// last, so that a group's data slots go to seasoned workers and its last slot (the parity) to a newcomer.
+    /// </summary>
+    public static void NewcomersLast(TWorker[] picked, Func<TWorker, bool> isNewcomer)
+    {
+        ArgumentNullException.ThrowIfNull(picked);
+        ArgumentNullException.ThrowIfNull(isNewcomer);
+        Span<bool> newcomer = stackalloc bool[picked.Length];
+        var seasoned = 0;
+        for (var i = 0; i < picked.Length; i++)
+        {
+            newcomer[i] = isNewcomer(picked[i]);
+            seasoned += newcomer[i] ? 0 : 1;
+        }
+
+        if (seasoned == picked.Length || seasoned == 0)
+        {
+            return;
+        }
+
+        var ordered = new TWorker[picked.Length];
+        var (front, back) = (0, seasoned);
+        for (var i = 0; i < picked.Length; i++)
+        {
+            ordered[newcomer[i] ? back++ : front++] = picked[i];
+        }
+
+        ordered.CopyTo(picked, 0);
+    }
+}

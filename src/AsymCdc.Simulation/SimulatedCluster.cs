@@ -1,0 +1,300 @@
+using AsymCdc.Serving;
+
+namespace AsymCdc.Simulation;
+
+/// <summary>What a simulated worker answers: the policies only need to know that it did.</summary>
+public sealed class SimulatedAnswer
+{
+    public static readonly SimulatedAnswer Instance = new();
+
+    private SimulatedAnswer()
+    {
+    }
+}
+
+/// <summary>
+/// The simulated workers behind the serving policies: each worker serves its queue one batch at a time (one call per
+/// batch for the empirical model, whatever has queued up to the maximum batch for the GPU model), optionally waiting
+/// for one of a few cores shared by all; faults slow, delay or kill workers. It is the policies' host, as the
+/// parity-group grain is in a silo. Single-threaded, on <see cref="VirtualTime"/>.
+/// </summary>
+internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>
+{
+    private readonly VirtualTime _time;
+    private readonly SimulationConfig _config;
+    private readonly ServiceTimes _service;
+    private readonly Random _serviceDraws;
+    private readonly Random _stragglerDraws;
+    private readonly List<Worker> _workers = [];
+    private readonly WorkerPicker<int> _picker = new();
+    private readonly Queue<Worker> _waitingForCore = new();
+    private readonly Dictionary<string, double> _decodeMs;
+    private readonly long _stragglerDelay;
+    private readonly long _detection;
+    private int[] _view;
+    private int _freeCores;
+
+    public SimulatedCluster(VirtualTime time, SimulationConfig config, ServiceTimes service, int seed)
+    {
+        (_time, _config, _service) = (time, config, service);
+        _serviceDraws = new Random(seed * 31 + 1);
+        _stragglerDraws = new Random(seed * 31 + 2);
+        for (var i = 0; i < config.Workers; i++)
+        {
+            _workers.Add(new Worker(i, this));
+        }
+
+        _view = [.. Enumerable.Range(0, config.Workers)];
+        _freeCores = config.Service.SharedCores;
+        _decodeMs = new Dictionary<string, double>(config.Service.DecodeMs);
+        _stragglerDelay = TimeSpan.FromMilliseconds(config.Faults.StragglerDelayMedians * service.MedianMs).Ticks;
+        _detection = TimeSpan.FromMilliseconds(config.Faults.DetectionMs).Ticks;
+    }
+
+    public TimeProvider Time => _time;
+
+    /// <summary>The mode whose policies this cluster serves now (for its decode time).</summary>
+    public string Mode { get; set; } = "none";
+
+    public long WorkerCalls { get; private set; }
+
+    /// <summary>Time workers spent serving batches, in ticks (a batch counts once, whatever its size).</summary>
+    public long BusyTicks { get; private set; }
+
+    public int[] Pick(int count) => _picker.Pick(_view, count);
+
+    public void Send(WorkerDispatch<int, SimulatedAnswer> call)
+    {
+        WorkerCalls++;
+        var worker = _workers[call.Worker];
+        if (!worker.Alive)
+        {
+            FailAtDetection(worker, call);
+            return;
+        }
+
+        worker.Queue.Enqueue(call);
+        TryStart(worker);
+    }
+
+    public void Decode(DecodeJob<int, SimulatedAnswer> job)
+    {
+        var ms = _decodeMs.GetValueOrDefault(Mode, 0);
+        _time.At(_time.Now + TimeSpan.FromMilliseconds(ms).Ticks, static j => ((DecodeJob<int, SimulatedAnswer>)j!).Complete(SimulatedAnswer.Instance), job);
+    }
+
+    /// <summary>Worker <paramref name="id"/> dies now: its calls fail when the death is detected, when it also leaves
+    /// the view; a replacement joins <paramref name="replaceAfter"/> after the death.</summary>
+    public void Kill(int id, TimeSpan replaceAfter)
+    {
+        var worker = _workers[id];
+        worker.Alive = false;
+        worker.DiedAt = _time.Now;
+        while (worker.Queue.TryDequeue(out var call))
+        {
+            FailAtDetection(worker, call);
+        }
+
+        _time.At(worker.DiedAt + _detection, _ => _view = Array.FindAll(_view, w => w != id), null);
+        _time.At(worker.DiedAt + replaceAfter.Ticks, _ =>
+        {
+            var replacement = new Worker(_workers.Count, this);
+            _workers.Add(replacement);
+            _view = [.. _view, replacement.Id];
+        }, null);
+    }
+
+    private void FailAtDetection(Worker worker, WorkerDispatch<int, SimulatedAnswer> call) =>
+        _time.At(worker.DiedAt + _detection, static c => ((WorkerDispatch<int, SimulatedAnswer>)c!).Fail(WorkerDied), call);
+
+    private static readonly Exception WorkerDied = new InvalidOperationException("the worker died");
+
+    private void TryStart(Worker worker)
+    {
+        if (worker.Busy || worker.Queue.Count == 0 || !worker.Alive)
+        {
+            return;
+        }
+
+        if (_config.Service.SharedCores > 0)
+        {
+            if (_freeCores == 0)
+            {
+                if (!worker.WaitingForCore)
+                {
+                    worker.WaitingForCore = true;
+                    _waitingForCore.Enqueue(worker);
+                }
+
+                return;
+            }
+
+            _freeCores--;
+        }
+
+        var size = Math.Min(worker.Queue.Count, _service.MaxBatch);
+        var batch = new WorkerDispatch<int, SimulatedAnswer>[size];
+        for (var i = 0; i < size; i++)
+        {
+            batch[i] = worker.Queue.Dequeue();
+        }
+
+        worker.Busy = true;
+        var ticks = (long)(TimeSpan.TicksPerMillisecond * _service.Draw(size, _serviceDraws) * SlowFactor(worker.Id));
+        BusyTicks += ticks;
+        worker.Batch = batch;
+        _time.At(_time.Now + ticks, static w => ((Worker)w!).Owner.Finish((Worker)w!), worker);
+    }
+
+    private void Finish(Worker worker)
+    {
+        worker.Busy = false;
+        var batch = worker.Batch!;
+        worker.Batch = null;
+        if (_config.Service.SharedCores > 0)
+        {
+            _freeCores++;
+        }
+
+        foreach (var call in batch)
+        {
+            if (!worker.Alive)
+            {
+                FailAtDetection(worker, call);
+            }
+            else if (_config.Faults.StragglerRate > 0 && _stragglerDraws.NextDouble() < _config.Faults.StragglerRate)
+            {
+                _time.At(_time.Now + _stragglerDelay, static c => ((WorkerDispatch<int, SimulatedAnswer>)c!).Complete(SimulatedAnswer.Instance), call);
+            }
+            else
+            {
+                call.Complete(SimulatedAnswer.Instance);
+            }
+        }
+
+        TryStart(worker);
+        while (_freeCores > 0 && _waitingForCore.TryDequeue(out var waiting))
+        {
+            waiting.WaitingForCore = false;
+            TryStart(waiting);
+        }
+    }
+
+    /// <summary>How much slower worker <paramref name="id"/> runs now: slow nodes and background load, in their windows.</summary>
+    private double SlowFactor(int id)
+    {
+        var f = _config.Faults;
+        var factor = 1.0;
+        if (id < f.SlowNodes && InWindow(f.SlowSeconds, f.SlowPeriodSeconds))
+        {
+            factor *= f.SlowFactor;
+        }
+
+        if (f.BackgroundFraction > 0 && id >= _config.Workers - (int)Math.Ceiling(f.BackgroundFraction * _config.Workers)
+            && InWindow(f.BackgroundSeconds, f.BackgroundPeriodSeconds))
+        {
+            factor *= f.BackgroundFactor;
+        }
+
+        return factor;
+    }
+
+    /// <summary>Within <paramref name="seconds"/> of every <paramref name="period"/>, starting half a period in (a period of 0: always).</summary>
+    private bool InWindow(double seconds, double period)
+    {
+        if (period <= 0)
+        {
+            return true;
+        }
+
+        var t = TimeSpan.FromTicks(_time.Now).TotalSeconds + (period / 2);
+        return t % period < seconds;
+    }
+
+    private sealed class Worker(int id, SimulatedCluster owner)
+    {
+        public int Id { get; } = id;
+
+        public bool Alive { get; set; } = true;
+
+        public long DiedAt { get; set; }
+
+        public bool Busy { get; set; }
+
+        public bool WaitingForCore { get; set; }
+
+        public Queue<WorkerDispatch<int, SimulatedAnswer>> Queue { get; } = new();
+
+        public WorkerDispatch<int, SimulatedAnswer>[]? Batch { get; set; }
+
+        public SimulatedCluster Owner { get; } = owner;
+    }
+}
+
+/// <summary>The service-time model of <see cref="ServiceModel"/>: draws, median, per-worker capacity.</summary>
+public sealed class ServiceTimes
+{
+    private readonly double[] _samples;
+    private readonly (int Size, double Ms)[] _batches;
+    private readonly double _sigma;
+
+    public ServiceTimes(ServiceModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        IsGpu = model.Kind == "gpu";
+        _samples = [.. model.SamplesMs];
+        Array.Sort(_samples);
+        _batches = [.. model.BatchMs.Select(b => (int.Parse(b.Key, System.Globalization.CultureInfo.InvariantCulture), b.Value)).OrderBy(b => b.Item1)];
+        _sigma = model.JitterSigma;
+        MaxBatch = IsGpu ? model.MaxBatch : 1;
+        MedianMs = IsGpu ? BatchMs(1) : _samples[_samples.Length / 2];
+        MeanMs = IsGpu ? BatchMs(1) : _samples.Average();
+    }
+
+    public bool IsGpu { get; }
+
+    public int MaxBatch { get; }
+
+    /// <summary>The median time of one query alone.</summary>
+    public double MedianMs { get; }
+
+    public double MeanMs { get; }
+
+    /// <summary>Queries per second one worker serves flat out: one at a time, or in full batches.</summary>
+    public double WorkerCapacity => IsGpu ? MaxBatch / BatchMs(MaxBatch) * 1000 : 1000 / MeanMs;
+
+    /// <summary>The time of a batch of <paramref name="size"/>.</summary>
+    public double Draw(int size, Random random)
+    {
+        if (!IsGpu)
+        {
+            return _samples[random.Next(_samples.Length)];
+        }
+
+        // Log-normal jitter around the table's median (Box-Muller).
+        var normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        return BatchMs(size) * Math.Exp(_sigma * normal);
+    }
+
+    /// <summary>The table's time for <paramref name="size"/>, linear between its entries, flat beyond them.</summary>
+    public double BatchMs(int size)
+    {
+        if (size <= _batches[0].Size)
+        {
+            return _batches[0].Ms;
+        }
+
+        for (var i = 1; i < _batches.Length; i++)
+        {
+            if (size <= _batches[i].Size)
+            {
+                var (s0, m0) = _batches[i - 1];
+                var (s1, m1) = _batches[i];
+                return m0 + ((m1 - m0) * (size - s0) / (s1 - s0));
+            }
+        }
+
+        var (last, ms) = _batches[^1];
+        return ms * size / last;
+    }
+}

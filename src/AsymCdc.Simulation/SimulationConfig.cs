@@ -1,0 +1,230 @@
+using System.Text.Json.Serialization;
+
+namespace AsymCdc.Simulation;
+
+/// <summary>
+/// One simulated deployment and its load: what <c>asymcdc simulate --config FILE</c> reads (JSON, these names) and what
+/// a named scenario (<see cref="Scenarios"/>) is. Times are in milliseconds, periods and windows of faults in seconds.
+/// </summary>
+public sealed record SimulationConfig
+{
+    [JsonPropertyName("name")] public string Name { get; init; } = "custom";
+
+    [JsonPropertyName("description")] public string Description { get; init; } = "";
+
+    /// <summary>Worker instances (model replicas), 1 to 10,000.</summary>
+    [JsonPropertyName("workers")] public int Workers { get; init; } = 4;
+
+    /// <summary>Queries per mode and load.</summary>
+    [JsonPropertyName("queries")] public int Queries { get; init; } = 100_000;
+
+    /// <summary>Offered loads, each a fraction of the capacity of the most expensive mode run (see <see cref="Capacity"/>).</summary>
+    [JsonPropertyName("loads")] public IReadOnlyList<double> Loads { get; init; } = [0.7];
+
+    [JsonPropertyName("modes")] public IReadOnlyList<string> Modes { get; init; } = ["none", "hedged", "replication", "parm", "approxifer", "asymcdc-exact", "asymcdc-compact"];
+
+    [JsonPropertyName("k")] public int K { get; init; } = 2;
+
+    [JsonPropertyName("seed")] public int Seed { get; init; } = 1;
+
+    [JsonPropertyName("service")] public ServiceModel Service { get; init; } = new();
+
+    [JsonPropertyName("arrivals")] public ArrivalModel Arrivals { get; init; } = new();
+
+    [JsonPropertyName("faults")] public FaultModel Faults { get; init; } = new();
+
+    [JsonPropertyName("policy")] public PolicyModel Policy { get; init; } = new();
+
+    /// <summary>Checks every value; the first problem, named, or null.</summary>
+    public string? Problem()
+    {
+        if (Workers is < 1 or > 10_000)
+        {
+            return $"workers is {Workers}; it must be 1..10000";
+        }
+
+        if (Queries < 1)
+        {
+            return $"queries is {Queries}; it must be at least 1";
+        }
+
+        if (Loads.Count == 0 || Loads.Any(l => l is <= 0 or > 10 || double.IsNaN(l)))
+        {
+            return $"loads ({string.Join(", ", Loads)}) must be fractions of capacity in (0, 10]";
+        }
+
+        if (K is < 1 or > 16)
+        {
+            return $"k is {K}; it must be 1..16";
+        }
+
+        var unknown = Modes.FirstOrDefault(m => !AsymCdc.Serving.ServingStrategies.Modes.Contains(m));
+        if (unknown is not null || Modes.Count == 0)
+        {
+            return $"unknown mode '{unknown}'; expected some of: {string.Join(", ", AsymCdc.Serving.ServingStrategies.Modes)}";
+        }
+
+        return Service.Problem() ?? Faults.Problem(Workers) ?? Policy.Problem();
+    }
+}
+
+/// <summary>How long a worker takes for a batch of b queries.</summary>
+public sealed record ServiceModel
+{
+    /// <summary><c>empirical</c>: each call's time is drawn from <see cref="SamplesMs"/> (one query per call, as the CPU
+    /// silos run at this load); <c>gpu</c>: the worker runs whatever has queued as one batch (up to
+    /// <see cref="MaxBatch"/>) in the time <see cref="BatchMs"/> gives for its size (docs/GPU.md, H100), times a
+    /// log-normal jitter of <see cref="JitterSigma"/>.</summary>
+    [JsonPropertyName("kind")] public string Kind { get; init; } = "empirical";
+
+    /// <summary>Empirical service times (ms); the bench's calibration writes them.</summary>
+    [JsonPropertyName("samples_ms")] public IReadOnlyList<double> SamplesMs { get; init; } = [1.0];
+
+    /// <summary>GPU: batch size → ms, interpolated linearly between the sizes given.</summary>
+    [JsonPropertyName("batch_ms")] public IReadOnlyDictionary<string, double> BatchMs { get; init; } = GpuH100Classifier;
+
+    [JsonPropertyName("max_batch")] public int MaxBatch { get; init; } = 64;
+
+    [JsonPropertyName("jitter_sigma")] public double JitterSigma { get; init; } = 0.078;
+
+    /// <summary>Cores shared by every worker (0: none shared, each worker has its own). The 2 cores of the machine
+    /// the real bench runs on are such a resource: a call waits for a core as well as for its worker.</summary>
+    [JsonPropertyName("shared_cores")] public int SharedCores { get; init; }
+
+    /// <summary>Time on the caller's side of each answer (client, gateway and frontend hops), added to every latency.</summary>
+    [JsonPropertyName("overhead_ms")] public double OverheadMs { get; init; }
+
+    /// <summary>Decode time per mode (ms): the decoder runs next to the group, not on a worker.</summary>
+    [JsonPropertyName("decode_ms")] public IReadOnlyDictionary<string, double> DecodeMs { get; init; } = new Dictionary<string, double>
+    {
+        ["asymcdc-exact"] = 1.7, ["asymcdc-compact"] = 0.41, ["parm"] = 0.01, ["approxifer"] = 0.01,
+    };
+
+    /// <summary>docs/GPU.md: fmnist-inn on one H100, p50 of one call per batch size (ms).</summary>
+    public static readonly IReadOnlyDictionary<string, double> GpuH100Classifier = new Dictionary<string, double>
+    {
+        ["1"] = 1.110, ["8"] = 1.109, ["64"] = 1.096, ["256"] = 1.511,
+    };
+
+    internal string? Problem()
+    {
+        if (Kind is not ("empirical" or "gpu"))
+        {
+            return $"service.kind is '{Kind}'; expected empirical or gpu";
+        }
+
+        if (Kind == "empirical" && (SamplesMs.Count == 0 || SamplesMs.Any(s => s <= 0 || double.IsNaN(s))))
+        {
+            return "service.samples_ms must hold positive service times";
+        }
+
+        if (Kind == "gpu" && (BatchMs.Count == 0 || BatchMs.Any(b => !int.TryParse(b.Key, out var n) || n < 1 || b.Value <= 0)))
+        {
+            return "service.batch_ms must map batch sizes (>= 1) to positive times";
+        }
+
+        return MaxBatch < 1 ? "service.max_batch must be at least 1" : SharedCores < 0 ? "service.shared_cores must be >= 0" : null;
+    }
+}
+
+/// <summary>Open-loop arrivals: Poisson, optionally in bursts (the rate times <see cref="BurstFactor"/> for
+/// <see cref="BurstSeconds"/> of every <see cref="BurstPeriodSeconds"/>).</summary>
+public sealed record ArrivalModel
+{
+    [JsonPropertyName("burst_factor")] public double BurstFactor { get; init; } = 1;
+
+    [JsonPropertyName("burst_s")] public double BurstSeconds { get; init; }
+
+    [JsonPropertyName("burst_period_s")] public double BurstPeriodSeconds { get; init; }
+}
+
+/// <summary>What goes wrong.</summary>
+public sealed record FaultModel
+{
+    /// <summary>Per-call stragglers: this fraction of worker calls answers <see cref="StragglerDelayMedians"/> median
+    /// service times late (the delay holds no worker: a GC pause, a slow network).</summary>
+    [JsonPropertyName("straggler_rate")] public double StragglerRate { get; init; }
+
+    [JsonPropertyName("straggler_delay_medians")] public double StragglerDelayMedians { get; init; } = 20;
+
+    /// <summary>Slow nodes: this many workers run <see cref="SlowFactor"/> times slower for <see cref="SlowSeconds"/>
+    /// of every <see cref="SlowPeriodSeconds"/> (a period of 0: for the whole run).</summary>
+    [JsonPropertyName("slow_nodes")] public int SlowNodes { get; init; }
+
+    [JsonPropertyName("slow_factor")] public double SlowFactor { get; init; } = 10;
+
+    [JsonPropertyName("slow_s")] public double SlowSeconds { get; init; }
+
+    [JsonPropertyName("slow_period_s")] public double SlowPeriodSeconds { get; init; }
+
+    /// <summary>Correlated background load: this fraction of the workers is slowed by <see cref="BackgroundFactor"/>
+    /// together, for <see cref="BackgroundSeconds"/> of every <see cref="BackgroundPeriodSeconds"/>.</summary>
+    [JsonPropertyName("background_fraction")] public double BackgroundFraction { get; init; }
+
+    [JsonPropertyName("background_factor")] public double BackgroundFactor { get; init; } = 3;
+
+    [JsonPropertyName("background_s")] public double BackgroundSeconds { get; init; }
+
+    [JsonPropertyName("background_period_s")] public double BackgroundPeriodSeconds { get; init; }
+
+    /// <summary>Node death: this many workers die at <see cref="DeathAtFraction"/> of the run; calls on them fail when
+    /// the death is detected (<see cref="DetectionMs"/> later), when they also leave the pickers' view; a replacement joins
+    /// <see cref="ReplaceSeconds"/> after the death.</summary>
+    [JsonPropertyName("deaths")] public int Deaths { get; init; }
+
+    [JsonPropertyName("death_at_fraction")] public double DeathAtFraction { get; init; } = 0.3;
+
+    [JsonPropertyName("detection_ms")] public double DetectionMs { get; init; } = 500;
+
+    [JsonPropertyName("replace_s")] public double ReplaceSeconds { get; init; } = 10;
+
+    internal string? Problem(int workers)
+    {
+        if (StragglerRate is < 0 or > 1 || double.IsNaN(StragglerRate))
+        {
+            return $"faults.straggler_rate is {StragglerRate}; it must be in [0, 1]";
+        }
+
+        if (SlowNodes < 0 || SlowNodes > workers || Deaths < 0 || Deaths >= workers)
+        {
+            return $"faults: slow_nodes ({SlowNodes}) must be 0..workers and deaths ({Deaths}) fewer than the workers ({workers})";
+        }
+
+        return BackgroundFraction is < 0 or > 1 ? "faults.background_fraction must be in [0, 1]" : null;
+    }
+}
+
+/// <summary>The serving policies' settings, as <c>AsymCdc:Serving</c> names them.</summary>
+public sealed record PolicyModel
+{
+    /// <summary><c>fixed</c> or <c>adaptive</c>.</summary>
+    [JsonPropertyName("deadline")] public string Deadline { get; init; } = "fixed";
+
+    /// <summary>The fixed straggler deadline in median service times (the bench's default: 4).</summary>
+    [JsonPropertyName("straggler_deadline_medians")] public double StragglerDeadlineMedians { get; init; } = 4;
+
+    [JsonPropertyName("deadline_median_factor")] public double DeadlineMedianFactor { get; init; }
+
+    [JsonPropertyName("adaptive_quantile")] public double AdaptiveQuantile { get; init; } = 0.95;
+
+    [JsonPropertyName("adaptive_floor_ms")] public double AdaptiveFloorMs { get; init; } = 10;
+
+    [JsonPropertyName("adaptive_cap_ms")] public double AdaptiveCapMs { get; init; } = 200;
+
+    [JsonPropertyName("group_window_ms")] public double GroupWindowMs { get; init; } = 5;
+
+    [JsonPropertyName("hedge_percentile")] public double HedgePercentile { get; init; } = 0.95;
+
+    /// <summary>A query not answered this long after it was sent is an error (DeadlineExceeded), as in the cluster.</summary>
+    [JsonPropertyName("timeout_ms")] public double TimeoutMs { get; init; } = 5000;
+
+    /// <summary>Parity-group policies (shards) per mode; queries are spread round-robin over them.</summary>
+    [JsonPropertyName("shards")] public int Shards { get; init; } = 2;
+
+    internal string? Problem() =>
+        Deadline is not ("fixed" or "adaptive") ? $"policy.deadline is '{Deadline}'; expected fixed or adaptive"
+        : StragglerDeadlineMedians <= 0 ? "policy.straggler_deadline_medians must be positive"
+        : Shards < 1 ? "policy.shards must be at least 1"
+        : HedgePercentile is <= 0 or >= 1 ? "policy.hedge_percentile must be in (0, 1)"
+        : null;
+}
