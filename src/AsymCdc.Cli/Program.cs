@@ -29,6 +29,9 @@ app.Configure(config =>
     config.AddCommand<BenchCommand>("bench")
         .WithDescription("Latency under stragglers: every mode on one in-process cluster and one Poisson trace per straggler scenario; writes results.json, results.md, latency.png.")
         .WithExample("bench", "--preset", "quick", "--out", "bench-results");
+    config.AddCommand<SimulateCommand>("simulate")
+        .WithDescription("The serving policies in virtual time at any scale, deterministic: every mode against simulated workers, loads and faults; writes results.json, results.md, latency.png. --fidelity checks it against a real bench.")
+        .WithExample("simulate", "--scenario", "gpu-100-stragglers-1pct", "--out", "sim");
     config.AddCommand<ChaosCommand>("chaos")
         .WithDescription("Chaos drill: a multi-process cluster under open-loop load, SIGKILL workers (and a frontend) mid-load, report lost/errors/p99.9/recovery.")
         .WithExample("chaos", "--workers", "4", "--queries", "1500", "--kill", "1", "--kill-frontend", "--json", "chaos.json");

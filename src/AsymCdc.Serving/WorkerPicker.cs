@@ -10,7 +10,7 @@ namespace AsymCdc.Serving;
 public sealed class WorkerPicker<TWorker>
     where TWorker : notnull
 {
-    private int _cursor;
+    private long _cursor;
 
     /// <param name="workers">The live workers, in a stable order.</param>
     /// <param name="count">Slots to fill.</param>
@@ -32,7 +32,7 @@ public sealed class WorkerPicker<TWorker>
             workers = trusted.Length >= Math.Min(count, workers.Length) ? trusted : workers;
         }
 
-        var start = (int)((uint)Interlocked.Increment(ref _cursor) % (uint)workers.Length);
+        var start = Start(Interlocked.Increment(ref _cursor) - 1, count, workers.Length);
         var picked = new TWorker[count];
         for (var i = 0; i < count; i++)
         {
@@ -45,6 +45,18 @@ public sealed class WorkerPicker<TWorker>
         }
 
         return picked;
+    }
+
+    /// <summary>
+    /// The first slot of pick number <paramref name="pick"/>: consecutive picks take consecutive, disjoint runs of
+    /// workers (x = pick·count), so that the groups of a burst do not pile onto the same workers, and each wrap around
+    /// the list shifts the runs by one, so that every worker takes every slot (data, parity, backup) in turn even when
+    /// <paramref name="count"/> divides the number of workers.
+    /// </summary>
+    public static int Start(long pick, int count, int workers)
+    {
+        var x = (ulong)pick * (ulong)count;
+        return (int)((x + (x / (ulong)workers)) % (ulong)workers);
     }
 
     /// <summary>

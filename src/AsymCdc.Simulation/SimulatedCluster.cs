@@ -47,7 +47,7 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>
         _view = [.. Enumerable.Range(0, config.Workers)];
         _freeCores = config.Service.SharedCores;
         _decodeMs = new Dictionary<string, double>(config.Service.DecodeMs);
-        _stragglerDelay = TimeSpan.FromMilliseconds(config.Faults.StragglerDelayMedians * service.MedianMs).Ticks;
+        _stragglerDelay = TimeSpan.FromMilliseconds(config.Faults.StragglerDelayMs ?? config.Faults.StragglerDelayMedians * service.MedianMs).Ticks;
         _detection = TimeSpan.FromMilliseconds(config.Faults.DetectionMs).Ticks;
     }
 
@@ -260,8 +260,9 @@ public sealed class ServiceTimes
 
     public double MeanMs { get; }
 
-    /// <summary>Queries per second one worker serves flat out: one at a time, or in full batches.</summary>
-    public double WorkerCapacity => IsGpu ? MaxBatch / BatchMs(MaxBatch) * 1000 : 1000 / MeanMs;
+    /// <summary>Queries per second one worker serves one at a time: the capacity of an unbatched deployment. On a GPU
+    /// the batcher has headroom beyond it (bursts, parities), which is what the GPU model shows.</summary>
+    public double WorkerCapacity => 1000 / MeanMs;
 
     /// <summary>The time of a batch of <paramref name="size"/>.</summary>
     public double Draw(int size, Random random)

@@ -147,6 +147,9 @@ public sealed record FaultModel
 
     [JsonPropertyName("straggler_delay_medians")] public double StragglerDelayMedians { get; init; } = 20;
 
+    /// <summary>When set, the straggler delay in ms (instead of <see cref="StragglerDelayMedians"/>).</summary>
+    [JsonPropertyName("straggler_delay_ms")] public double? StragglerDelayMs { get; init; }
+
     /// <summary>Slow nodes: this many workers run <see cref="SlowFactor"/> times slower for <see cref="SlowSeconds"/>
     /// of every <see cref="SlowPeriodSeconds"/> (a period of 0: for the whole run).</summary>
     [JsonPropertyName("slow_nodes")] public int SlowNodes { get; init; }
@@ -202,6 +205,9 @@ public sealed record PolicyModel
 
     /// <summary>The fixed straggler deadline in median service times (the bench's default: 4).</summary>
     [JsonPropertyName("straggler_deadline_medians")] public double StragglerDeadlineMedians { get; init; } = 4;
+
+    /// <summary>When set, the straggler deadline in ms (instead of <see cref="StragglerDeadlineMedians"/>).</summary>
+    [JsonPropertyName("straggler_deadline_ms")] public double? StragglerDeadlineMs { get; init; }
 
     [JsonPropertyName("deadline_median_factor")] public double DeadlineMedianFactor { get; init; }
 

@@ -73,7 +73,7 @@ public sealed class Simulator(SimulationConfig config)
         var time = new VirtualTime();
         var cluster = new SimulatedCluster(time, config, service, config.Seed) { Mode = mode };
         var policy = config.Policy;
-        var deadline = TimeSpan.FromMilliseconds(policy.StragglerDeadlineMedians * service.MedianMs);
+        var deadline = TimeSpan.FromMilliseconds(policy.StragglerDeadlineMs ?? policy.StragglerDeadlineMedians * service.MedianMs);
         // One adaptive quantile per frontend silo, shared by its policies, as in the cluster.
         var quantile = policy.Deadline == "adaptive"
             ? new StragglerDeadline(time, policy.AdaptiveQuantile, TimeSpan.FromMilliseconds(policy.AdaptiveFloorMs),
@@ -117,9 +117,10 @@ public sealed class Simulator(SimulationConfig config)
             var at = (long)(config.Queries / rate * config.Faults.DeathAtFraction * TimeSpan.TicksPerSecond);
             time.At(at, _ =>
             {
+                // Spread over the fleet (independent nodes), not a block of neighbours in the pickers' order.
                 for (var d = 0; d < config.Faults.Deaths; d++)
                 {
-                    cluster.Kill(d, TimeSpan.FromSeconds(config.Faults.ReplaceSeconds));
+                    cluster.Kill((int)((long)d * config.Workers / config.Faults.Deaths), TimeSpan.FromSeconds(config.Faults.ReplaceSeconds));
                 }
             }, null);
         }

@@ -13,7 +13,7 @@ public class PolicyPartsTests
         var first = picker.Pick(workers, 3);
         var second = picker.Pick(workers, 3);
         Assert.Equal(3, first.Distinct().Count());
-        Assert.Equal(workers[(Array.IndexOf(workers, first[0]) + 1) % workers.Length], second[0]);
+        Assert.Equal(workers[(Array.IndexOf(workers, first[^1]) + 1) % workers.Length], second[0]); // the next run of workers
     }
 
     [Fact]

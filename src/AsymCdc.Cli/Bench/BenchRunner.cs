@@ -26,6 +26,9 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
     /// <summary>Called when a mode starts in a scenario with its label and query count; returns the per-query callback.</summary>
     public Func<string, int, Action>? OnCell { get; init; }
 
+    /// <summary>The client-side latencies of mode <c>none</c> without stragglers that calibrated the run, sorted (empty before a run).</summary>
+    public IReadOnlyList<double> CalibrationLatenciesMs { get; private set; } = [];
+
     /// <summary>Called with a one-line note (calibration, a skipped mode).</summary>
     public Action<string>? OnNote { get; init; }
 
@@ -170,6 +173,7 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
             throw new InvalidOperationException("The warm-up answered no query in mode none; the cluster cannot serve, so there is nothing to benchmark (run with 'asymcdc demo -v' to see the silos' errors).");
         }
 
+        CalibrationLatenciesMs = answered;
         return TimeSpan.FromMilliseconds(LatencySummary.Percentile(answered, 0.5));
     }
 

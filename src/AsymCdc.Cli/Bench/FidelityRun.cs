@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AsymCdc.Abstractions;
+using AsymCdc.Client;
+using AsymCdc.Hosting;
+using AsymCdc.Inference.Data;
+using AsymCdc.Simulation;
+using Spectre.Console;
+
+namespace AsymCdc.Cli.Bench;
+
+/// <summary>One cell of the fidelity table: a percentile of a mode in a scenario, measured and simulated.</summary>
+public sealed record FidelityRow(
+    [property: JsonPropertyName("scenario")] string Scenario,
+    [property: JsonPropertyName("mode")] string Mode,
+    [property: JsonPropertyName("metric")] string Metric,
+    [property: JsonPropertyName("measured_ms")] double MeasuredMs,
+    [property: JsonPropertyName("simulated_ms")] double SimulatedMs,
+    [property: JsonPropertyName("ratio")] double Ratio);
+
+/// <summary><c>fidelity.json</c>: the calibration the simulator was given, and the table.</summary>
+public sealed record FidelityReport(
+    [property: JsonPropertyName("capacity_qps")] double CapacityQps,
+    [property: JsonPropertyName("rate_qps")] double RateQps,
+    [property: JsonPropertyName("cpu_per_call_ms")] double CpuPerCallMs,
+    [property: JsonPropertyName("overhead_ms")] double OverheadMs,
+    [property: JsonPropertyName("service_samples_ms")] IReadOnlyList<double> ServiceSamplesMs,
+    [property: JsonPropertyName("rows")] IReadOnlyList<FidelityRow> Rows);
+
+/// <summary>
+/// <c>asymcdc simulate --fidelity</c>: measures this machine's capacity in mode none, runs the real bench (4 workers,
+/// k = 2, none/hedged/asymcdc-compact at 1% and 5% stragglers) at 70% of the capacity the heaviest of them leaves, then
+/// the simulator on the same configuration with the service times the bench measured, and writes simulated ÷ measured.
+/// The simulator models the machine's 2 cores as shared by every worker call: each call holds a core for its share of
+/// the measured capacity (cores ÷ capacity), and the rest of the calibrated latency is the caller-side overhead.
+/// </summary>
+public static class FidelityRun
+{
+    private static readonly ServingMode[] s_modes = [ServingMode.None, ServingMode.Hedged, ServingMode.AsymCdcCompact];
+
+    public static async Task<int> ExecuteAsync(string outDir, string? models, int? queries, CancellationToken cancellationToken)
+    {
+        var data = FashionMnist.LoadTestSet();
+        AnsiConsole.MarkupLine("[bold]asymcdc simulate --fidelity[/]: measuring capacity (mode none, open loop far above it)...");
+        var capacity = await MeasureCapacityAsync(models, data, cancellationToken);
+        // The heaviest mode here is asymcdc-compact: 1 + 1/k worker calls per query.
+        var rate = Math.Round(0.7 * capacity / 1.5, 1);
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"Capacity {capacity:0} queries/s; bench and simulator at {rate:0.#} queries/s."));
+        var options = BenchOptions.Quick();
+        options.Preset = "fidelity";
+        options.Queries = queries ?? 5000;
+        options.WarmupQueries = 500;
+        options.Rate = rate;
+        options.StragglerRates = [0.01, 0.05];
+        options.Modes = s_modes;
+        options.ModelRepository = models;
+        var runner = new BenchRunner(options, data) { OnNote = note => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]") };
+        var bench = await runner.RunAsync(cancellationToken);
+        var calibration = runner.CalibrationLatenciesMs;
+
+        // Each worker call holds one of the 2 cores for its share of the capacity; the rest of its latency is overhead.
+        var cores = Math.Min(Environment.ProcessorCount, 2);
+        var cpuPerCall = cores * 1000.0 / capacity;
+        var mean = calibration.Average();
+        var scaled = calibration.Select(l => Math.Round(Math.Max(0.01, l * cpuPerCall / mean), 4)).ToList();
+        var overhead = Math.Max(0, Median(calibration) - Median(scaled));
+        var rows = new List<FidelityRow>();
+        var simulated = new List<SimulationResult>();
+        foreach (var stragglerRate in options.StragglerRates)
+        {
+            var config = Scenarios.Cpu4Workers with
+            {
+                Name = string.Create(CultureInfo.InvariantCulture, $"stragglers-{stragglerRate * 100:0.##}%"),
+                Queries = options.Queries,
+                Modes = [.. s_modes.Select(m => m.ToName())],
+                Service = Scenarios.Cpu4Workers.Service with { SamplesMs = scaled, SharedCores = cores, OverheadMs = Math.Round(overhead, 4) },
+                Faults = new FaultModel { StragglerRate = stragglerRate, StragglerDelayMs = bench.Config.StragglerDelayMs },
+                Policy = Scenarios.Cpu4Workers.Policy with { StragglerDeadlineMs = bench.Config.StragglerDeadlineMs, GroupWindowMs = bench.Config.GroupWindowMs },
+            };
+            config = config with { Loads = [rate / Simulator.Capacity(config, new ServiceTimes(config.Service))] };
+            var report = SimulateCommand.Run(config);
+            simulated.AddRange(report.Results);
+            foreach (var sim in report.Results)
+            {
+                var real = bench.Results.Single(r => r.Scenario == config.Name && r.Mode == sim.Mode);
+                rows.Add(Row(config.Name, sim.Mode, "p50", real.P50Ms, sim.P50Ms));
+                rows.Add(Row(config.Name, sim.Mode, "p99", real.P99Ms, sim.P99Ms));
+                rows.Add(Row(config.Name, sim.Mode, "p99.9", real.P999Ms, sim.P999Ms));
+            }
+        }
+
+        var fidelity = new FidelityReport(Math.Round(capacity, 1), rate, Math.Round(cpuPerCall, 4), Math.Round(overhead, 4), scaled, rows);
+        Directory.CreateDirectory(outDir);
+        await File.WriteAllTextAsync(Path.Combine(outDir, "fidelity.json"), JsonSerializer.Serialize(fidelity, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(outDir, "bench.json"), BenchReportWriter.ToJson(bench), cancellationToken);
+        var table = new Table().Title("Fidelity: simulated ÷ measured (ms)");
+        foreach (var column in (string[])["scenario", "mode", "metric", "measured", "simulated", "ratio"])
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var r in rows)
+        {
+            table.AddRow(r.Scenario, r.Mode, r.Metric, F(r.MeasuredMs), F(r.SimulatedMs), F(r.Ratio));
+        }
+
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine($"Wrote fidelity.json and bench.json to {Path.GetFullPath(outDir)}");
+        return 0;
+    }
+
+    private static FidelityRow Row(string scenario, string mode, string metric, double measured, double simulated) =>
+        new(scenario, mode, metric, measured, simulated, measured > 0 ? Math.Round(simulated / measured, 3) : 0);
+
+    /// <summary>Open-loop mode none at far above what the cluster serves: the answered rate is its capacity.</summary>
+    private static async Task<double> MeasureCapacityAsync(string? models, FashionMnistSet data, CancellationToken cancellationToken)
+    {
+        await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { Workers = 4, ModelRepository = models }, cancellationToken);
+        var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data);
+        await runner.RunAsync(ServingMode.None, 1000, 500, TimeSpan.FromSeconds(5), 0, null, cancellationToken);
+        var (records, elapsed) = await runner.RunAsync(ServingMode.None, 6000, 6000, TimeSpan.FromSeconds(30), 1000, null, cancellationToken);
+        return records.Count(r => r.Outcome == QueryOutcome.Answered) / elapsed.TotalSeconds;
+    }
+
+    private static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+
+    private static string F(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
+}

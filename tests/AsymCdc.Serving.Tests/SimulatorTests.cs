@@ -1,0 +1,132 @@
+using AsymCdc.Serving;
+using AsymCdc.Simulation;
+
+namespace AsymCdc.Serving.Tests;
+
+public class SimulatorTests
+{
+    private static SimulationConfig Small(double stragglers = 0.05) => Scenarios.Gpu100Stragglers5Pct with
+    {
+        Workers = 20,
+        Queries = 5000,
+        Loads = [0.5],
+        Faults = new FaultModel { StragglerRate = stragglers, StragglerDelayMedians = 20 },
+    };
+
+    [Fact]
+    public void The_same_seed_gives_byte_identical_results_and_another_seed_does_not()
+    {
+        var config = Small();
+        var first = new Simulator(config).Run().ToJson();
+        var second = new Simulator(config).Run().ToJson();
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, new Simulator(config with { Seed = 2 }).Run().ToJson());
+    }
+
+    [Fact]
+    public void Every_mode_answers_every_query_and_the_coded_modes_rebuild_about_the_stragglers()
+    {
+        var report = new Simulator(Small()).Run();
+        Assert.Equal(ServingStrategies.Modes, report.Results.Select(r => r.Mode));
+        Assert.All(report.Results, r => Assert.Equal((5000, 0, 0), (r.Answered, r.Errors, r.Lost)));
+        foreach (var coded in report.Results.Where(r => r.ExtraWorkRatio is > 0.45 and < 0.55))
+        {
+            // A data call straggles with probability 0.05: about that share is rebuilt.
+            Assert.InRange(coded.Reconstructed, 150, 350);
+        }
+
+        var none = report.Results.Single(r => r.Mode == "none");
+        var compact = report.Results.Single(r => r.Mode == "asymcdc-compact");
+        Assert.True(compact.P99Ms < none.P99Ms / 3, $"compact p99 {compact.P99Ms} vs none {none.P99Ms}");
+        Assert.Equal(1.0, report.Results.Single(r => r.Mode == "replication").ExtraWorkRatio);
+    }
+
+    [Fact]
+    public void Without_faults_every_mode_answers_in_about_one_service_time_at_moderate_load()
+    {
+        var report = new Simulator(Small(stragglers: 0)).Run();
+        Assert.All(report.Results, r => Assert.InRange(r.P50Ms, 0.9, 1.4));
+        Assert.All(report.Results.Where(r => r.Mode is "asymcdc-compact" or "parm"), r => Assert.Equal(0, r.Reconstructed));
+    }
+
+    [Fact]
+    public void A_dead_node_loses_no_query_and_a_coded_mode_turns_its_calls_into_reconstructions()
+    {
+        var config = Small(stragglers: 0) with
+        {
+            Modes = ["none", "asymcdc-compact"],
+            Faults = new FaultModel { Deaths = 2, DeathAtFraction = 0.3, DetectionMs = 50, ReplaceSeconds = 0.05 },
+        };
+        var report = new Simulator(config).Run();
+        Assert.All(report.Results, r => Assert.Equal(0, r.Lost));
+        var none = report.Results.Single(r => r.Mode == "none");
+        var compact = report.Results.Single(r => r.Mode == "asymcdc-compact");
+        Assert.True(none.Errors > 0, "calls to a dead node fail until it is detected");
+        Assert.Equal(0, compact.Errors);
+        Assert.True(compact.Reconstructed > 0);
+    }
+
+    [Fact]
+    public void A_bad_config_is_refused_with_the_value_named()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Simulator(Small() with { Modes = ["none", "magic"] }).Run());
+        Assert.Contains("unknown mode 'magic'", e.Message);
+        Assert.Contains("workers is 0", Assert.Throws<ArgumentException>(() => new Simulator(Small() with { Workers = 0 }).Run()).Message);
+        Assert.Contains("straggler_rate", new SimulationConfig { Faults = new FaultModel { StragglerRate = 2 } }.Problem());
+    }
+
+    [Fact]
+    public void Load_is_a_fraction_of_the_capacity_the_heaviest_mode_leaves()
+    {
+        var config = Small() with { Modes = ["none", "asymcdc-compact"] };
+        var service = new ServiceTimes(config.Service);
+        Assert.Equal(20 * 1000 / 1.11 / 1.5, Simulator.Capacity(config, service), 3);
+        Assert.Equal(20 * 1000 / 1.11 / 2, Simulator.Capacity(config with { Modes = ["replication"] }, service), 3);
+        var shared = Scenarios.Cpu4Workers;
+        Assert.Equal(2 * 1000 / new ServiceTimes(shared.Service).MeanMs / 2, Simulator.Capacity(shared, new ServiceTimes(shared.Service)), 3);
+    }
+
+    [Fact]
+    public void The_gpu_model_interpolates_the_batch_table_and_batches_what_has_queued()
+    {
+        var times = new ServiceTimes(new ServiceModel { Kind = "gpu" });
+        Assert.Equal(1.110, times.BatchMs(1), 6);
+        Assert.Equal(1.511, times.BatchMs(256), 6);
+        Assert.InRange(times.BatchMs(160), 1.096, 1.511);
+    }
+
+    [Fact]
+    public void Virtual_timers_fire_in_time_order_and_a_disposed_one_never_fires()
+    {
+        var time = new VirtualTime();
+        var fired = new List<int>();
+        time.CreateTimer(_ => fired.Add(2), null, TimeSpan.FromMilliseconds(2), Timeout.InfiniteTimeSpan);
+        time.CreateTimer(_ => fired.Add(1), null, TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
+        time.CreateTimer(_ => fired.Add(3), null, TimeSpan.FromMilliseconds(1.5), Timeout.InfiniteTimeSpan).Dispose();
+        while (time.Step())
+        {
+        }
+
+        Assert.Equal([1, 2], fired);
+        Assert.Equal(TimeSpan.FromMilliseconds(2).Ticks, time.Now);
+    }
+
+    [Fact]
+    public void The_picker_spreads_consecutive_groups_over_disjoint_workers_and_rotates_every_slot()
+    {
+        // Six workers, groups of three: consecutive picks do not share workers, and over the wraps every worker takes
+        // the parity slot (the last), not only every third one.
+        var picker = new WorkerPicker<int>();
+        int[] workers = [0, 1, 2, 3, 4, 5];
+        var a = picker.Pick(workers, 3);
+        var b = picker.Pick(workers, 3);
+        Assert.Empty(a.Intersect(b));
+        var parity = new HashSet<int> { a[^1], b[^1] };
+        for (var i = 0; i < 12; i++)
+        {
+            parity.Add(picker.Pick(workers, 3)[^1]);
+        }
+
+        Assert.Equal(6, parity.Count);
+    }
+}
