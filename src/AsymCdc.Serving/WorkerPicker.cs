@@ -49,14 +49,26 @@ public sealed class WorkerPicker<TWorker>
 
     /// <summary>
     /// The first slot of pick number <paramref name="pick"/>: consecutive picks take consecutive, disjoint runs of
-    /// workers (x = pick·count), so that the groups of a burst do not pile onto the same workers, and each wrap around
-    /// the list shifts the runs by one, so that every worker takes every slot (data, parity, backup) in turn even when
-    /// <paramref name="count"/> divides the number of workers.
+    /// workers (x = pick·count), so that the groups of a burst do not pile onto the same workers; once the runs have
+    /// come back to where they began (after lcm(count, workers) slots) they shift by one, so that every worker takes
+    /// every slot (data, parity, backup) in turn even when <paramref name="count"/> and the number of workers share a
+    /// factor.
     /// </summary>
     public static int Start(long pick, int count, int workers)
     {
         var x = (ulong)pick * (ulong)count;
-        return (int)((x + (x / (ulong)workers)) % (ulong)workers);
+        var cycle = (ulong)count / Gcd((ulong)count, (ulong)workers) * (ulong)workers;
+        return (int)((x + (x / cycle)) % (ulong)workers);
+    }
+
+    private static ulong Gcd(ulong a, ulong b)
+    {
+        while (b != 0)
+        {
+            (a, b) = (b, a % b);
+        }
+
+        return a;
     }
 
     /// <summary>

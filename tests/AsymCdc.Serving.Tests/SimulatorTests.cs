@@ -111,6 +111,38 @@ public class SimulatorTests
         Assert.Equal(TimeSpan.FromMilliseconds(2).Ticks, time.Now);
     }
 
+    [Theory]
+    [InlineData(4, 3)]
+    [InlineData(4, 2)]
+    [InlineData(6, 3)]
+    [InlineData(5, 3)]
+    [InlineData(4, 1)]
+    [InlineData(100, 3)]
+    public void The_picker_gives_every_worker_every_slot_equally_often(int workers, int count)
+    {
+        var picker = new WorkerPicker<int>();
+        var list = Enumerable.Range(0, workers).ToArray();
+        var slots = new int[workers, count];
+        var picks = workers * count * workers; // whole rotations
+        for (var i = 0; i < picks; i++)
+        {
+            var picked = picker.Pick(list, count);
+            Assert.Equal(count, picked.Distinct().Count());
+            for (var s = 0; s < count; s++)
+            {
+                slots[picked[s], s]++;
+            }
+        }
+
+        for (var w = 0; w < workers; w++)
+        {
+            for (var s = 0; s < count; s++)
+            {
+                Assert.Equal(picks / workers, slots[w, s]);
+            }
+        }
+    }
+
     [Fact]
     public void The_picker_spreads_consecutive_groups_over_disjoint_workers_and_rotates_every_slot()
     {
