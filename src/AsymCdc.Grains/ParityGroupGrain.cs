@@ -48,12 +48,16 @@ public sealed partial class ParityGroupGrain(
     {
         (_mode, _k, _) = ParityGroupKey.Parse(this.GetPrimaryKeyString());
         _activationTime = new ActivationTimeProvider(time, TaskScheduler.Current, e => LogPolicyFailed(logger, e, _mode.ToName()));
-        var trigger = _options.IsAdaptiveDeadline
-            ? ReconstructionTrigger.Adaptive(adaptiveDeadline)
+        var trigger = _options.IsAdaptiveDeadline ? ReconstructionTrigger.Adaptive(adaptiveDeadline)
+            : _options.IsQuantileDeadline ? ReconstructionTrigger.Quantile(_options.TriggerQuantile, _options.StragglerDeadline, _options.TriggerFactor)
             : ReconstructionTrigger.Fixed(_options.StragglerDeadline, _options.StragglerDeadlineMedianFactor);
         // A random base keeps group ids unique across shards and re-activations (tests group answers by id).
         var firstGroupId = Random.Shared.NextInt64(1, long.MaxValue >> 20) << 16;
-        var settings = new StrategySettings(_k, InputLength, _options.GroupWindow, _options.HedgePercentile, _options.StragglerDeadline, firstGroupId);
+        var settings = new StrategySettings(_k, InputLength, _options.GroupWindow, _options.HedgePercentile, _options.StragglerDeadline, firstGroupId)
+        {
+            EagerExactDecode = _options.EagerExactDecode,
+            WindowFromArrivals = _options.WindowFromArrivals,
+        };
         _strategy = ServingStrategies.Create(_mode.ToName(), settings, this, this, trigger);
         return Task.CompletedTask;
     }
@@ -190,6 +194,14 @@ public sealed partial class ParityGroupGrain(
     }
 
     void IServingObserver<SiloAddress>.WorkerCallSent(CallRole role) => instruments.WorkerCall(_mode, RoleName(role));
+
+    void IServingObserver<SiloAddress>.CallCompleted(SiloAddress worker, TimeSpan elapsed, bool succeeded)
+    {
+        if (succeeded)
+        {
+            workers.SlowWorkers.Record(worker, elapsed);
+        }
+    }
 
     void IServingObserver<SiloAddress>.StragglerDetected() => instruments.StragglerDetected(_mode);
 

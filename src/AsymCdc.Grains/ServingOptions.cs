@@ -24,13 +24,33 @@ public sealed class ServingOptions
     /// with decodes. 0 (default) uses <see cref="StragglerDeadline"/> alone.</summary>
     public double StragglerDeadlineMedianFactor { get; set; }
 
-    /// <summary><c>fixed</c> (default): <see cref="StragglerDeadline"/>, raised by <see cref="StragglerDeadlineMedianFactor"/>
+    /// <summary><c>quantile</c>: the live <see cref="TriggerQuantile"/> of own-answer times. <c>fixed</c>: <see cref="StragglerDeadline"/>, raised by <see cref="StragglerDeadlineMedianFactor"/>
     /// when that is set. <c>adaptive</c>: a live quantile of this silo's recent worker service times, clamped to
     /// [<see cref="AdaptiveDeadlineFloor"/>, <see cref="AdaptiveDeadlineCap"/>] (see <see cref="Grains.StragglerDeadline"/>).</summary>
     public string Deadline { get; set; } = FixedDeadline;
 
     public const string FixedDeadline = "fixed";
     public const string AdaptiveDeadline = "adaptive";
+    public const string QuantileDeadline = "quantile";
+
+    /// <summary><c>quantile</c> deadline: the quantile of the group's recent own-answer times (late ones included) it
+    /// follows, in (0, 1). 0.9 keeps it among healthy answers while fewer than 10% of calls straggle.</summary>
+    public double TriggerQuantile { get; set; } = 0.9;
+
+    /// <summary><c>quantile</c> deadline: this multiple of the quantile.</summary>
+    public double TriggerFactor { get; set; } = 1;
+
+    /// <summary>asymcdc-exact decodes a late member as soon as the other k answers are in (its reconstruction is the
+    /// straggler's own answer, so starting early costs decoder time, not accuracy).</summary>
+    public bool EagerExactDecode { get; set; } = true;
+
+    /// <summary>The group window follows the arrival rate, up to <see cref="GroupWindow"/>: a lone query at low load gets
+    /// its parity at once. Off by default: in the simulator it did not help (docs/BENCHMARKS.md).</summary>
+    public bool WindowFromArrivals { get; set; }
+
+    /// <summary>A worker silo whose median of its last 16 service times is above this multiple of the fleet's is passed
+    /// over (every mode) while enough others remain, and retried after a second; 0 turns it off.</summary>
+    public double SlowWorkerFactor { get; set; } = 3;
 
     /// <summary>Adaptive deadline: the quantile of recent worker service times it follows, in (0, 1).</summary>
     public double AdaptiveDeadlineQuantile { get; set; } = 0.95;
@@ -61,6 +81,8 @@ public sealed class ServingOptions
     public double ShadowSampleRate { get; set; } = 0.1;
 
     public bool IsAdaptiveDeadline => string.Equals(Deadline, AdaptiveDeadline, StringComparison.OrdinalIgnoreCase);
+
+    public bool IsQuantileDeadline => string.Equals(Deadline, QuantileDeadline, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The overall deadline of a query that names none.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);

@@ -38,6 +38,7 @@ public sealed partial class WorkerDirectory
     private bool _complete;
     private readonly WorkerPicker<SiloAddress> _picker = new();
     private readonly Func<SiloAddress, bool> _isSuspected;
+    private readonly bool _slowWorkersOn;
 
     public WorkerDirectory(IClusterMembershipService membership, ISiloMetadataCache metadata,
         IClusterManifestProvider manifest, WorkerSuspicion suspicion, TimeProvider time, IOptions<ServingOptions> options,
@@ -45,7 +46,10 @@ public sealed partial class WorkerDirectory
     {
         _newcomerWindow = new NewcomerWindow(options.Value.NewWorkerParityOnly, time);
         _isNewcomer = _newcomerWindow.Contains;
-        _isSuspected = silo => Suspicion!.IsSuspected(silo);
+        var slowFactor = options.Value.SlowWorkerFactor;
+        SlowWorkers = new SlowWorkerDetector<SiloAddress>(time, slowFactor > 1 ? slowFactor : 3);
+        _slowWorkersOn = slowFactor > 1;
+        _isSuspected = silo => Suspicion!.IsSuspected(silo) || (_slowWorkersOn && SlowWorkers.IsSlow(silo));
         _membership = membership;
         _metadata = metadata;
         _manifest = manifest;
@@ -56,6 +60,9 @@ public sealed partial class WorkerDirectory
 
     /// <summary>This silo's fast failure detector for the workers it calls.</summary>
     public WorkerSuspicion Suspicion { get; }
+
+    /// <summary>Workers whose recent answers are persistently slow: passed over like suspects while enough others remain.</summary>
+    public SlowWorkerDetector<SiloAddress> SlowWorkers { get; }
 
     /// <summary>Active silos with the <see cref="SiloRoles.GpuWorker"/> role, in address order.</summary>
     public IReadOnlyList<SiloAddress> Workers => Refresh().Workers;
@@ -106,7 +113,7 @@ public sealed partial class WorkerDirectory
             LogTooFewWorkers(_logger, count, workers.Length);
         }
 
-        var isSuspected = Suspicion.Count > 0 ? _isSuspected : null;
+        var isSuspected = Suspicion.Count > 0 || (_slowWorkersOn && SlowWorkers.SlowCount > 0) ? _isSuspected : null;
         if (_newcomers > 0 && count > 1)
         {
             lock (_lock)
@@ -146,6 +153,14 @@ public sealed partial class WorkerDirectory
                 foreach (var gone in Suspicion.Known.Where(s => snapshot.GetSiloStatus(s) != SiloStatus.Active).ToList())
                 {
                     Suspicion.Forget(gone);
+                }
+
+                foreach (var member in snapshot.Members)
+                {
+                    if (member.Value.Status is SiloStatus.Dead)
+                    {
+                        SlowWorkers.Forget(member.Key);
+                    }
                 }
             }
 

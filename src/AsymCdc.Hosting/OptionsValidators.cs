@@ -121,9 +121,20 @@ public sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
             failures.Add($"{s}:StragglerDeadlineMedianFactor = {options.StragglerDeadlineMedianFactor} must be 0 (off) or positive, e.g. 3");
         }
 
-        if (!string.Equals(options.Deadline, ServingOptions.FixedDeadline, StringComparison.OrdinalIgnoreCase) && !options.IsAdaptiveDeadline)
+        if (!string.Equals(options.Deadline, ServingOptions.FixedDeadline, StringComparison.OrdinalIgnoreCase) && !options.IsAdaptiveDeadline
+            && !options.IsQuantileDeadline)
         {
-            failures.Add($"{s}:Deadline = '{options.Deadline}' is unknown; expected {ServingOptions.FixedDeadline} or {ServingOptions.AdaptiveDeadline}");
+            failures.Add($"{s}:Deadline = '{options.Deadline}' is unknown; expected {ServingOptions.FixedDeadline}, {ServingOptions.AdaptiveDeadline} or {ServingOptions.QuantileDeadline}");
+        }
+
+        if (options.TriggerQuantile is <= 0 or >= 1 || double.IsNaN(options.TriggerQuantile) || options.TriggerFactor <= 0 || double.IsNaN(options.TriggerFactor))
+        {
+            failures.Add($"{s}:TriggerQuantile = {options.TriggerQuantile} must be in (0, 1) and TriggerFactor = {options.TriggerFactor} positive (defaults 0.9 and 1)");
+        }
+
+        if (options.SlowWorkerFactor is < 0 or (> 0 and <= 1) || double.IsNaN(options.SlowWorkerFactor))
+        {
+            failures.Add($"{s}:SlowWorkerFactor = {options.SlowWorkerFactor} must be 0 (off) or above 1, e.g. 3");
         }
 
         if (options.AdaptiveDeadlineQuantile is <= 0 or >= 1 || double.IsNaN(options.AdaptiveDeadlineQuantile))

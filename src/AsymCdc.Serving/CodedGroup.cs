@@ -110,6 +110,7 @@ public sealed class GroupBatcher<TWorker, TAnswer>
     private readonly int _k;
     private readonly int _inputLength;
     private long _nextGroupId;
+    private long _lastArrival;
 
     public GroupBatcher(IServingHost<TWorker, TAnswer> host, int k, int inputLength, TimeSpan window, long firstGroupId)
     {
@@ -125,12 +126,44 @@ public sealed class GroupBatcher<TWorker, TAnswer>
     /// <summary>How long a partial group waits for more members before its parity goes out.</summary>
     public TimeSpan Window { get; }
 
+    /// <summary>When set, the window follows the arrival rate (<see cref="WindowNow"/>).</summary>
+    public bool WindowFromArrivals { get; init; }
+
+    /// <summary>The mean gap between arrivals (an exponentially weighted average, in ticks of the host's clock).</summary>
+    public double MeanGap { get; private set; }
+
+    /// <summary>
+    /// The window of a group opening now. Fixed: <see cref="Window"/>. From arrivals: twice the time the k−1 other
+    /// members are expected to take, at most <see cref="Window"/>; zero (seal at once, k' = 1) when even the window
+    /// would not bring them, so that a lone query at low load is not left without its parity while it waits for company.
+    /// </summary>
+    public TimeSpan WindowNow
+    {
+        get
+        {
+            if (!WindowFromArrivals || MeanGap <= 0)
+            {
+                return Window;
+            }
+
+            var expected = TimeSpan.FromSeconds((_k - 1) * MeanGap / _host.Time.TimestampFrequency);
+            return expected > Window ? TimeSpan.Zero : expected * 2 < Window ? expected * 2 : Window;
+        }
+    }
+
     /// <summary>The group taking members now, if any.</summary>
     public CodedGroup<TWorker, TAnswer>? Open { get; private set; }
 
     /// <summary>Adds <paramref name="input"/> to the open group (opening one if none); returns the group and the member's index.</summary>
-    public (CodedGroup<TWorker, TAnswer> Group, int Index) Join(float[] input)
+    public (CodedGroup<TWorker, TAnswer> Group, int Index) Join(float[] input, long arrived = 0)
     {
+        if (_lastArrival != 0 && arrived > _lastArrival)
+        {
+            var gap = arrived - _lastArrival;
+            MeanGap = MeanGap == 0 ? gap : (0.9 * MeanGap) + (0.1 * gap);
+        }
+
+        _lastArrival = arrived;
         if (input.Length != _inputLength)
         {
             throw new ArgumentException($"a query of this group has {input.Length} values; the group's inputs have {_inputLength}", nameof(input));

@@ -16,19 +16,19 @@ public sealed class CodedStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, T
     private readonly ParityEncoder _encode;
 
     public CodedStrategy(string mode, IServingHost<TWorker, TAnswer> host, IServingObserver<TWorker> observer, ReconstructionTrigger trigger,
-        ParityEncoder encode, int k, int inputLength, TimeSpan groupWindow, long firstGroupId)
+        ParityEncoder encode, int k, int inputLength, TimeSpan groupWindow, long firstGroupId, bool windowFromArrivals = false)
         : base(mode, host, observer, trigger)
     {
         ArgumentNullException.ThrowIfNull(encode);
         _encode = encode;
-        Batcher = new GroupBatcher<TWorker, TAnswer>(host, k, inputLength, groupWindow, firstGroupId);
+        Batcher = new GroupBatcher<TWorker, TAnswer>(host, k, inputLength, groupWindow, firstGroupId) { WindowFromArrivals = windowFromArrivals };
     }
 
     public GroupBatcher<TWorker, TAnswer> Batcher { get; }
 
     protected override void Serve(ServedQuery<TAnswer> query)
     {
-        var (group, index) = Batcher.Join(query.Input);
+        var (group, index) = Batcher.Join(query.Input, query.Started);
         query.GroupId = group.Id;
         var member = new CodedMember<TWorker, TAnswer>(query, index);
         group.Members[index] = member;
@@ -41,7 +41,15 @@ public sealed class CodedStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, T
         }
         else if (index == 0)
         {
-            After(Batcher.Window, () => Seal(group));
+            var window = Batcher.WindowNow;
+            if (window > TimeSpan.Zero)
+            {
+                After(window, () => Seal(group));
+            }
+            else
+            {
+                Seal(group); // at this arrival rate no second member is due within the window
+            }
         }
 
         if (!member.Own.IsCompleted && !query.IsDone)
@@ -54,11 +62,8 @@ public sealed class CodedStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, T
     {
         if (own.IsSucceeded)
         {
-            if (!member.Missed)
-            {
-                member.Deadline?.Dispose();
-                Trigger.OwnAnswered(Time.GetElapsedTime(member.Query.Started));
-            }
+            member.Deadline?.Dispose();
+            Trigger.OwnAnswered(Time.GetElapsedTime(member.Query.Started), late: member.Missed);
 
             member.Query.TryAnswer(own.Result!, AnswerPath.Direct, own.Worker);
         }
@@ -91,17 +96,31 @@ public sealed class CodedStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, T
         Progress(group, member);
     }
 
-    /// <summary>Any answer of the group came in: a missed member may now be decodable, or lost.</summary>
+    /// <summary>Any answer of the group came in: a missed member may now be decodable, or lost; with an eager decoder
+    /// (exact: its reconstruction is the straggler's own answer) a member whose k' others are all in is decoded now.</summary>
     private void OnGroupAnswer(CodedGroup<TWorker, TAnswer> group)
     {
         for (var j = 0; j < group.Count; j++)
         {
-            if (group.Members[j] is { Missed: true } m && !m.Query.IsDone)
+            if (group.Members[j] is not { } m || m.Query.IsDone)
+            {
+                continue;
+            }
+
+            if (m.Missed)
             {
                 Progress(group, m);
             }
+            else if (DecodeWhenOthersIn && group.IsSealed && !m.Own.IsCompleted && group.OthersSucceeded(j))
+            {
+                Miss(group, m);
+            }
         }
     }
+
+    /// <summary>Decode as soon as the other k' answers are in, without waiting out the trigger (ParM's rule; costs no
+    /// accuracy where the decoder is exact).</summary>
+    public bool DecodeWhenOthersIn { get; init; }
 
     private void Progress(CodedGroup<TWorker, TAnswer> group, CodedMember<TWorker, TAnswer> member)
     {

@@ -6,6 +6,10 @@ public interface IServingObserver<TWorker>
 {
     void WorkerCallSent(CallRole role);
 
+    /// <summary>A worker call completed <paramref name="elapsed"/> after it was sent (failed ones too): the host's
+    /// <see cref="SlowWorkerDetector{TWorker}"/> learns from it.</summary>
+    void CallCompleted(TWorker worker, TimeSpan elapsed, bool succeeded);
+
     /// <summary>A query's own answer missed its straggler deadline (or its call failed): a hedge or a decode follows.</summary>
     void StragglerDetected();
 
@@ -29,6 +33,10 @@ public sealed class NullServingObserver<TWorker> : IServingObserver<TWorker>
     public static readonly NullServingObserver<TWorker> Instance = new();
 
     public void WorkerCallSent(CallRole role)
+    {
+    }
+
+    public void CallCompleted(TWorker worker, TimeSpan elapsed, bool succeeded)
     {
     }
 

@@ -14,7 +14,9 @@ public sealed class ReconstructionTrigger
     private readonly LatencyWindow? _ownLatency;
     private readonly StragglerDeadline? _adaptive;
 
-    private ReconstructionTrigger(TimeSpan fixedDeadline, double medianFactor, StragglerDeadline? adaptive)
+    private readonly LatencyWindow? _quantile;
+
+    private ReconstructionTrigger(TimeSpan fixedDeadline, double medianFactor, StragglerDeadline? adaptive, double quantile = 0, double factor = 1)
     {
         if (fixedDeadline <= TimeSpan.Zero)
         {
@@ -22,7 +24,28 @@ public sealed class ReconstructionTrigger
         }
 
         (_fixed, _medianFactor, _adaptive) = (fixedDeadline, medianFactor, adaptive);
-        _ownLatency = adaptive is null && medianFactor > 0 ? new LatencyWindow(0.5) : null;
+        _ownLatency = adaptive is null && quantile == 0 && medianFactor > 0 ? new LatencyWindow(0.5) : null;
+        _quantile = quantile > 0 ? new LatencyWindow(quantile) : null;
+        _quantileFactor = factor;
+    }
+
+    private readonly double _quantileFactor;
+
+    /// <summary>The live <paramref name="quantile"/> of this policy's own-answer times, late answers included (a quantile of
+    /// answers censored at the deadline would drift down to nothing); <paramref name="initial"/> before any answer.</summary>
+    public static ReconstructionTrigger Quantile(double quantile, TimeSpan initial, double factor = 1)
+    {
+        if (factor <= 0 || double.IsNaN(factor))
+        {
+            throw new ArgumentOutOfRangeException(nameof(factor), factor, "the trigger factor must be positive");
+        }
+
+        if (quantile is <= 0 or >= 1 || double.IsNaN(quantile))
+        {
+            throw new ArgumentOutOfRangeException(nameof(quantile), quantile, "the trigger quantile must be in (0, 1), e.g. 0.95");
+        }
+
+        return new(initial, 0, null, quantile, factor);
     }
 
     /// <summary>A fixed deadline; with <paramref name="medianFactor"/> &gt; 0, at least that multiple of the recent median
@@ -49,6 +72,11 @@ public sealed class ReconstructionTrigger
                 return _adaptive.Current;
             }
 
+            if (_quantile is not null)
+            {
+                return _quantile.Count == 0 ? _fixed : TimeSpan.FromMilliseconds(_quantileFactor * _quantile.Percentile(0));
+            }
+
             if (_ownLatency is not { Count: > 0 } window)
             {
                 return _fixed;
@@ -59,8 +87,16 @@ public sealed class ReconstructionTrigger
         }
     }
 
-    /// <summary>A query's own answer arrived within its deadline, this long after the query.</summary>
-    public void OwnAnswered(TimeSpan latency) => _ownLatency?.Record(latency.TotalMilliseconds);
+    /// <summary>A query's own answer arrived, this long after the query; <paramref name="late"/> when after its deadline.</summary>
+    public void OwnAnswered(TimeSpan latency, bool late)
+    {
+        if (!late)
+        {
+            _ownLatency?.Record(latency.TotalMilliseconds);
+        }
+
+        _quantile?.Record(latency.TotalMilliseconds);
+    }
 
     /// <summary>A worker call completed, late ones included: the quantile must see the tail it guards against.</summary>
     public void ServiceTime(TimeSpan elapsed) => _adaptive?.Record(elapsed);

@@ -9,7 +9,14 @@ namespace AsymCdc.Serving;
 /// <param name="HedgePercentile">Hedged: the backup goes out after this percentile of recent latencies.</param>
 /// <param name="HedgeFallback">Hedged: the backup delay before any latency is known.</param>
 /// <param name="FirstGroupId">Coded: the id of the first group (group ids increase from it).</param>
-public sealed record StrategySettings(int K, int InputLength, TimeSpan GroupWindow, double HedgePercentile, TimeSpan HedgeFallback, long FirstGroupId);
+public sealed record StrategySettings(int K, int InputLength, TimeSpan GroupWindow, double HedgePercentile, TimeSpan HedgeFallback, long FirstGroupId)
+{
+    /// <summary>asymcdc-exact decodes a member as soon as the other k' answers are in (its reconstruction is exact).</summary>
+    public bool EagerExactDecode { get; init; }
+
+    /// <summary>The group window follows the arrival rate, up to <see cref="GroupWindow"/> (see <see cref="GroupBatcher{TWorker,TAnswer}.WindowNow"/>).</summary>
+    public bool WindowFromArrivals { get; init; }
+}
 
 /// <summary>One strategy per serving mode, by the mode's configuration name.</summary>
 public static class ServingStrategies
@@ -38,6 +45,9 @@ public static class ServingStrategies
         };
 
         CodedStrategy<TWorker, TAnswer> Coded(ParityEncoder encode) => new(mode, host, observer, trigger, encode,
-            settings.K, settings.InputLength, settings.GroupWindow, settings.FirstGroupId);
+            settings.K, settings.InputLength, settings.GroupWindow, settings.FirstGroupId, settings.WindowFromArrivals)
+        {
+            DecodeWhenOthersIn = settings.EagerExactDecode && mode == "asymcdc-exact",
+        };
     }
 }

@@ -53,16 +53,15 @@ public abstract class ServingStrategy<TWorker, TAnswer>
     {
         Observer.WorkerCallSent(role);
         var call = new WorkerDispatch<TWorker, TAnswer>(worker, input, role, Time.GetTimestamp(), groupId);
-        if (Trigger.FollowsServiceTimes)
+        call.OnCompleted(c =>
         {
-            call.OnCompleted(c =>
+            var elapsed = Time.GetElapsedTime(c.Sent);
+            Observer.CallCompleted(c.Worker, elapsed, c.IsSucceeded);
+            if (c.IsSucceeded)
             {
-                if (c.IsSucceeded)
-                {
-                    Trigger.ServiceTime(Time.GetElapsedTime(c.Sent));
-                }
-            });
-        }
+                Trigger.ServiceTime(elapsed);
+            }
+        });
 
         call.OnCompleted(continuation);
         return call;

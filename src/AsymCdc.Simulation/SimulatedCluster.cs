@@ -18,8 +18,10 @@ public sealed class SimulatedAnswer
 /// for one of a few cores shared by all; faults slow, delay or kill workers. It is the policies' host, as the
 /// parity-group grain is in a silo. Single-threaded, on <see cref="VirtualTime"/>.
 /// </summary>
-internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>
+internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, IServingObserver<int>
 {
+    private readonly SlowWorkerDetector<int>? _slow;
+    private readonly Func<int, bool>? _isSlow;
     private readonly VirtualTime _time;
     private readonly SimulationConfig _config;
     private readonly ServiceTimes _service;
@@ -49,6 +51,11 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>
         _decodeMs = new Dictionary<string, double>(config.Service.DecodeMs);
         _stragglerDelay = TimeSpan.FromMilliseconds(config.Faults.StragglerDelayMs ?? config.Faults.StragglerDelayMedians * service.MedianMs).Ticks;
         _detection = TimeSpan.FromMilliseconds(config.Faults.DetectionMs).Ticks;
+        if (config.Policy.SlowWorkerFactor > 0)
+        {
+            _slow = new SlowWorkerDetector<int>(time, config.Policy.SlowWorkerFactor);
+            _isSlow = _slow.IsSlow;
+        }
     }
 
     public TimeProvider Time => _time;
@@ -61,7 +68,45 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>
     /// <summary>Time workers spent serving batches, in ticks (a batch counts once, whatever its size).</summary>
     public long BusyTicks { get; private set; }
 
-    public int[] Pick(int count) => _picker.Pick(_view, count);
+    public int[] Pick(int count) => _picker.Pick(_view, count, _slow is { SlowCount: > 0 } ? _isSlow : null);
+
+    public void CallCompleted(int worker, TimeSpan elapsed, bool succeeded)
+    {
+        if (succeeded)
+        {
+            _slow?.Record(worker, elapsed);
+        }
+    }
+
+    public void WorkerCallSent(CallRole role)
+    {
+    }
+
+    public void StragglerDetected()
+    {
+    }
+
+    public IDisposable? Encoding(long groupId, int members) => null;
+
+    public void GroupFormed(bool partial)
+    {
+    }
+
+    public void MemberMissed(long groupId, int index, int worker, bool failed)
+    {
+    }
+
+    public void MemberLost(long groupId, int index, string? reason)
+    {
+    }
+
+    public void DecodeFailed(long groupId, int index, Exception error)
+    {
+    }
+
+    public void Decoded(TimeSpan elapsed)
+    {
+    }
 
     public void Send(WorkerDispatch<int, SimulatedAnswer> call)
     {

@@ -200,7 +200,7 @@ public sealed record FaultModel
 /// <summary>The serving policies' settings, as <c>AsymCdc:Serving</c> names them.</summary>
 public sealed record PolicyModel
 {
-    /// <summary><c>fixed</c> or <c>adaptive</c>.</summary>
+    /// <summary><c>fixed</c>, <c>adaptive</c> (the silo's quantile of worker service times) or <c>quantile</c>.</summary>
     [JsonPropertyName("deadline")] public string Deadline { get; init; } = "fixed";
 
     /// <summary>The fixed straggler deadline in median service times (the bench's default: 4).</summary>
@@ -224,11 +224,28 @@ public sealed record PolicyModel
     /// <summary>A query not answered this long after it was sent is an error (DeadlineExceeded), as in the cluster.</summary>
     [JsonPropertyName("timeout_ms")] public double TimeoutMs { get; init; } = 5000;
 
+    /// <summary>The deadline <c>quantile</c>: the live quantile (<see cref="TriggerQuantile"/>) of own-answer times.</summary>
+    [JsonPropertyName("trigger_quantile")] public double TriggerQuantile { get; init; } = 0.95;
+
+    /// <summary>The <c>quantile</c> deadline is this multiple of the quantile.</summary>
+    [JsonPropertyName("trigger_factor")] public double TriggerFactor { get; init; } = 1;
+
+    /// <summary>asymcdc-exact decodes as soon as the other k answers are in.</summary>
+    [JsonPropertyName("eager_exact")] public bool EagerExact { get; init; }
+
+    /// <summary>The group window follows the arrival rate, up to <see cref="GroupWindowMs"/>.</summary>
+    [JsonPropertyName("window_from_arrivals")] public bool WindowFromArrivals { get; init; }
+
+    /// <summary>Workers whose median of their last 16 service times exceeds this multiple of the fleet's are passed over
+    /// (0: off).</summary>
+    [JsonPropertyName("slow_worker_factor")] public double SlowWorkerFactor { get; init; }
+
     /// <summary>Parity-group policies (shards) per mode; queries are spread round-robin over them.</summary>
     [JsonPropertyName("shards")] public int Shards { get; init; } = 2;
 
     internal string? Problem() =>
-        Deadline is not ("fixed" or "adaptive") ? $"policy.deadline is '{Deadline}'; expected fixed or adaptive"
+        Deadline is not ("fixed" or "adaptive" or "quantile") ? $"policy.deadline is '{Deadline}'; expected fixed, adaptive or quantile"
+        : SlowWorkerFactor is < 0 or (> 0 and <= 1) ? "policy.slow_worker_factor must be 0 (off) or above 1"
         : StragglerDeadlineMedians <= 0 ? "policy.straggler_deadline_medians must be positive"
         : Shards < 1 ? "policy.shards must be at least 1"
         : HedgePercentile is <= 0 or >= 1 ? "policy.hedge_percentile must be in (0, 1)"

@@ -82,10 +82,16 @@ public sealed class Simulator(SimulationConfig config)
         var strategies = new ServingStrategy<int, SimulatedAnswer>[policy.Shards];
         for (var s = 0; s < strategies.Length; s++)
         {
-            var trigger = quantile is null ? ReconstructionTrigger.Fixed(deadline, policy.DeadlineMedianFactor) : ReconstructionTrigger.Adaptive(quantile);
+            var trigger = quantile is not null ? ReconstructionTrigger.Adaptive(quantile)
+                : policy.Deadline == "quantile" ? ReconstructionTrigger.Quantile(policy.TriggerQuantile, deadline, policy.TriggerFactor)
+                : ReconstructionTrigger.Fixed(deadline, policy.DeadlineMedianFactor);
             var settings = new StrategySettings(config.K, 1, TimeSpan.FromMilliseconds(policy.GroupWindowMs), policy.HedgePercentile, deadline,
-                FirstGroupId: ((long)s << 40) + 1);
-            strategies[s] = ServingStrategies.Create(mode, settings, cluster, NullServingObserver<int>.Instance, trigger);
+                FirstGroupId: ((long)s << 40) + 1)
+            {
+                EagerExactDecode = policy.EagerExact,
+                WindowFromArrivals = policy.WindowFromArrivals,
+            };
+            strategies[s] = ServingStrategies.Create(mode, settings, cluster, cluster, trigger);
         }
 
         var tally = new Tally(time, config.Queries, TimeSpan.FromMilliseconds(config.Service.OverheadMs).Ticks, TimeSpan.FromMilliseconds(policy.TimeoutMs).Ticks);

@@ -55,6 +55,10 @@ internal sealed class FakeHost : IServingHost<int, Reply>, IServingObserver<int>
 
     public void WorkerCallSent(CallRole role) => Events.Add($"sent {role}");
 
+    public void CallCompleted(int worker, TimeSpan elapsed, bool succeeded)
+    {
+    }
+
     public void StragglerDetected() => Stragglers++;
 
     public IDisposable? Encoding(long groupId, int members) => null;

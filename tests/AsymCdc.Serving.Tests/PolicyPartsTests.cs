@@ -45,12 +45,12 @@ public class PolicyPartsTests
         Assert.Equal(TimeSpan.FromMilliseconds(10), trigger.Current);
         for (var i = 0; i < 50; i++)
         {
-            trigger.OwnAnswered(TimeSpan.FromMilliseconds(20));
+            trigger.OwnAnswered(TimeSpan.FromMilliseconds(20), late: false);
         }
 
         Assert.Equal(TimeSpan.FromMilliseconds(60), trigger.Current);
         var plain = ReconstructionTrigger.Fixed(TimeSpan.FromMilliseconds(10));
-        plain.OwnAnswered(TimeSpan.FromMilliseconds(100));
+        plain.OwnAnswered(TimeSpan.FromMilliseconds(100), late: false);
         Assert.Equal(TimeSpan.FromMilliseconds(10), plain.Current);
     }
 
@@ -71,5 +71,108 @@ public class PolicyPartsTests
         }
 
         Assert.Equal(TimeSpan.FromMilliseconds(7), trigger.Current);
+    }
+}
+
+public class IssueTwentyTwoPolicyTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromMilliseconds(50);
+
+    [Fact]
+    public void A_quantile_trigger_follows_own_answers_late_ones_included()
+    {
+        var trigger = ReconstructionTrigger.Quantile(0.9, Deadline);
+        Assert.Equal(Deadline, trigger.Current);
+        for (var i = 1; i <= 100; i++)
+        {
+            trigger.OwnAnswered(TimeSpan.FromMilliseconds(i), late: i > 95);
+        }
+
+        Assert.InRange(trigger.Current.TotalMilliseconds, 85, 95);
+        Assert.Equal(TimeSpan.FromMilliseconds(180), ReconstructionTrigger.Quantile(0.5, Deadline, factor: 2).With(t =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                t.OwnAnswered(TimeSpan.FromMilliseconds(90), late: false);
+            }
+        }).Current);
+    }
+
+    [Fact]
+    public void An_eager_exact_decoder_rebuilds_a_member_as_soon_as_its_others_are_in()
+    {
+        var host = new FakeHost();
+        var settings = new StrategySettings(2, 4, TimeSpan.FromMilliseconds(5), 0.95, Deadline, 1) { EagerExactDecode = true };
+        var strategy = ServingStrategies.Create("asymcdc-exact", settings, host, host, ReconstructionTrigger.Fixed(Deadline));
+        var (a, b) = (FakeHost.Query(2), FakeHost.Query(4));
+        strategy.Submit(a);
+        strategy.Submit(b);
+        host.Answer(1);
+        Assert.Empty(host.Decodes);
+        host.Answer(2);
+        Assert.Equal(0, Assert.Single(host.Decodes).Missing); // no deadline waited out
+        host.Answer(0); // the own answer still wins if it comes first
+        Assert.Equal(AnswerPath.Direct, a.Path);
+
+        var compact = ServingStrategies.Create("asymcdc-compact", settings, host, host, ReconstructionTrigger.Fixed(Deadline));
+        host.Calls.Clear();
+        host.Decodes.Clear();
+        compact.Submit(FakeHost.Query(1));
+        compact.Submit(FakeHost.Query(3));
+        host.Answer(1);
+        host.Answer(2);
+        Assert.Empty(host.Decodes); // an approximate decoder waits for its trigger
+    }
+
+    [Fact]
+    public void A_window_from_arrivals_seals_a_lone_query_at_once_at_low_load_and_waits_at_high_load()
+    {
+        var host = new FakeHost();
+        var settings = new StrategySettings(2, 4, TimeSpan.FromMilliseconds(5), 0.95, Deadline, 1) { WindowFromArrivals = true };
+        var strategy = (CodedStrategy<int, Reply>)ServingStrategies.Create("asymcdc-compact", settings, host, host, ReconstructionTrigger.Fixed(Deadline));
+        for (var i = 0; i < 4; i++)
+        {
+            strategy.Submit(FakeHost.Query(i));
+            host.Advance(100); // one query every 100 ms: nobody joins within 5 ms
+        }
+
+        Assert.Equal(TimeSpan.Zero, strategy.Batcher.WindowNow);
+        Assert.Equal(8, host.Calls.Count); // each query's parity went out with it
+        for (var i = 0; i < 40; i++)
+        {
+            host.Advance(0.5);
+            strategy.Submit(FakeHost.Query(i));
+        }
+
+        Assert.InRange(strategy.Batcher.WindowNow.TotalMilliseconds, 0.5, 5);
+    }
+
+    [Fact]
+    public void The_slow_worker_detector_marks_a_persistently_slow_worker_not_one_with_rare_stragglers_and_forgives_it()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var slow = new SlowWorkerDetector<int>(clock, factor: 3, probation: TimeSpan.FromSeconds(1));
+        var random = new Random(1);
+        for (var i = 0; i < 400; i++)
+        {
+            var worker = i % 4;
+            // Worker 3 is 10x slower; the others straggle 20x on 5% of their calls.
+            var ms = worker == 3 ? 10 : random.NextDouble() < 0.05 ? 20 : 1;
+            slow.Record(worker, TimeSpan.FromMilliseconds(ms));
+        }
+
+        Assert.Equal([false, false, false, true], Enumerable.Range(0, 4).Select(slow.IsSlow));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(slow.IsSlow(3)); // passed over long enough: tried again
+        Assert.Equal(0, slow.SlowCount);
+    }
+}
+
+internal static class TriggerTestExtensions
+{
+    public static ReconstructionTrigger With(this ReconstructionTrigger trigger, Action<ReconstructionTrigger> act)
+    {
+        act(trigger);
+        return trigger;
     }
 }

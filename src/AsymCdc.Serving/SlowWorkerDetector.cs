@@ -1,0 +1,159 @@
+namespace AsymCdc.Serving;
+
+/// <summary>
+/// Which workers are persistently slow: a worker whose median service time over its last <see cref="Samples"/> calls
+/// is more than <see cref="Factor"/> times the fleet's (the median of the workers' medians) is slow until its median
+/// comes back, or until it has been passed over for <see cref="Probation"/>, when it is tried again with a clean slate.
+/// A median of 16 ignores rare independent stragglers (half of a worker's recent calls must be slow); a slow node, a
+/// noisy neighbour or background load on one machine flips it within 8 calls. The pickers of every mode (coded, hedged,
+/// replication) pass slow workers over while enough others remain, so the comparison between modes stays fair.
+/// Thread-safe: a silo's policies share one.
+/// </summary>
+public sealed class SlowWorkerDetector<TWorker>
+    where TWorker : notnull
+{
+    public const int Samples = 16;
+
+    private const int MinSamples = Samples / 2;
+    private const int FleetEvery = 64;
+    private readonly Dictionary<TWorker, Worker> _workers = [];
+    private readonly TimeProvider _time;
+    private readonly Lock _lock = new();
+    private double _fleetMedian;
+    private long _recorded;
+    private int _slow;
+
+    public SlowWorkerDetector(TimeProvider time, double factor = 3, TimeSpan? probation = null)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        if (factor <= 1 || double.IsNaN(factor))
+        {
+            throw new ArgumentOutOfRangeException(nameof(factor), factor, "a slow worker must be more than 1x the fleet's median");
+        }
+
+        (_time, Factor, Probation) = (time, factor, probation ?? TimeSpan.FromSeconds(1));
+    }
+
+    public double Factor { get; }
+
+    public TimeSpan Probation { get; }
+
+    /// <summary>Workers marked slow now (a hint for callers that skip the check when none is).</summary>
+    public int SlowCount => Volatile.Read(ref _slow);
+
+    /// <summary>A call to <paramref name="worker"/> answered after <paramref name="serviceTime"/>.</summary>
+    public void Record(TWorker worker, TimeSpan serviceTime)
+    {
+        lock (_lock)
+        {
+            if (!_workers.TryGetValue(worker, out var w))
+            {
+                _workers[worker] = w = new Worker();
+            }
+
+            w.Add(serviceTime.TotalMilliseconds);
+            w.LastSeen = _time.GetTimestamp();
+            if (++_recorded % FleetEvery == 0 || _fleetMedian == 0)
+            {
+                RecomputeFleet();
+            }
+
+            Mark(w, _fleetMedian > 0 && w.Count >= MinSamples && w.Median() > Factor * _fleetMedian);
+        }
+    }
+
+    /// <summary>Whether <paramref name="worker"/> is slow now.</summary>
+    public bool IsSlow(TWorker worker)
+    {
+        if (Volatile.Read(ref _slow) == 0)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            if (!_workers.TryGetValue(worker, out var w) || !w.Slow)
+            {
+                return false;
+            }
+
+            if (_time.GetElapsedTime(w.LastSeen) < Probation)
+            {
+                return true;
+            }
+
+            // Passed over long enough: try it again, judged on new calls only.
+            w.Clear();
+            Mark(w, false);
+            return false;
+        }
+    }
+
+    /// <summary>A worker left: forget it.</summary>
+    public void Forget(TWorker worker)
+    {
+        lock (_lock)
+        {
+            if (_workers.Remove(worker, out var w))
+            {
+                Mark(w, false);
+            }
+        }
+    }
+
+    private void Mark(Worker w, bool slow)
+    {
+        if (w.Slow != slow)
+        {
+            w.Slow = slow;
+            _slow += slow ? 1 : -1;
+        }
+    }
+
+    private void RecomputeFleet()
+    {
+        var medians = new List<double>(_workers.Count);
+        foreach (var w in _workers.Values)
+        {
+            if (w.Count >= MinSamples)
+            {
+                medians.Add(w.Median());
+            }
+        }
+
+        if (medians.Count > 0)
+        {
+            medians.Sort();
+            _fleetMedian = medians[medians.Count / 2];
+        }
+    }
+
+    private sealed class Worker
+    {
+        private readonly double[] _ring = new double[Samples];
+        private readonly double[] _sorted = new double[Samples];
+        private int _next;
+
+        public int Count { get; private set; }
+
+        public bool Slow { get; set; }
+
+        public long LastSeen { get; set; }
+
+        public void Add(double ms)
+        {
+            _ring[_next] = ms;
+            _next = (_next + 1) % Samples;
+            Count = Math.Min(Count + 1, Samples);
+        }
+
+        public void Clear() => (Count, _next) = (0, 0);
+
+        public double Median()
+        {
+            Array.Copy(_ring, _sorted, Count);
+            Array.Sort(_sorted, 0, Count);
+            return _sorted[Count / 2];
+        }
+    }
+}
