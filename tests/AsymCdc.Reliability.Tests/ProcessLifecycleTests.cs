@@ -56,23 +56,12 @@ public sealed class ProcessLifecycleTests
             ModelRepository = TestEnvironment.ModelRepository,
             DrainTimeout = TimeSpan.FromSeconds(2),
         };
-        // The operator's switch for the start-up rehearsal (ProcessFaultTests' cluster checks it on).
-        options.Settings["AsymCdc:Silo:RehearsePeerLoss"] = "false";
         var cluster = await ProcessCluster.StartAsync(options);
         int[] pids = [cluster.State.Redis!.Pid, .. cluster.State.Silos.Select(s => s.Pid)];
         try
         {
             Assert.Equal(3, cluster.RunningPids().Count);
             Assert.All(await cluster.StatusAsync(), s => Assert.True(s.Ready, $"{s.Silo.Name} is not ready"));
-            // Every silo ran its peer-loss paths once before it answered ready (PeerLossPrimer), none failed to, and
-            // none rehearsed a death: it was switched off.
-            Assert.All(cluster.State.Silos, s =>
-            {
-                var log = File.ReadAllText(s.Log);
-                Assert.Contains("Primed the peer-loss code paths", log, StringComparison.Ordinal);
-                Assert.DoesNotContain("Rehearsed a silo's death", log, StringComparison.Ordinal);
-                Assert.DoesNotContain("Priming the peer-loss code paths failed", log, StringComparison.Ordinal);
-            });
             // The silos share this machine's cores: workstation GC, a thread pool that does not spin for work, and no
             // instrumented JIT tier.
             Assert.All(cluster.State.Silos, s =>
