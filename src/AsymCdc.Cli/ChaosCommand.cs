@@ -5,6 +5,7 @@ using System.Text.Json;
 using AsymCdc.Abstractions;
 using AsymCdc.Cli.Cluster;
 using AsymCdc.Client;
+using AsymCdc.Hosting;
 using AsymCdc.Inference.Data;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
@@ -172,6 +173,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             + $"{settings.Queries} {mode.ToName()} queries at {settings.Rate:0}/s; SIGKILL {settings.Kill} worker(s)"
             + (settings.KillFrontend ? " and 1 frontend" : "") + (settings.FreezeFrontendMs is { } frozenMs ? $", SIGSTOP 1 frontend for {frozenMs} ms" : "")
             + $" at {settings.KillAt:P0} of the load");
+        AnsiConsole.MarkupLine(Markup.Escape(DrillConditions(settings)));
         ProcessCluster? cluster = null;
         // try/finally covers errors; the exit hook covers SIGTERM, SIGHUP and Ctrl-C to this process. While the cluster
         // starts, `cluster` is still null: the hook then stops what the state file lists as launched so far.
@@ -292,6 +294,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                         restart_after_ms = settings.RestartAfterMs,
                         restart_nice = settings.RestartNice,
                         kill_nice = settings.KillNice,
+                        silo_runtime_settings = SiloRuntimeEnvironment.Variables,
                         rehearsed = settings.Rehearse,
                         hedge_percentile = settings.Hedging?.Percentile,
                     },
@@ -349,6 +352,19 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                 await AnsiConsole.Status().StartAsync("Stopping the cluster...", _ => cluster.DownAsync(CancellationToken.None));
             }
         }
+    }
+
+    /// <summary>What the drill's silos run with, and what it emulates of separate nodes: stated in every report.</summary>
+    public static string DrillConditions(Settings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var runtime = SiloRuntimeEnvironment.Variables.Count == 0
+            ? ".NET's defaults"
+            : string.Join(" ", SiloRuntimeEnvironment.Variables.Select(v => $"{v.Key}={v.Value}"));
+        var nodes = settings.KillNice == 0 && settings.RestartNice == 0
+            ? "none (every silo shares this machine's cores as it is)"
+            : $"a killed silo at nice {settings.KillNice} for its teardown, a restarted one at nice {settings.RestartNice} until ready (--kill-nice/--restart-nice 0: off)";
+        return $"Silo runtime settings: those of the image and the chart ({runtime}). Separate nodes emulated: {nodes}.";
     }
 
     /// <summary>The shortest stall of the drill's own process that the report records.</summary>
