@@ -61,7 +61,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
         public int K { get; init; } = 2;
 
-        [CommandOption("--straggler-deadline <MS>"), Description("Each answer is raced against this before a decode, in ms (the floor of the median rule; the rule, 3 × the median, decides on a normal machine: 6 to 7 ms)."), DefaultValue(5)]
+        [CommandOption("--straggler-deadline <MS>"), Description("Each answer is raced against this before a decode, in ms (the floor of the median rule)."), DefaultValue(5)]
         public int StragglerDeadlineMs { get; init; } = 5;
 
         [CommandOption("--deadline-median-factor <X>"), Description("The straggler deadline is at least X times the recent median latency (0: the fixed deadline alone)."), DefaultValue(3.0)]
@@ -71,7 +71,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         public int Warmup { get; init; } = 1000;
 
         [CommandOption("--rehearse"), Description("Before the measured load, SIGKILL and restart one worker (the last) under the warm-up load, so that "
-            + "the measured kill is the cluster's second failure: the first failure a process handles runs cold code paths (see docs/RELIABILITY.md).")]
+            + "the measured kill is the cluster's second failure: the first failure a process handles runs cold code paths.")]
         public bool Rehearse { get; init; }
 
         [CommandOption("--hedge-percentile <P>"), Description("The client hedges a call slower than this percentile of its recent latencies through another frontend (ClientHedging; at most 5% of calls)."), DefaultValue(0.99)]
@@ -189,8 +189,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var timeout = TimeSpan.FromMilliseconds(settings.TimeoutMs);
 
             // Warm-up (not measured): activates the groups and the workers' sessions on every silo, and runs long enough
-            // for the JIT to finish tiering up (on 2 cores the first seconds of a fresh cluster are several times slower),
-            // so that "before" is the steady state the kill is compared with.
+            // for the JIT to tier up, so that "before" is the steady state the kill is compared with.
             await load.RunAsync(mode, Math.Max(settings.Warmup, 4 * (settings.K + 1) * settings.Workers), settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
 
             if (settings.Rehearse)

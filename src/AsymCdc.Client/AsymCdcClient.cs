@@ -67,8 +67,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// died and came back, or one was added, while each of the client's keys stayed on the gateway it had. The client
     /// then moves to <see cref="FrontendKeys"/> fresh keys, which the Orleans client spreads round-robin over the
     /// gateways it holds live. Each fresh key is pinged first (<see cref="IFrontendGrain.PingAsync"/>): the first call
-    /// through a new gateway connects to it and activates its frontend, 33 to 36 ms measured, and the ping pays that
-    /// instead of a query; a fresh key that does not answer within <see cref="KeyWarmupLimit"/> is not used, its slot
+    /// through a new gateway connects to it and activates its frontend, and the ping pays that instead of a query; a fresh key that does not answer within <see cref="KeyWarmupLimit"/> is not used, its slot
     /// keeps the key it had (see <see cref="KeptKeys"/>), and the next check re-spreads again. While that does not
     /// reach every gateway (a listed frontend stays down), it waits twice as long before the next, up to
     /// <see cref="MaxRespreadBackoff"/> periods.
@@ -121,7 +120,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     private static readonly TimeSpan DefaultRespreadPeriod = TimeSpan.FromSeconds(10);
 
     /// <summary>Fresh keys a re-spread pings at once, <see cref="PingWavePause"/> apart: each ping activates a frontend
-    /// grain, and 64 activations at once held the queries sent in that instant 40 to 66 ms on 2 cores (19 ms on 16).</summary>
+    /// grain, and 64 at once would hold the queries sent in that instant.</summary>
     private const int PingWave = 8;
 
     private static readonly TimeSpan PingWavePause = TimeSpan.FromMilliseconds(10);
@@ -310,8 +309,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// The next key set: <see cref="FrontendKeys"/> fresh keys, each pinged (within <see cref="KeyWarmupLimit"/>); a slot
     /// whose fresh key did not answer keeps the key it had. Such a ping went to a gateway that failed, or that accepted
     /// the connection but does not serve yet: a restarted frontend on the same endpoint binds its gateway port while
-    /// it is still joining the cluster, and holds every call until it is active, seconds later (measured on 16 cores:
-    /// 1.7 to 2.5 s, while its join waited for a dead worker's declaration). The kept key stays on its live gateway, and
+    /// it is still joining the cluster, and holds every call until it is active, seconds later. The kept key stays on its live gateway, and
     /// the next check re-spreads again (that gateway's connection may be open by then, so the connection count alone
     /// would not tell that no key uses it).
     /// </summary>

@@ -5,8 +5,8 @@ namespace AsymCdc.Client;
 /// <see cref="Percentile"/> of the client's own latencies is sent a second time, through a frontend key that enters
 /// another frontend silo, and the first answer wins (predictions are idempotent). The parity groups cover a slow or
 /// dead worker; this covers the frontend silo a call entered: one that dies with the call in flight (the client sees
-/// its connection close only when the kernel closes the dead process's sockets, 64 to 138 ms after SIGKILL measured on
-/// 2 cores) or one that stalls (a long GC pause, a frozen node). A frontend that answered nothing since a call that
+/// its connection close only when the kernel closes the dead process's sockets, tens of milliseconds after SIGKILL)
+/// or one that stalls (a long GC pause, a frozen node). A frontend that answered nothing since a call that
 /// its hedge overtook was sent is suspected for <see cref="SuspectProbation"/>: new calls use keys on other frontends.
 /// Hedges, and the client's resends, are capped by <see cref="Budget"/>, so a cluster that is slow everywhere gets at
 /// most that much extra load.
