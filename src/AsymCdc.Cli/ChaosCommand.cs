@@ -219,7 +219,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                     TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
                 : null;
             var freeze = settings.FreezeFrontendMs is { } ms ? ("frontend-0", TimeSpan.FromMilliseconds(ms)) : default((string, TimeSpan)?);
-            var drill = DrillAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs),
+            var drill = ChaosDrill.KillAndRestartAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs),
                 settings.RestartNice, settings.KillNice, start, cancellationToken, freeze);
             var records = await AnsiConsole.Status().StartAsync($"Load for {duration.TotalSeconds:0} s, kills at {(duration * settings.KillAt).TotalSeconds:0.0} s...",
                 _ => load.RunAsync(mode, settings.Queries, settings.Rate, timeout, start, cancellationToken));
@@ -374,7 +374,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
     private static async Task RehearseAsync(ProcessCluster cluster, ChaosLoad load, ServingMode mode, Settings settings, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
-        var rehearsal = DrillAsync(cluster, [$"worker-{settings.Workers - 1}"], TimeSpan.FromSeconds(1),
+        var rehearsal = ChaosDrill.KillAndRestartAsync(cluster, [$"worker-{settings.Workers - 1}"], TimeSpan.FromSeconds(1),
             TimeSpan.FromMilliseconds(settings.RestartAfterMs), settings.RestartNice, settings.KillNice, Stopwatch.GetTimestamp(), cancellationToken);
         var second = Math.Max(1, (int)settings.Rate);
         while (!rehearsal.IsCompleted)
@@ -384,47 +384,6 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
 
         await rehearsal;
         await load.RunAsync(mode, 2 * second, settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
-    }
-
-    /// <summary>At <paramref name="killAfter"/> into the load, SIGKILLs the victims together (and SIGSTOPs
-    /// <paramref name="freeze"/>'s silo for its time, then SIGCONTs it); after
-    /// <paramref name="restartAfter"/> starts each again and waits until it is ready. Returns both times, in ms after
-    /// <paramref name="start"/>.</summary>
-    private static async Task<(double KillMs, double ReplacedMs)> DrillAsync(ProcessCluster cluster, IReadOnlyList<string> victims,
-        TimeSpan killAfter, TimeSpan restartAfter, int restartNice, int killNice, long start, CancellationToken cancellationToken,
-        (string Silo, TimeSpan For)? freeze = null)
-    {
-        var due = killAfter - Stopwatch.GetElapsedTime(start);
-        if (due > TimeSpan.Zero)
-        {
-            await Task.Delay(due, cancellationToken);
-        }
-
-        var killMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        var frozen = freeze is { } f ? FreezeAsync(cluster, f.Silo, f.For, cancellationToken) : Task.CompletedTask;
-        if (victims.Count > 0)
-        {
-            await Task.WhenAll(victims.Select(v => cluster.KillAsync(v, killNice)));
-            await Task.Delay(restartAfter, cancellationToken);
-            await Task.WhenAll(victims.Select(v => cluster.RestartAsync(v, restartNice, cancellationToken)));
-        }
-
-        await frozen;
-        return (killMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-    }
-
-    /// <summary>SIGSTOPs a silo for <paramref name="duration"/>, then SIGCONTs it, whatever happens meanwhile.</summary>
-    private static async Task FreezeAsync(ProcessCluster cluster, string silo, TimeSpan duration, CancellationToken cancellationToken)
-    {
-        cluster.Freeze(silo);
-        try
-        {
-            await Task.Delay(duration, cancellationToken);
-        }
-        finally
-        {
-            cluster.Thaw(silo);
-        }
     }
 
     private static Table Table(ChaosReport r, double killMs, double replacedMs)
