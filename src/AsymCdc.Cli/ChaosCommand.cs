@@ -5,6 +5,7 @@ using System.Text.Json;
 using AsymCdc.Abstractions;
 using AsymCdc.Cli.Cluster;
 using AsymCdc.Client;
+using AsymCdc.Hosting;
 using AsymCdc.Inference.Data;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
@@ -60,7 +61,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
         public int K { get; init; } = 2;
 
-        [CommandOption("--straggler-deadline <MS>"), Description("Each answer is raced against this before a decode, in ms (the floor of the median rule; the rule, 3 × the median, decides on a normal machine: 6 to 7 ms)."), DefaultValue(5)]
+        [CommandOption("--straggler-deadline <MS>"), Description("Each answer is raced against this before a decode, in ms (the floor of the median rule)."), DefaultValue(5)]
         public int StragglerDeadlineMs { get; init; } = 5;
 
         [CommandOption("--deadline-median-factor <X>"), Description("The straggler deadline is at least X times the recent median latency (0: the fixed deadline alone)."), DefaultValue(3.0)]
@@ -70,7 +71,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         public int Warmup { get; init; } = 1000;
 
         [CommandOption("--rehearse"), Description("Before the measured load, SIGKILL and restart one worker (the last) under the warm-up load, so that "
-            + "the measured kill is the cluster's second failure: the first failure a process handles runs cold code paths (see docs/RELIABILITY.md).")]
+            + "the measured kill is the cluster's second failure: the first failure a process handles runs cold code paths.")]
         public bool Rehearse { get; init; }
 
         [CommandOption("--hedge-percentile <P>"), Description("The client hedges a call slower than this percentile of its recent latencies through another frontend (ClientHedging; at most 5% of calls)."), DefaultValue(0.99)]
@@ -172,6 +173,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             + $"{settings.Queries} {mode.ToName()} queries at {settings.Rate:0}/s; SIGKILL {settings.Kill} worker(s)"
             + (settings.KillFrontend ? " and 1 frontend" : "") + (settings.FreezeFrontendMs is { } frozenMs ? $", SIGSTOP 1 frontend for {frozenMs} ms" : "")
             + $" at {settings.KillAt:P0} of the load");
+        AnsiConsole.MarkupLine(Markup.Escape(DrillConditions(settings)));
         ProcessCluster? cluster = null;
         // try/finally covers errors; the exit hook covers SIGTERM, SIGHUP and Ctrl-C to this process. While the cluster
         // starts, `cluster` is still null: the hook then stops what the state file lists as launched so far.
@@ -187,8 +189,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
             var timeout = TimeSpan.FromMilliseconds(settings.TimeoutMs);
 
             // Warm-up (not measured): activates the groups and the workers' sessions on every silo, and runs long enough
-            // for the JIT to finish tiering up (on 2 cores the first seconds of a fresh cluster are several times slower),
-            // so that "before" is the steady state the kill is compared with.
+            // for the JIT to tier up, so that "before" is the steady state the kill is compared with.
             await load.RunAsync(mode, Math.Max(settings.Warmup, 4 * (settings.K + 1) * settings.Workers), settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
 
             if (settings.Rehearse)
@@ -218,7 +219,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                     TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
                 : null;
             var freeze = settings.FreezeFrontendMs is { } ms ? ("frontend-0", TimeSpan.FromMilliseconds(ms)) : default((string, TimeSpan)?);
-            var drill = DrillAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs),
+            var drill = ChaosDrill.KillAndRestartAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs),
                 settings.RestartNice, settings.KillNice, start, cancellationToken, freeze);
             var records = await AnsiConsole.Status().StartAsync($"Load for {duration.TotalSeconds:0} s, kills at {(duration * settings.KillAt).TotalSeconds:0.0} s...",
                 _ => load.RunAsync(mode, settings.Queries, settings.Rate, timeout, start, cancellationToken));
@@ -292,6 +293,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
                         restart_after_ms = settings.RestartAfterMs,
                         restart_nice = settings.RestartNice,
                         kill_nice = settings.KillNice,
+                        silo_runtime_settings = SiloRuntimeEnvironment.Variables,
                         rehearsed = settings.Rehearse,
                         hedge_percentile = settings.Hedging?.Percentile,
                     },
@@ -351,6 +353,19 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         }
     }
 
+    /// <summary>What the drill's silos run with, and what it emulates of separate nodes: stated in every report.</summary>
+    public static string DrillConditions(Settings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var runtime = SiloRuntimeEnvironment.Variables.Count == 0
+            ? ".NET's defaults"
+            : string.Join(" ", SiloRuntimeEnvironment.Variables.Select(v => $"{v.Key}={v.Value}"));
+        var nodes = settings.KillNice == 0 && settings.RestartNice == 0
+            ? "none (every silo shares this machine's cores as it is)"
+            : $"a killed silo at nice {settings.KillNice} for its teardown, a restarted one at nice {settings.RestartNice} until ready (--kill-nice/--restart-nice 0: off)";
+        return $"Silo runtime settings: those of the image and the chart ({runtime}). Separate nodes emulated: {nodes}.";
+    }
+
     /// <summary>The shortest stall of the drill's own process that the report records.</summary>
     private static readonly TimeSpan ClientStallThreshold = TimeSpan.FromMilliseconds(5);
 
@@ -359,7 +374,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
     private static async Task RehearseAsync(ProcessCluster cluster, ChaosLoad load, ServingMode mode, Settings settings, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
-        var rehearsal = DrillAsync(cluster, [$"worker-{settings.Workers - 1}"], TimeSpan.FromSeconds(1),
+        var rehearsal = ChaosDrill.KillAndRestartAsync(cluster, [$"worker-{settings.Workers - 1}"], TimeSpan.FromSeconds(1),
             TimeSpan.FromMilliseconds(settings.RestartAfterMs), settings.RestartNice, settings.KillNice, Stopwatch.GetTimestamp(), cancellationToken);
         var second = Math.Max(1, (int)settings.Rate);
         while (!rehearsal.IsCompleted)
@@ -369,47 +384,6 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
 
         await rehearsal;
         await load.RunAsync(mode, 2 * second, settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
-    }
-
-    /// <summary>At <paramref name="killAfter"/> into the load, SIGKILLs the victims together (and SIGSTOPs
-    /// <paramref name="freeze"/>'s silo for its time, then SIGCONTs it); after
-    /// <paramref name="restartAfter"/> starts each again and waits until it is ready. Returns both times, in ms after
-    /// <paramref name="start"/>.</summary>
-    private static async Task<(double KillMs, double ReplacedMs)> DrillAsync(ProcessCluster cluster, IReadOnlyList<string> victims,
-        TimeSpan killAfter, TimeSpan restartAfter, int restartNice, int killNice, long start, CancellationToken cancellationToken,
-        (string Silo, TimeSpan For)? freeze = null)
-    {
-        var due = killAfter - Stopwatch.GetElapsedTime(start);
-        if (due > TimeSpan.Zero)
-        {
-            await Task.Delay(due, cancellationToken);
-        }
-
-        var killMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        var frozen = freeze is { } f ? FreezeAsync(cluster, f.Silo, f.For, cancellationToken) : Task.CompletedTask;
-        if (victims.Count > 0)
-        {
-            await Task.WhenAll(victims.Select(v => cluster.KillAsync(v, killNice)));
-            await Task.Delay(restartAfter, cancellationToken);
-            await Task.WhenAll(victims.Select(v => cluster.RestartAsync(v, restartNice, cancellationToken)));
-        }
-
-        await frozen;
-        return (killMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-    }
-
-    /// <summary>SIGSTOPs a silo for <paramref name="duration"/>, then SIGCONTs it, whatever happens meanwhile.</summary>
-    private static async Task FreezeAsync(ProcessCluster cluster, string silo, TimeSpan duration, CancellationToken cancellationToken)
-    {
-        cluster.Freeze(silo);
-        try
-        {
-            await Task.Delay(duration, cancellationToken);
-        }
-        finally
-        {
-            cluster.Thaw(silo);
-        }
     }
 
     private static Table Table(ChaosReport r, double killMs, double replacedMs)

@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
 using AsymCdc.Abstractions;
-using AsymCdc.Gateway;
 using AsymCdc.Grains;
 using AsymCdc.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -9,7 +8,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using OpenTelemetry.Metrics;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -129,16 +127,10 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.WebHost.UseUrls(url);
         builder.Services.AddSingleton<IGrainFactory>(cluster.Client);
-        builder.Services.AddAsymCdcGateway();
-        // The silo health endpoints of a frontend, answered for the in-process frontend silo.
+        // The silo host's endpoints; health answered for the in-process frontend silo, and the one exporter sees every
+        // silo's serving meter (they run in this process).
         builder.Services.AddAsymCdcHealthChecks(cluster.Frontend.Services.GetRequiredService<SiloReadiness>());
-        // The silos run in this process, so this one exporter sees every silo's serving meter.
-        builder.Services.AddAsymCdcTelemetry(builder.Configuration, GatewayInstruments.MeterName)
-            .WithMetrics(metrics => metrics.AddPrometheusExporter());
-        var app = builder.Build();
-        app.MapAsymCdcGateway();
-        app.MapAsymCdcHealth();
-        app.MapPrometheusScrapingEndpoint("/metrics");
-        return app;
+        builder.AddAsymCdcEndpoints(gateway: true);
+        return builder.Build().MapAsymCdcEndpoints(gateway: true);
     }
 }

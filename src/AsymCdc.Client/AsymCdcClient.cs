@@ -28,12 +28,18 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// </summary>
     public const int FrontendKeys = 64;
 
+    private static readonly ClientHedging DefaultPolicy = new();
+
     /// <summary>The longest wait between two re-spreads that did not reach every gateway, in <see cref="RespreadPeriod"/>s.</summary>
     public const int MaxRespreadBackoff = 8;
 
     private readonly GatewayLossSignal? _gatewayLosses = client.ServiceProvider.GetService<GatewayLossSignal>();
     private readonly IGatewayListProvider? _gatewayList = client.ServiceProvider.GetService<IGatewayListProvider>();
     private readonly Hedge? _hedge = hedging is null ? null : new Hedge(hedging);
+
+    /// <summary>Pays for every second copy of a call, hedge or resend: the hedging policy's budget, or the default
+    /// policy's when the client does not hedge.</summary>
+    private readonly HedgeBudget _budget = new((hedging ?? DefaultPolicy).Budget, (hedging ?? DefaultPolicy).Burst);
     private readonly ILogger _logger = client.ServiceProvider.GetService<ILoggerFactory>()?.CreateLogger<AsymCdcClient>()
         ?? NullLogger<AsymCdcClient>.Instance;
     private FrontendKeySet _keys = new(0);
@@ -51,8 +57,8 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     private int _respreadBackoff = 1;
     private bool _spreadIncomplete;
 
-    /// <summary>Calls sent a second time because a gateway connection was lost while they were out (see
-    /// <see cref="GatewayLossSignal"/>).</summary>
+    /// <summary>Calls sent a second time, within the budget, because a gateway connection was lost while they were out
+    /// (see <see cref="GatewayLossSignal"/>).</summary>
     public long Resent => Interlocked.Read(ref _resent);
 
     /// <summary>
@@ -61,8 +67,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// died and came back, or one was added, while each of the client's keys stayed on the gateway it had. The client
     /// then moves to <see cref="FrontendKeys"/> fresh keys, which the Orleans client spreads round-robin over the
     /// gateways it holds live. Each fresh key is pinged first (<see cref="IFrontendGrain.PingAsync"/>): the first call
-    /// through a new gateway connects to it and activates its frontend, 33 to 36 ms measured, and the ping pays that
-    /// instead of a query; a fresh key that does not answer within <see cref="KeyWarmupLimit"/> is not used, its slot
+    /// through a new gateway connects to it and activates its frontend, and the ping pays that instead of a query; a fresh key that does not answer within <see cref="KeyWarmupLimit"/> is not used, its slot
     /// keeps the key it had (see <see cref="KeptKeys"/>), and the next check re-spreads again. While that does not
     /// reach every gateway (a listed frontend stays down), it waits twice as long before the next, up to
     /// <see cref="MaxRespreadBackoff"/> periods.
@@ -78,10 +83,11 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// <summary>Hedged calls whose second copy answered first.</summary>
     public long HedgeWins => Interlocked.Read(ref _hedgeWins);
 
-    /// <summary>Calls slower than the hedge delay that were not hedged: the budget was spent (<see cref="ClientHedging.Budget"/>).</summary>
+    /// <summary>Second copies not sent because the budget was spent (<see cref="ClientHedging.Budget"/>): hedges, and
+    /// resends after a gateway loss or a frontend suspicion.</summary>
     public long HedgesWithheld => Interlocked.Read(ref _hedgesWithheld);
 
-    /// <summary>Calls sent again, outside the budget, because the frontend they entered became suspected while they were
+    /// <summary>Calls sent again, within the budget, because the frontend they entered became suspected while they were
     /// out (<see cref="FrontendSuspicion"/>).</summary>
     public long ResentOnSuspicion => Interlocked.Read(ref _resentOnSuspicion);
 
@@ -114,7 +120,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     private static readonly TimeSpan DefaultRespreadPeriod = TimeSpan.FromSeconds(10);
 
     /// <summary>Fresh keys a re-spread pings at once, <see cref="PingWavePause"/> apart: each ping activates a frontend
-    /// grain, and 64 activations at once held the queries sent in that instant 40 to 66 ms on 2 cores (19 ms on 16).</summary>
+    /// grain, and 64 at once would hold the queries sent in that instant.</summary>
     private const int PingWave = 8;
 
     private static readonly TimeSpan PingWavePause = TimeSpan.FromMilliseconds(10);
@@ -147,8 +153,10 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// if the frontend silo dies with the call in flight, the cluster can no longer answer, so the client gives up at
     /// the request's deadline plus <see cref="ClientGrace"/> with a retryable
     /// <see cref="PredictionErrorCode.DeadlineExceeded"/> instead of waiting for Orleans' response timeout. Before that,
-    /// if a gateway connection is lost while the call is out, the call is sent again through a live gateway and the
-    /// first answer wins (<see cref="GatewayLossSignal"/>; counted in <see cref="Resent"/>).
+    /// if a gateway connection is lost while the call is out and the budget allows, the call is sent again through a live
+    /// gateway and the first answer wins (<see cref="GatewayLossSignal"/>; counted in <see cref="Resent"/>). The deadline
+    /// travels in the request and the cluster enforces it; the client's own bound covers only a frontend that can no
+    /// longer answer.
     /// </summary>
     public async Task<Prediction> PredictAsync(PredictionRequest request, CancellationToken cancellationToken = default)
     {
@@ -167,7 +175,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
         var budget = timeout + ClientGrace;
         // Read before the call goes out: a gateway lost from now on may have taken it.
         var gatewayLost = _gatewayLosses?.NextLoss;
-        _hedge?.Budget.Earn();
+        _budget.Earn();
         Task<Prediction> call;
         try
         {
@@ -301,8 +309,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// The next key set: <see cref="FrontendKeys"/> fresh keys, each pinged (within <see cref="KeyWarmupLimit"/>); a slot
     /// whose fresh key did not answer keeps the key it had. Such a ping went to a gateway that failed, or that accepted
     /// the connection but does not serve yet: a restarted frontend on the same endpoint binds its gateway port while
-    /// it is still joining the cluster, and holds every call until it is active, seconds later (measured on 16 cores:
-    /// 1.7 to 2.5 s, while its join waited for a dead worker's declaration). The kept key stays on its live gateway, and
+    /// it is still joining the cluster, and holds every call until it is active, seconds later. The kept key stays on its live gateway, and
     /// the next check re-spreads again (that gateway's connection may be open by then, so the connection count alone
     /// would not tell that no key uses it).
     /// </summary>
@@ -379,9 +386,10 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
 
     /// <summary>
     /// Waits for the first answer among the copies of one call. A second copy goes out when the call is slower than the
-    /// hedge delay (if the client hedges and the budget allows; through <see cref="HedgeSlot"/>); when the frontend it
-    /// entered becomes suspected (outside the budget: a hedge elsewhere showed that frontend answers nothing); and when a
-    /// gateway connection is lost while the call is out: the call may have gone through it and will then never be answered.
+    /// hedge delay (if the client hedges; through <see cref="HedgeSlot"/>); when the frontend it entered becomes
+    /// suspected (a hedge elsewhere showed that frontend answers nothing); and when a gateway connection is lost while
+    /// the call is out (the call may have gone through it and will then never be answered). Every second copy is paid
+    /// from the budget (<see cref="ClientHedging.Budget"/>).
     /// Each copy carries what is left of the deadline. The first answer wins (a prediction is idempotent; at worst a
     /// query is served twice); an error ends the call only when no other copy is out.
     /// </summary>
@@ -425,7 +433,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
                     continue; // another copy is already out, on another frontend
                 }
 
-                if (!hedge!.Budget.TrySpend())
+                if (!_budget.TrySpend())
                 {
                     Interlocked.Increment(ref _hedgesWithheld);
                     ClientInstruments.Hedges.Add(1, ClientInstruments.Withheld);
@@ -450,6 +458,11 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
                 if (copies.Count == 1 && copies[0].Task == primary && hedge.Suspicion.IsSuspected(primaryFrontend, now))
                 {
                     suspected = null;
+                    if (Withheld())
+                    {
+                        continue;
+                    }
+
                     if (SendCopy(copies, keys, HedgeSlot(keys, slot, primaryFrontend, now), isHedge: false, request, timeout, started))
                     {
                         Interlocked.Increment(ref _resentOnSuspicion);
@@ -463,6 +476,11 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             if (current == gatewayLost)
             {
                 gatewayLost = null;
+                if (Withheld())
+                {
+                    continue; // the call waits for its own answer, or for the client's timeout
+                }
+
                 var target = hedge is null ? slot : HedgeSlot(keys, slot, primaryFrontend, Stopwatch.GetTimestamp());
                 if (SendCopy(copies, keys, target, isHedge: false, request, timeout, started))
                 {
@@ -495,6 +513,19 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             // This copy failed and another is still out: its answer, or its error, decides.
             _ = task.Exception;
         }
+    }
+
+    /// <summary>Whether the budget refuses a resend (counted with the hedges it withheld).</summary>
+    private bool Withheld()
+    {
+        if (_budget.TrySpend())
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _hedgesWithheld);
+        ClientInstruments.Hedges.Add(1, ClientInstruments.Withheld);
+        return true;
     }
 
     /// <summary>What a call waits on: its copies out (<paramref name="primary"/> alone before there is a list), then the
@@ -600,15 +631,12 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             policy.Validate();
             Policy = policy;
             Delay = new HedgeDelay(policy);
-            Budget = new HedgeBudget(policy.Budget, policy.Burst);
             Suspicion = new FrontendSuspicion(policy.SuspectProbation);
         }
 
         public ClientHedging Policy { get; }
 
         public HedgeDelay Delay { get; }
-
-        public HedgeBudget Budget { get; }
 
         public FrontendSuspicion Suspicion { get; }
     }

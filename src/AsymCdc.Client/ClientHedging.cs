@@ -6,10 +6,11 @@ namespace AsymCdc.Client;
 /// <see cref="Percentile"/> of the client's own latencies is sent a second time, through a frontend key that enters
 /// another frontend silo, and the first answer wins (predictions are idempotent). The parity groups cover a slow or
 /// dead worker; this covers the frontend silo a call entered: one that dies with the call in flight (the client sees
-/// its connection close only when the kernel closes the dead process's sockets, 64 to 138 ms after SIGKILL measured on
-/// 2 cores) or one that stalls (a long GC pause, a frozen node). A frontend that answered nothing since a call that
+/// its connection close only when the kernel closes the dead process's sockets, tens of milliseconds after SIGKILL)
+/// or one that stalls (a long GC pause, a frozen node). A frontend that answered nothing since a call that
 /// its hedge overtook was sent is suspected for <see cref="SuspectProbation"/>: new calls use keys on other frontends.
-/// Hedges are capped by <see cref="Budget"/>, so a cluster that is slow everywhere gets at most that much extra load.
+/// Hedges, and the client's resends, are capped by <see cref="Budget"/>, so a cluster that is slow everywhere gets at
+/// most that much extra load.
 /// Off unless given to <see cref="AsymCdcClient"/> (a benchmark of serving strategies must not hedge on the client).
 /// </summary>
 public sealed record ClientHedging
@@ -27,10 +28,11 @@ public sealed record ClientHedging
     /// <summary>Answered calls the percentile needs before it is used.</summary>
     public int MinSamples { get; init; } = 32;
 
-    /// <summary>At most this fraction of calls is hedged, averaged over time (0.05: one in twenty).</summary>
+    /// <summary>At most this fraction of calls gets a second copy (hedge or resend), averaged over time (0.05: one in
+    /// twenty). A client that does not hedge pays its resends from the default.</summary>
     public double Budget { get; init; } = 0.05;
 
-    /// <summary>Hedges that may go out at once when the budget is full: the calls in flight through a frontend that dies.</summary>
+    /// <summary>Second copies that may go out at once when the budget is full: the calls in flight through a frontend that dies.</summary>
     public int Burst { get; init; } = 16;
 
     /// <summary>How long new calls avoid a suspected frontend before they try it again.</summary>

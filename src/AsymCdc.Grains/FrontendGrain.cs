@@ -7,21 +7,20 @@ using Orleans.GrainDirectory;
 namespace AsymCdc.Grains;
 
 /// <summary>
-/// The entry grain: validates a request, applies admission control, routes it to a parity-group shard for its mode
-/// and k, and enforces the overall deadline. When the silo hosting the shard dies mid-call it retries once on another
-/// shard (predictions are idempotent). A stateless worker: it runs on the gateway silo the client called.
+/// The entry grain: validates a request (the trust boundary for Orleans clients), applies admission control, turns its
+/// timeout into the deadline the query carries, and routes it to a parity-group shard for its mode and k, which
+/// enforces that deadline. A stateless worker: it runs on the gateway silo the client called, and so do its shards.
 /// </summary>
 [StatelessWorker]
 [GrainDirectory(PlacementOnlyDirectory.Name)]
 [Reentrant]
-public sealed partial class FrontendGrain(
+public sealed class FrontendGrain(
     IOptions<ServingOptions> options,
     AdmissionControl admission,
     IModelCatalog models,
     ServingInstruments instruments,
     TimeProvider time,
-    ILocalSiloDetails silo,
-    ILogger<FrontendGrain> logger) : Grain, IFrontendGrain
+    ILocalSiloDetails silo) : Grain, IFrontendGrain
 {
     private static int s_shardCursor;
     private readonly ServingOptions _options = options.Value;
@@ -64,18 +63,7 @@ public sealed partial class FrontendGrain(
             var deadline = time.GetUtcNow().UtcDateTime + timeout;
             var query = new GroupQuery(request.Input, request.Model, deadline);
             var shard = (int)((uint)Interlocked.Increment(ref s_shardCursor) % (uint)_options.GroupShards);
-            Prediction prediction;
-            try
-            {
-                prediction = await CallGroupAsync(mode, shard, query, timeout);
-            }
-            catch (Exception e) when (IsSiloLoss(e) && time.GetUtcNow().UtcDateTime < deadline)
-            {
-                var retryShard = (shard + 1) % _options.GroupShards;
-                LogRetrying(logger, mode.ToName(), shard, retryShard, e.GetBaseException().Message);
-                prediction = await CallGroupAsync(mode, retryShard, query, timeout);
-            }
-
+            var prediction = await Group(mode, shard).PredictAsync(query);
             return prediction with { LatencyMs = time.GetElapsedTime(started).TotalMilliseconds, Frontend = _frontend };
         }
         catch (PredictionException e) when (e.Code == PredictionErrorCode.DeadlineExceeded)
@@ -95,7 +83,7 @@ public sealed partial class FrontendGrain(
         }
     }
 
-    private async Task<Prediction> CallGroupAsync(ServingMode mode, int shard, GroupQuery query, TimeSpan timeout)
+    private IParityGroupGrain Group(ServingMode mode, int shard)
     {
         if (!_groups.TryGetValue((mode, shard), out var group))
         {
@@ -103,16 +91,7 @@ public sealed partial class FrontendGrain(
             _groups[(mode, shard)] = group;
         }
 
-        var remaining = query.DeadlineUtc - time.GetUtcNow().UtcDateTime;
-        try
-        {
-            return await group.PredictAsync(query).AsTask().WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, time);
-        }
-        catch (TimeoutException)
-        {
-            throw new PredictionException(PredictionErrorCode.DeadlineExceeded,
-                $"no answer within the request's deadline of {timeout.TotalMilliseconds:0} ms ({mode.ToName()}, k = {_options.K}); the query may be retried");
-        }
+        return group;
     }
 
     /// <summary>A coded mode needs its parity model; ParM has none for k = 3.</summary>
@@ -125,10 +104,4 @@ public sealed partial class FrontendGrain(
                 + "ParM parity models exist for k = 2 and 4 (set AsymCdc:Serving:K) or choose another mode");
         }
     }
-
-    private static bool IsSiloLoss(Exception e) => e is SiloUnavailableException or OrleansMessageRejectionException
-        || e.GetBaseException() is SiloUnavailableException or OrleansMessageRejectionException;
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Parity group {Mode} shard {Shard} lost its silo ({Reason}); retrying on shard {RetryShard}")]
-    private static partial void LogRetrying(ILogger logger, string mode, int shard, int retryShard, string reason);
 }

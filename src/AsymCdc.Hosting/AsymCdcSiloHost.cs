@@ -19,10 +19,6 @@ public static class AsymCdcSiloHost
         // Registered before Orleans so that its start-up (hosted services start in order) loads and warms the models
         // before the silo joins: a silo that joined cold would be picked for calls it answers only after the warm-up.
         builder.Services.AddAsymCdcInference(builder.Configuration);
-        // Also before Orleans, and before the silo joins (see PeerLossPrimer).
-        builder.Services.AddSingleton<PeerLossPrimer>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<PeerLossPrimer>());
-        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PeerLossPrimer>());
         // Once active, no older incarnation of this silo is left listed as alive (see OlderIncarnationCleanup).
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, OlderIncarnationCleanup>();
         // A frontend serves queries of its own once active, before it reports ready (see FrontendWarmup).

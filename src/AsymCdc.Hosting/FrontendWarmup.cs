@@ -13,9 +13,8 @@ namespace AsymCdc.Hosting;
 /// first client calls would otherwise pay for everything its serving path does once: compiling it, activating the
 /// frontend and parity-group grains, building the worker view, opening a connection to each worker silo, and (at the
 /// first miss) activating the decoder and building its decoders, which it rehearses with blank answers for every coded
-/// mode and group size. Measured on 16 cores (docs/RELIABILITY.md, sixth session): the first client calls into a
-/// restarted frontend waited ~110 ms together, a 10 to 15× p99.9 for that moment. Readiness
-/// (<see cref="SiloReadiness"/>) waits for it.
+/// mode and group size (about 110 ms together on 16 cores without it). Readiness (<see cref="SiloReadiness"/>) waits
+/// for it.
 /// </summary>
 /// <remarks>
 /// It runs at <see cref="ServiceLifecycleStage.Active"/>, the stage at which Orleans' gateway starts accepting clients,

@@ -38,13 +38,6 @@ public sealed class SiloOptions
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>
-    /// At start-up, before the silo serves, rehearse a silo's death in a private two-silo cluster in this process
-    /// (about 2 to 4 s, once per process), so that the first real death does not compile Orleans' membership reaction
-    /// in every silo at once (docs/RELIABILITY.md). Off: the first death in the cluster costs a latency burst.
-    /// </summary>
-    public bool RehearsePeerLoss { get; set; } = true;
-
-    /// <summary>
     /// A frontend, once active, serves a few queries of its own before it reports ready, so that clients sent to a
     /// restarted frontend do not pay for its cold serving path (<see cref="FrontendWarmup"/>). Off: its first client
     /// calls do (about 110 ms together on 16 cores).

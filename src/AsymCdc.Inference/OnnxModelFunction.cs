@@ -128,6 +128,8 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         }
     }
 
+    /// <summary>Shapes only, which the batch buffer depends on: pixel values are checked once, where a request enters
+    /// the cluster (the HTTP gateway, the frontend grain).</summary>
     private void Validate(ReadOnlySpan<float> inputs, int count)
     {
         if (count < 1)
@@ -146,42 +148,6 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
             throw new InvalidModelInputException(Name,
                 $"Model '{Name}' expects {InputLength} floats per item (input {Config.Input}); got {inputs.Length} floats for {count} item(s), expected {(long)count * InputLength}.");
         }
-
-        var bad = IndexOfNonFinite(inputs);
-        if (bad >= 0)
-        {
-            throw new InvalidModelInputException(Name,
-                $"Model '{Name}': input value {inputs[bad]} at item {bad / InputLength}, position {bad % InputLength} is not finite; inputs must be finite numbers.");
-        }
-    }
-
-    /// <summary>The index of the first NaN or ±∞, or -1. x − x is 0 for every finite x and NaN otherwise,
-    /// so one vector compare checks a whole lane.</summary>
-    internal static int IndexOfNonFinite(ReadOnlySpan<float> values)
-    {
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var width = Vector<float>.Count;
-            for (; i <= values.Length - width; i += width)
-            {
-                var v = new Vector<float>(values[i..]);
-                if (!Vector.EqualsAll(v - v, Vector<float>.Zero))
-                {
-                    break;
-                }
-            }
-        }
-
-        for (; i < values.Length; i++)
-        {
-            if (!float.IsFinite(values[i]))
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 
     private async Task RunLoopAsync()

@@ -2,7 +2,6 @@
 using AsymCdc.Grains;
 using AsymCdc.Hosting;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,8 +10,7 @@ try
 {
     // Validated before anything starts: clustering and ports depend on it.
     silo = builder.AddAsymCdcSilo();
-    builder.Services.AddAsymCdcTelemetry(builder.Configuration, AsymCdc.Gateway.GatewayInstruments.MeterName)
-        .WithMetrics(metrics => metrics.AddPrometheusExporter());
+    builder.AddAsymCdcEndpoints(gateway: silo.HasRole(SiloRoles.Frontend));
 }
 catch (OptionsValidationException e)
 {
@@ -25,18 +23,12 @@ builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = silo.DrainTimeo
 builder.Services.AddAsymCdcHealthChecks();
 if (silo.HasRole(SiloRoles.Frontend))
 {
-    builder.Services.AddAsymCdcGateway();
     builder.Services.AddAsymCdcGatewayReadiness((services, _) =>
         ValueTask.FromResult(services.GetRequiredService<SiloReadiness>() is { ModelsWarm: true, Joined: true }));
 }
 
 var app = builder.Build();
-app.MapAsymCdcHealth();
-app.MapPrometheusScrapingEndpoint("/metrics");
-if (silo.HasRole(SiloRoles.Frontend))
-{
-    app.MapAsymCdcGateway();
-}
+app.MapAsymCdcEndpoints(gateway: silo.HasRole(SiloRoles.Frontend));
 
 try
 {

@@ -24,6 +24,15 @@ public sealed class ChaosSettingsTests
         Assert.Equal(2, new ChaosCommand.Settings { FreezeFrontendMs = 2000 }.FrontendCount);
     }
 
+    [Fact]
+    public void The_report_states_the_runtime_settings_and_the_node_emulation()
+    {
+        Assert.Contains("those of the image and the chart", ChaosCommand.DrillConditions(new ChaosCommand.Settings()), StringComparison.Ordinal);
+        Assert.Contains("nice 19", ChaosCommand.DrillConditions(new ChaosCommand.Settings()), StringComparison.Ordinal);
+        Assert.Contains("Separate nodes emulated: none", ChaosCommand.DrillConditions(new ChaosCommand.Settings { KillNice = 0, RestartNice = 0 }),
+            StringComparison.Ordinal);
+    }
+
     public static TheoryData<ChaosCommand.Settings, string> Bad => new()
     {
         { new ChaosCommand.Settings { RestartNice = 20 }, "--restart-nice" },

@@ -18,25 +18,6 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
     private ProcessCluster Cluster => fixture.Cluster;
 
     [Fact]
-    public void Every_silo_rehearsed_a_death_before_it_joined()
-    {
-        // PeerLossPrimer and MembershipLossRehearsal run before the silo joins the membership table (so before
-        // readiness), not while it is Joining or Active: a replacement declares its crashed incarnation dead as it starts,
-        // and priming at the same moment as the cluster's reaction to that slowed every silo's answers.
-        Assert.All(Cluster.State.Silos, silo =>
-        {
-            var log = File.ReadAllText(silo.Log);
-            Assert.Contains("Primed the peer-loss code paths", log, StringComparison.Ordinal);
-            Assert.Contains("(this silo's membership status: None)", log, StringComparison.Ordinal);
-            // ...and without an error: before the join no grain can be placed, so the primer calls none.
-            var startUp = log[..log.IndexOf("Rehearsed a silo's death", StringComparison.Ordinal)];
-            Assert.DoesNotContain(" fail: ", startUp, StringComparison.Ordinal);
-            Assert.Contains("Rehearsed a silo's death in a private in-process cluster", log, StringComparison.Ordinal);
-            Assert.DoesNotContain("Priming the peer-loss code paths failed", log, StringComparison.Ordinal);
-        });
-    }
-
-    [Fact]
     public async Task A_clients_calls_spread_over_every_frontend()
     {
         // The Orleans client routes all calls to one grain through one gateway: with a single frontend key, one frontend

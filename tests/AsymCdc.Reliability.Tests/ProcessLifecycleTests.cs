@@ -45,6 +45,22 @@ public sealed class ProcessLifecycleTests
     }
 
     [Fact]
+    public void A_silo_gets_the_shipped_runtime_settings_and_none_inherited_from_the_drill()
+    {
+        var options = new ProcessClusterOptions();
+        options.Settings["AsymCdc:Serving:K"] = "3";
+
+        var environment = ProcessCluster.SiloEnvironment(options, "/models", ["DOTNET_TieredPGO", "DOTNET_ROOT", "PATH"]);
+
+        Assert.Null(environment["DOTNET_TieredPGO"]); // removed from what the child inherits
+        Assert.DoesNotContain("DOTNET_ROOT", environment.Keys);
+        Assert.DoesNotContain("PATH", environment.Keys);
+        Assert.Equal("3", environment["AsymCdc__Serving__K"]);
+        Assert.Equal(SiloRuntimeEnvironment.Variables.OrderBy(v => v.Key),
+            environment.Where(e => SiloRuntimeEnvironment.IsRuntimeSetting(e.Key) && e.Value is not null).Select(e => KeyValuePair.Create(e.Key, e.Value!)).OrderBy(v => v.Key));
+    }
+
+    [Fact]
     public async Task Cluster_up_then_down_leaves_no_process_running()
     {
         var runDirectory = Path.Combine(Path.GetTempPath(), $"asymcdc-updown-{Guid.NewGuid():N}");
@@ -56,31 +72,18 @@ public sealed class ProcessLifecycleTests
             ModelRepository = TestEnvironment.ModelRepository,
             DrainTimeout = TimeSpan.FromSeconds(2),
         };
-        // The operator's switch for the start-up rehearsal (ProcessFaultTests' cluster checks it on).
-        options.Settings["AsymCdc:Silo:RehearsePeerLoss"] = "false";
         var cluster = await ProcessCluster.StartAsync(options);
         int[] pids = [cluster.State.Redis!.Pid, .. cluster.State.Silos.Select(s => s.Pid)];
         try
         {
             Assert.Equal(3, cluster.RunningPids().Count);
             Assert.All(await cluster.StatusAsync(), s => Assert.True(s.Ready, $"{s.Silo.Name} is not ready"));
-            // Every silo ran its peer-loss paths once before it answered ready (PeerLossPrimer), none failed to, and
-            // none rehearsed a death: it was switched off.
+            // The silos run with the runtime settings that ship (the image's and the chart's), none of the drill's own.
             Assert.All(cluster.State.Silos, s =>
             {
-                var log = File.ReadAllText(s.Log);
-                Assert.Contains("Primed the peer-loss code paths", log, StringComparison.Ordinal);
-                Assert.DoesNotContain("Rehearsed a silo's death", log, StringComparison.Ordinal);
-                Assert.DoesNotContain("Priming the peer-loss code paths failed", log, StringComparison.Ordinal);
-            });
-            // The silos share this machine's cores: workstation GC, a thread pool that does not spin for work, and no
-            // instrumented JIT tier.
-            Assert.All(cluster.State.Silos, s =>
-            {
-                var environment = File.ReadAllText($"/proc/{s.Pid}/environ").Split('\0');
-                Assert.Contains("DOTNET_gcServer=0", environment);
-                Assert.Contains($"{ProcessCluster.SpinLimitVariable}=0", environment);
-                Assert.Contains($"{ProcessCluster.TieredPgoVariable}=0", environment);
+                var runtime = File.ReadAllText($"/proc/{s.Pid}/environ").Split('\0')
+                    .Where(SiloRuntimeEnvironment.IsRuntimeSetting).Order();
+                Assert.Equal(SiloRuntimeEnvironment.Variables.Select(v => $"{v.Key}={v.Value}").Order(), runtime);
             });
             // `cluster down` from another process works from the state file alone.
             Assert.NotNull(ProcessCluster.Attach(runDirectory));
@@ -185,7 +188,6 @@ public sealed class ProcessLifecycleTests
         start.Environment["AsymCdc__Silo__SiloPort"] = $"{ports[0]}";
         start.Environment["AsymCdc__Silo__GatewayPort"] = $"{ports[1]}";
         start.Environment["AsymCdc__Silo__HttpPort"] = $"{ports[2]}";
-        start.Environment["DOTNET_gcServer"] = "0";
         foreach (var (key, value) in settings)
         {
             start.Environment[key] = value;

@@ -71,7 +71,7 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         var models = Path.GetFullPath(options.ModelRepository ?? ModelRepositoryLocator.Find());
         var state = new ClusterState(options.ServiceId, options.ClusterId, siloDll, models, DateTime.UtcNow, null, []);
         var ports = FreePorts.Take(1 + (3 * (options.Frontends + options.Workers)));
-        var environment = SiloEnvironment(options, models);
+        var environment = SiloEnvironment(options, models, Environment.GetEnvironmentVariables().Keys.Cast<string>());
         var cluster = new ProcessCluster(runDirectory, state, environment, options.DrainTimeout, options.ReadyTimeout);
         try
         {
@@ -325,36 +325,34 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         state.Save(RunDirectory);
     }
 
-    /// <summary>The .NET thread pool's spin before an idle worker blocks (<c>System.Threading.ThreadPool.UnfairSemaphoreSpinLimit</c>).</summary>
-    public const string SpinLimitVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
-
-    /// <summary>.NET's dynamic PGO (<c>System.Runtime.TieredPGO</c>): an instrumented tier between tier 0 and tier 1.</summary>
-    public const string TieredPgoVariable = "DOTNET_TieredPGO";
-
-    private static Dictionary<string, string?> SiloEnvironment(ProcessClusterOptions options, string models)
+    /// <summary>
+    /// What every silo process gets on top of this process's own environment: the runtime settings the image and the
+    /// chart set (<see cref="SiloRuntimeEnvironment"/>, nothing drill-only), the model repository, the drain timeout,
+    /// single-line timestamped logs and the caller's <see cref="ProcessClusterOptions.Settings"/>. A runtime setting
+    /// of this process's own environment (<paramref name="inherited"/>) that is not on that list is removed (null).
+    /// </summary>
+    public static Dictionary<string, string?> SiloEnvironment(ProcessClusterOptions options, string models, IEnumerable<string> inherited)
     {
-        var environment = new Dictionary<string, string?>
+        ArgumentNullException.ThrowIfNull(options);
+        var environment = inherited.Where(SiloRuntimeEnvironment.IsRuntimeSetting).ToDictionary(name => name, _ => (string?)null);
+        foreach (var (key, value) in new Dictionary<string, string?>
         {
             ["AsymCdc__Inference__ModelRepository"] = models,
-            // Many silos share this machine's cores: one ONNX thread each, workstation GC (the web SDK defaults to
-            // server GC, one heap per core per process), and an idle thread-pool worker that blocks at once instead of
-            // spinning for work first: spinning buys a few microseconds of wake-up on a core of its own and burns a
-            // shared one (steady load, 2 cores, 6 silos: 26% less CPU for the silos, 40% less for the frontends). The
-            // operator's own spin limit, if set, is kept.
-            ["AsymCdc__Inference__IntraOpThreads"] = "1",
-            ["DOTNET_gcServer"] = "0",
-            [SpinLimitVariable] = Environment.GetEnvironmentVariable(SpinLimitVariable) ?? "0",
-            // No instrumented tier: with it, six silos on two cores were still compiling hot methods (twice each:
-            // instrumented, then tier 1) 25 s after start, through the warm-up and into the measured load (tiered-
-            // compilation threads 0.45 to 3.75 s of the silos' 1.4 to 6 s of CPU in the 5 s before a kill; 0.09 to
-            // 0.15 s without PGO), so the "steady state" was not steady. The operator's own setting, if any, is kept.
-            [TieredPgoVariable] = Environment.GetEnvironmentVariable(TieredPgoVariable) ?? "0",
             ["AsymCdc__Silo__DrainTimeout"] = options.DrainTimeout.ToString(),
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
             ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
             ["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true",
-        };
+        })
+        {
+            environment[key] = value;
+        }
+
+        foreach (var (key, value) in SiloRuntimeEnvironment.Variables)
+        {
+            environment[key] = value;
+        }
+
         foreach (var (key, value) in options.Settings)
         {
             environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

@@ -23,7 +23,15 @@ public static class ChildProcess
         start.Environment["ASYMCDC_LOG"] = logPath;
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {
-            start.Environment[key] = value;
+            // Null: not inherited from this process either.
+            if (value is null)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
         }
 
         return Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
