@@ -23,8 +23,14 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
         public int K { get; init; } = 2;
 
-        [CommandOption("-r|--rate <QPS>"), Description("Mean Poisson arrival rate, queries per second (default: the preset's).")]
+        [CommandOption("-r|--rate <QPS>"), Description("Mean Poisson arrival rate, queries per second (default: --load of the measured capacity).")]
         public double? Rate { get; init; }
+
+        [CommandOption("--load <FRACTION>"), Description("Run every mode at this fraction of the capacity of the most expensive one, measured first (default 0.7; ignored with --rate).")]
+        public double? Load { get; init; }
+
+        [CommandOption("--no-slow-silo"), Description("Skip the slow-silo and periodic slow-node scenarios.")]
+        public bool NoSlowSilo { get; init; }
 
         [CommandOption("-n|--queries <N>"), Description("Measured queries per mode and scenario (default: the preset's).")]
         public int? Queries { get; init; }
@@ -41,7 +47,7 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("--straggler-deadline <MS>"), Description("Straggler deadline in ms, the floor of an adaptive one (default: 3x the median service time).")]
         public double? StragglerDeadlineMs { get; init; }
 
-        [CommandOption("--deadline <KIND>"), Description("fixed; median (at least 3x the recent median answer time); or adaptive (p95 of each silo's recent worker service times, floored at the straggler deadline)."), DefaultValue("fixed")]
+        [CommandOption("--deadline <KIND>"), Description("quantile (the live p90 of each group's own-answer times); fixed; median (at least 3x the recent median answer time); or adaptive (p95 of each silo's recent worker service times, floored at the straggler deadline)."), DefaultValue("fixed")]
         public string Deadline { get; init; } = "fixed";
 
         [CommandOption("--group-window <MS>"), Description("A partial group is encoded after this, in ms; longer windows fill more groups (extra work nearer 1/k)."), DefaultValue(10.0)]
@@ -74,13 +80,16 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             options.StragglerRates = [.. StragglerRates.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseRate)];
             options.StragglerDelay = StragglerDelayMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null;
             options.StragglerDeadline = StragglerDeadlineMs is { } deadline ? TimeSpan.FromMilliseconds(deadline) : null;
-            (options.DeadlineMedianFactor, options.QuantileDeadline) = Deadline switch
+            (options.DeadlineMedianFactor, options.QuantileDeadline, options.OwnQuantileDeadline) = Deadline switch
             {
-                "adaptive" => (0.0, true),
-                "median" => (3.0, false),
-                "fixed" => (0.0, false),
-                _ => throw new ArgumentException($"--deadline '{Deadline}' is unknown; use fixed, median or adaptive."),
+                "adaptive" => (0.0, true, false),
+                "quantile" => (0.0, false, true),
+                "median" => (3.0, false, false),
+                "fixed" => (0.0, false, false),
+                _ => throw new ArgumentException($"--deadline '{Deadline}' is unknown; use quantile, fixed, median or adaptive."),
             };
+            options.Load = Rate is null ? Load ?? options.Load : null;
+            options.SlowSiloScenarios = options.SlowSiloScenarios && !NoSlowSilo;
             if (Modes is not null)
             {
                 options.Modes = [.. Modes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ServingModes.Parse)];
@@ -113,7 +122,7 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 140);
         var data = FashionMnist.LoadTestSet();
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[bold]asymcdc bench[/] ({options.Preset}): k = {options.K}, 1 frontend + {options.Workers} worker silos, {options.Queries} Poisson queries at {options.Rate:0.#}/s per mode and scenario, straggler rates {string.Join(", ", options.StragglerRates)}"));
+            $"[bold]asymcdc bench[/] ({options.Preset}): k = {options.K}, 1 frontend + {options.Workers} worker silos, {options.Queries} Poisson queries per mode and scenario at {(options.Load is { } load ? $"{load:0.##} of the measured capacity of the most expensive mode" : $"{options.Rate:0.#}/s")}, straggler rates {string.Join(", ", options.StragglerRates)}"));
         BenchReport? report = null;
         await AnsiConsole.Progress().AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())

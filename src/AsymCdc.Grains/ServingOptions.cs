@@ -115,4 +115,10 @@ public sealed class StragglerOptions
 
     /// <summary>Whole-silo slowdown: added to every worker call on this silo (a slow node).</summary>
     public TimeSpan SiloSlowdown { get; set; } = TimeSpan.Zero;
+
+    /// <summary>With <see cref="SiloSlowdownPeriod"/>: the slowdown holds for this long at the start of every period
+    /// (a node slow now and then: background jobs, a noisy neighbour).</summary>
+    public TimeSpan? SiloSlowdownFor { get; set; }
+
+    public TimeSpan? SiloSlowdownPeriod { get; set; }
 }

@@ -13,6 +13,7 @@ public sealed class StragglerInjector
 {
     private readonly StragglerOptions _options;
     private readonly Random _random;
+    private static readonly long s_start = System.Diagnostics.Stopwatch.GetTimestamp();
     private readonly Lock _lock = new();
 
     public StragglerInjector(IOptions<StragglerOptions> options, ILocalSiloDetails silo)
@@ -30,6 +31,12 @@ public sealed class StragglerInjector
     public TimeSpan NextDelay()
     {
         var delay = _options.SiloSlowdown;
+        if (delay > TimeSpan.Zero && _options.SiloSlowdownPeriod is { } period && period > TimeSpan.Zero
+            && TimeSpan.FromTicks(System.Diagnostics.Stopwatch.GetElapsedTime(s_start).Ticks % period.Ticks) >= (_options.SiloSlowdownFor ?? period))
+        {
+            delay = TimeSpan.Zero;
+        }
+
         if (_options.Rate > 0)
         {
             double draw;

@@ -45,8 +45,22 @@ public sealed class BenchOptions
     /// recent worker service times, with <see cref="StragglerDeadline"/> as its floor.</summary>
     public bool QuantileDeadline { get; set; }
 
-    /// <summary>How the straggler deadline is set, as reported: fixed, median (≥ X·median) or adaptive (p95).</summary>
-    public string DeadlineKind => QuantileDeadline ? "adaptive" : DeadlineMedianFactor > 0 ? "median" : "fixed";
+    /// <summary>The serving layer's quantile trigger (<c>AsymCdc:Serving:Deadline=quantile</c>): the live p90 of each
+    /// group's own-answer times.</summary>
+    public bool OwnQuantileDeadline { get; set; }
+
+    /// <summary>How the straggler deadline is set, as reported: fixed, median (≥ X·median), adaptive (p95) or quantile (p90 of own answers).</summary>
+    public string DeadlineKind => OwnQuantileDeadline ? "quantile" : QuantileDeadline ? "adaptive" : DeadlineMedianFactor > 0 ? "median" : "fixed";
+
+    /// <summary>When set, the arrival rate is this fraction of the capacity of the most expensive mode under test,
+    /// measured first on the bench's own cluster (open loop far above it, mode by mode); <see cref="Rate"/> otherwise.</summary>
+    public double? Load { get; set; }
+
+    /// <summary>Extra scenarios without stragglers: worker 0 slowed by <see cref="SlowSiloServiceTimes"/> median service
+    /// times on every call ("slow-silo"), and for 2 s of every 6 s ("slow-node-periodic").</summary>
+    public bool SlowSiloScenarios { get; set; }
+
+    public double SlowSiloServiceTimes { get; set; } = 20;
 
     public TimeSpan GroupWindow { get; set; } = TimeSpan.FromMilliseconds(10);
 
@@ -58,14 +72,13 @@ public sealed class BenchOptions
     public string? ModelRepository { get; set; }
 
     /// <summary>
-    /// Under 6 minutes on 2 shared cores: 1,000 queries per mode and scenario at 80 queries/s (21 cells of 12.5 s). The
-    /// brief's 5,000 per cell would need about 290 queries/s for 7 modes × 3 scenarios in 6 minutes, which 2 cores
-    /// cannot serve without queueing (docs/BENCHMARKS.md).
+    /// Every mode at 70% of the capacity the most expensive of them leaves (measured first), 5,000 queries per mode and
+    /// scenario, under 0/1/5% stragglers, a slow silo and a periodically slow node.
     /// </summary>
-    public static BenchOptions Quick() => new() { Preset = "quick", Queries = 1000, WarmupQueries = 100, Rate = 80 };
+    public static BenchOptions Quick() => new() { Preset = "quick", Queries = 5000, WarmupQueries = 200, Load = 0.7, SlowSiloScenarios = true };
 
-    /// <summary>The full run: 10,000 queries per mode and scenario at the same rate (about 45 minutes on 2 cores).</summary>
-    public static BenchOptions Full() => new() { Preset = "full", Queries = 10_000, WarmupQueries = 300, Rate = 80 };
+    /// <summary>The full run: 10,000 queries per mode and scenario, the same scenarios and load.</summary>
+    public static BenchOptions Full() => new() { Preset = "full", Queries = 10_000, WarmupQueries = 300, Load = 0.7, SlowSiloScenarios = true };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting and what it must be.</summary>
     public void Validate()
@@ -75,6 +88,7 @@ public sealed class BenchOptions
         Require(Queries >= 1, $"queries = {Queries} must be at least 1");
         Require(WarmupQueries >= 0, $"warm-up queries = {WarmupQueries} must be 0 or more");
         Require(Rate > 0 && !double.IsInfinity(Rate), $"rate = {Rate} must be a positive number of queries per second");
+        Require(Load is null or (> 0 and <= 1), $"load = {Load} must be a fraction of capacity in (0, 1]");
         Require(StragglerRates.Count > 0 && StragglerRates.All(r => r is >= 0 and <= 1), "straggler rates must be fractions in [0, 1], at least one");
         Require(StragglerRates.Distinct().Count() == StragglerRates.Count, "straggler rates must not repeat (one scenario each)");
         Require(StragglerDelay is null || StragglerDelay >= TimeSpan.Zero, $"straggler delay = {StragglerDelay} must not be negative");

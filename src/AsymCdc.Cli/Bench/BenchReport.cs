@@ -26,7 +26,17 @@ public sealed record BenchConfig(
     [property: JsonPropertyName("modes")] IReadOnlyList<string> Modes,
     [property: JsonPropertyName("models")] string Models,
     [property: JsonPropertyName("processor_count")] int ProcessorCount,
-    [property: JsonPropertyName("os")] string OperatingSystem);
+    [property: JsonPropertyName("os")] string OperatingSystem)
+{
+    /// <summary>The rate as a fraction of the capacity of the most expensive mode; null when a rate was given.</summary>
+    [JsonPropertyName("load")] public double? Load { get; init; }
+
+    /// <summary>Each mode's measured capacity (queries/s), when the rate came from a load.</summary>
+    [JsonPropertyName("capacities_qps")] public IReadOnlyDictionary<string, double>? CapacitiesQps { get; init; }
+
+    /// <summary>The delay added to every call of the slowed worker in the slow-silo scenarios (ms).</summary>
+    [JsonPropertyName("slow_silo_ms")] public double? SlowSiloMs { get; init; }
+}
 
 /// <summary>What <c>asymcdc bench</c> writes: the demo's schema, <c>{"config":{...},"results":[...]}</c>.</summary>
 public sealed record BenchReport(
@@ -64,7 +74,7 @@ public static class BenchReportWriter
             var rows = report.Results.Where(r => r.Scenario == scenario).ToList();
             var none = rows.FirstOrDefault(r => r.Mode == NoneMode);
             md.AppendLine();
-            md.AppendLine(CultureInfo.InvariantCulture, $"## {scenario} (straggler rate {rows[0].StragglerRate:0.##%})");
+            md.AppendLine(CultureInfo.InvariantCulture, $"## {scenario} (straggler rate {rows[0].StragglerRate:0.##%}{(scenario.StartsWith("slow", StringComparison.Ordinal) ? string.Create(CultureInfo.InvariantCulture, $"; worker 0 slowed {c.SlowSiloMs:0.#} ms per call") : "")})");
             md.AppendLine();
             md.AppendLine("| mode | p50 | p99 | p99.9 | p50 ÷ none | p99 ÷ none | p99.9 ÷ none | answered | errors | lost | reconstructed | accuracy | extra work | qps |");
             md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -87,6 +97,7 @@ public static class BenchReportWriter
     {
         "median" => string.Create(CultureInfo.InvariantCulture, $"median (max of {c.StragglerDeadlineMs:0.#} ms and {c.DeadlineMedianFactor:0.#}× the recent median)"),
         "adaptive" => string.Create(CultureInfo.InvariantCulture, $"adaptive (p95 of each silo's recent worker service times, at least {c.StragglerDeadlineMs:0.#} ms)"),
+        "quantile" => string.Create(CultureInfo.InvariantCulture, $"quantile (live p90 of each group's own-answer times; {c.StragglerDeadlineMs:0.#} ms before any)"),
         _ => string.Create(CultureInfo.InvariantCulture, $"fixed {c.StragglerDeadlineMs:0.#} ms"),
     };
 }

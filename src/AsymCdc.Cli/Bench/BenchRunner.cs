@@ -35,17 +35,30 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
     public async Task<BenchReport> RunAsync(CancellationToken cancellationToken = default)
     {
         options.Validate();
-        var schedule = PoissonSchedule.Create(options.Queries, options.Rate, options.Seed);
         var results = new List<ScenarioResult>();
         using var counter = new WorkerCallCounter();
         var scenarios = options.StragglerRates.Order().ToList();
         // The service time is measured on a cluster of its own: every scenario's cluster is configured with the
         // straggler delay and deadline derived from it.
         TimeSpan serviceTime;
-        await using (var calibration = await StartAsync(0, TimeSpan.Zero, TimeSpan.FromMilliseconds(50), cancellationToken))
+        var rate = options.Rate;
+        await using (var calibration = await StartAsync(0, TimeSpan.Zero, TimeSpan.FromMilliseconds(50), null, cancellationToken))
         {
             serviceTime = await MeasureServiceTimeAsync(calibration, cancellationToken);
+            if (options.Load is { } load)
+            {
+                foreach (var mode in RunnableModes(calibration.Models))
+                {
+                    Capacities[mode.ToName()] = Math.Round(await MeasureCapacityAsync(calibration, mode, cancellationToken), 1);
+                }
+
+                rate = Math.Round(load * Capacities.Values.Min(), 1);
+                OnNote?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                    $"Capacity (queries/s, open loop far above it): {string.Join(", ", Capacities.Select(c => $"{c.Key} {c.Value:0}"))}; every mode runs at {load:0.##} x {Capacities.Values.Min():0} = {rate:0.#} queries/s."));
+            }
         }
+
+        var schedule = PoissonSchedule.Create(options.Queries, rate, options.Seed);
 
         var delay = options.StragglerDelay ?? serviceTime * options.DelayServiceTimes;
         var deadline = options.StragglerDeadline ?? serviceTime * options.DeadlineServiceTimes;
@@ -53,41 +66,55 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
         {
             "median" => string.Create(CultureInfo.InvariantCulture, $"median: at least {options.DeadlineMedianFactor:0.#}x the recent median"),
             "adaptive" => "adaptive: p95 of each silo's recent worker service times, this as its floor",
+            "quantile" => "quantile: the live p90 of each group's own-answer times, this before any answer",
             _ => "fixed",
         };
         OnNote?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"Median service time {serviceTime.TotalMilliseconds:0.###} ms: stragglers delayed {delay.TotalMilliseconds:0.#} ms, straggler deadline {deadline.TotalMilliseconds:0.#} ms ({kind})."));
         string? models = null;
         IReadOnlyList<ServingMode>? modes = null;
-        foreach (var rate in scenarios)
+        List<(string Name, double StragglerRate, (TimeSpan For, TimeSpan Period)? Slow)> cells =
+            [.. scenarios.Select(r => (string.Create(CultureInfo.InvariantCulture, $"stragglers-{r * 100:0.##}%"), r, ((TimeSpan, TimeSpan)?)null))];
+        if (options.SlowSiloScenarios)
         {
-            await using var cluster = await StartAsync(rate, delay, deadline, cancellationToken);
+            cells.Add(("slow-silo", 0, (TimeSpan.MaxValue, TimeSpan.Zero)));
+            cells.Add(("slow-node-periodic", 0, (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(6))));
+        }
+
+        var slowdown = serviceTime * options.SlowSiloServiceTimes;
+        foreach (var (scenario, stragglerRate, slow) in cells)
+        {
+            await using var cluster = await StartAsync(stragglerRate, delay, deadline, slow is null ? null : (slowdown, slow.Value.For, slow.Value.Period), cancellationToken);
             counter.Track(cluster);
             models ??= cluster.Models.Directory;
             modes ??= RunnableModes(cluster.Models);
             var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data);
-            var scenario = string.Create(CultureInfo.InvariantCulture, $"stragglers-{rate * 100:0.##}%");
             foreach (var mode in modes)
             {
                 var name = mode.ToName();
                 if (options.WarmupQueries > 0)
                 {
                     // Unmeasured: activates this mode's grains on every silo and fills its latency windows.
-                    await runner.RunAsync(mode, options.WarmupQueries, options.Rate, options.Timeout, data.Count / 2, null, cancellationToken);
+                    await runner.RunAsync(mode, options.WarmupQueries, rate, options.Timeout, data.Count / 2, null, cancellationToken);
                 }
 
                 var onQuery = OnCell?.Invoke($"{scenario} {name}", options.Queries);
                 var before = counter.Calls(name);
                 var (records, elapsed) = await runner.RunAsync(mode, schedule, options.Timeout, 0, onQuery, cancellationToken);
-                results.Add(Summarise(scenario, rate, name, records, elapsed, counter.Calls(name) - before));
+                results.Add(Summarise(scenario, stragglerRate, name, records, elapsed, counter.Calls(name) - before));
             }
         }
 
-        var config = new BenchConfig(options.Preset, options.K, options.Workers, options.Queries, options.WarmupQueries, options.Rate,
+        var config = new BenchConfig(options.Preset, options.K, options.Workers, options.Queries, options.WarmupQueries, rate,
             "poisson", options.Seed, [.. scenarios], Round(serviceTime), Round(delay), Round(deadline),
             options.DeadlineKind, options.DeadlineMedianFactor, Round(options.GroupWindow),
             Round(options.Timeout), [.. (modes ?? []).Select(m => m.ToName())], models ?? "", Environment.ProcessorCount,
-            RuntimeInformation.OSDescription);
+            RuntimeInformation.OSDescription)
+        {
+            Load = options.Load,
+            CapacitiesQps = Capacities.Count == 0 ? null : Capacities,
+            SlowSiloMs = options.SlowSiloScenarios ? Round(slowdown) : null,
+        };
         return new BenchReport(config, results);
     }
 
@@ -139,16 +166,43 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
         return runnable;
     }
 
-    private async Task<LocalCluster> StartAsync(double stragglerRate, TimeSpan delay, TimeSpan deadline, CancellationToken cancellationToken)
+    /// <summary>The capacity of <paramref name="mode"/> in queries/s measured so far (with <see cref="BenchOptions.Load"/>).</summary>
+    public Dictionary<string, double> Capacities { get; } = [];
+
+    /// <summary>Open loop far above what the cluster serves in <paramref name="mode"/>: the answered rate is its capacity.</summary>
+    private async Task<double> MeasureCapacityAsync(LocalCluster cluster, ServingMode mode, CancellationToken cancellationToken)
+    {
+        var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data);
+        await runner.RunAsync(mode, 300, 300, options.Timeout, 0, null, cancellationToken);
+        var (records, elapsed) = await runner.RunAsync(mode, 4000, 8000, TimeSpan.FromSeconds(30), 300, null, cancellationToken);
+        return records.Count(r => r.Outcome == QueryOutcome.Answered) / elapsed.TotalSeconds;
+    }
+
+    private async Task<LocalCluster> StartAsync(double stragglerRate, TimeSpan delay, TimeSpan deadline,
+        (TimeSpan Slowdown, TimeSpan For, TimeSpan Period)? slowSilo, CancellationToken cancellationToken)
     {
         var cluster = new LocalClusterOptions { Workers = options.Workers, ModelRepository = options.ModelRepository };
+        if (slowSilo is { } slow)
+        {
+            cluster.WorkerSettings[0] = new Dictionary<string, string?>
+            {
+                ["AsymCdc:Stragglers:SiloSlowdown"] = slow.Slowdown.ToString(),
+                ["AsymCdc:Stragglers:SiloSlowdownFor"] = slow.For == TimeSpan.MaxValue ? null : slow.For.ToString(),
+                ["AsymCdc:Stragglers:SiloSlowdownPeriod"] = slow.Period == TimeSpan.Zero ? null : slow.Period.ToString(),
+            };
+        }
+
         var settings = cluster.Settings;
         settings["AsymCdc:Serving:K"] = options.K.ToString(CultureInfo.InvariantCulture);
         settings["AsymCdc:Serving:GroupWindow"] = options.GroupWindow.ToString();
         settings["AsymCdc:Serving:GroupShards"] = "1";
         settings["AsymCdc:Serving:StragglerDeadline"] = deadline.ToString();
         settings["AsymCdc:Serving:StragglerDeadlineMedianFactor"] = options.DeadlineMedianFactor.ToString(CultureInfo.InvariantCulture);
-        if (options.QuantileDeadline)
+        if (options.OwnQuantileDeadline)
+        {
+            settings["AsymCdc:Serving:Deadline"] = "quantile";
+        }
+        else if (options.QuantileDeadline)
         {
             settings["AsymCdc:Serving:Deadline"] = "adaptive";
             settings["AsymCdc:Serving:AdaptiveDeadlineFloor"] = deadline.ToString();

@@ -52,6 +52,8 @@ public static class FidelityRun
         options.Queries = queries ?? 5000;
         options.WarmupQueries = 500;
         options.Rate = rate;
+        options.Load = null;
+        options.SlowSiloScenarios = false;
         options.StragglerRates = [0.01, 0.05];
         options.Modes = s_modes;
         options.ModelRepository = models;
