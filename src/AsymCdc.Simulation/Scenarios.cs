@@ -7,7 +7,7 @@ public static class Scenarios
 
     /// <summary>The bench's cluster on this 2-core machine: 4 CPU workers sharing 2 cores, k = 2, 5% stragglers 20
     /// median service times late, a fixed straggler deadline of 3 medians, a 10 ms group window, one shard — the
-    /// bench's defaults. The service times are those the bench measured here (docs/bench/cpu-service-times.json).</summary>
+    /// bench's defaults. The service times are those the fidelity run measured here (<see cref="CpuServiceTimes"/>).</summary>
     public static SimulationConfig Cpu4Workers => new()
     {
         Name = "cpu-4-workers",
@@ -15,7 +15,10 @@ public static class Scenarios
         Workers = 4,
         Queries = 20_000,
         Loads = s_loadSweep,
-        Service = new ServiceModel { Kind = "empirical", SamplesMs = CpuServiceTimes.Samples, SharedCores = 2, OverheadMs = CpuServiceTimes.OverheadMs },
+        Service = new ServiceModel
+        {
+            Kind = "empirical", SamplesMs = CpuServiceTimes.Samples, SharedCores = 2, CoreMs = CpuServiceTimes.CoreMs, CallerCpuMs = CpuServiceTimes.CallerCpuMs,
+        },
         Faults = new FaultModel { StragglerRate = 0.05, StragglerDelayMedians = 20 },
         Policy = new PolicyModel { StragglerDeadlineMedians = 3, GroupWindowMs = 10, Shards = 1 },
     };

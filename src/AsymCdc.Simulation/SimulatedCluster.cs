@@ -29,7 +29,7 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
     private readonly Random _stragglerDraws;
     private readonly List<Worker> _workers = [];
     private readonly WorkerPicker<int> _picker = new();
-    private readonly Queue<Worker> _waitingForCore = new();
+    private readonly Queue<Action> _waitingForCore = new();
     private readonly Dictionary<string, double> _decodeMs;
     private readonly long _stragglerDelay;
     private readonly long _detection;
@@ -124,8 +124,7 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
 
     public void Decode(DecodeJob<int, SimulatedAnswer> job)
     {
-        var ms = _decodeMs.GetValueOrDefault(Mode, 0);
-        _time.At(_time.Now + TimeSpan.FromMilliseconds(ms).Ticks, static j => ((DecodeJob<int, SimulatedAnswer>)j!).Complete(SimulatedAnswer.Instance), job);
+        OnCores(_decodeMs.GetValueOrDefault(Mode, 0), () => job.Complete(SimulatedAnswer.Instance));
     }
 
     /// <summary>Worker <paramref name="id"/> dies now: its calls fail when the death is detected, when it also leaves
@@ -163,20 +162,74 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
 
         if (_config.Service.SharedCores > 0)
         {
-            if (_freeCores == 0)
+            if (!worker.WaitingForCore)
             {
-                if (!worker.WaitingForCore)
+                worker.WaitingForCore = true;
+                WithCore(() =>
                 {
-                    worker.WaitingForCore = true;
-                    _waitingForCore.Enqueue(worker);
-                }
+                    worker.WaitingForCore = false;
+                    if (worker.Busy || worker.Queue.Count == 0 || !worker.Alive)
+                    {
+                        ReleaseCore();
+                        return;
+                    }
 
-                return;
+                    StartBatch(worker);
+                });
             }
 
-            _freeCores--;
+            return;
         }
 
+        StartBatch(worker);
+    }
+
+    /// <summary>Runs <paramref name="granted"/> once one of the shared cores is free (FIFO); it must release it.</summary>
+    private void WithCore(Action granted)
+    {
+        if (_freeCores > 0)
+        {
+            _freeCores--;
+            granted();
+        }
+        else
+        {
+            _waitingForCore.Enqueue(granted);
+        }
+    }
+
+    private void ReleaseCore()
+    {
+        if (_waitingForCore.TryDequeue(out var next))
+        {
+            next();
+        }
+        else
+        {
+            _freeCores++;
+        }
+    }
+
+    /// <summary>Work on the shared cores outside the workers (the caller's side of a query, a decode): holds a core for
+    /// <paramref name="ms"/>, then runs <paramref name="done"/>; without shared cores it only takes the time.</summary>
+    public void OnCores(double ms, Action done)
+    {
+        var ticks = (long)(ms * TimeSpan.TicksPerMillisecond);
+        if (_config.Service.SharedCores == 0)
+        {
+            _time.At(_time.Now + ticks, static d => ((Action)d!)(), done);
+            return;
+        }
+
+        WithCore(() => _time.At(_time.Now + ticks, _ =>
+        {
+            ReleaseCore();
+            done();
+        }, null));
+    }
+
+    private void StartBatch(Worker worker)
+    {
         var size = Math.Min(worker.Queue.Count, _service.MaxBatch);
         var batch = new WorkerDispatch<int, SimulatedAnswer>[size];
         for (var i = 0; i < size; i++)
@@ -188,7 +241,28 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
         var ticks = (long)(TimeSpan.TicksPerMillisecond * _service.Draw(size, _serviceDraws) * SlowFactor(worker.Id));
         BusyTicks += ticks;
         worker.Batch = batch;
+        if (_config.Service is { SharedCores: > 0, CoreMs: { } coreMs })
+        {
+            // The core is held for the call's core time only; the rest of its time is waiting that holds none.
+            var core = Math.Min(ticks, (long)(coreMs * TimeSpan.TicksPerMillisecond));
+            worker.Rest = ticks - core;
+            _time.At(_time.Now + core, static w => ((Worker)w!).Owner.CoreDone((Worker)w!), worker);
+            return;
+        }
+
         _time.At(_time.Now + ticks, static w => ((Worker)w!).Owner.Finish((Worker)w!), worker);
+    }
+
+    /// <summary>A call's core time is over: the core and the worker take the next call while this batch's answers
+    /// arrive after the rest of their time (a silo serves calls concurrently; only the core time is exclusive).</summary>
+    private void CoreDone(Worker worker)
+    {
+        var batch = worker.Batch!;
+        worker.Batch = null;
+        worker.Busy = false;
+        ReleaseCore();
+        _time.At(_time.Now + worker.Rest, b => Answer(worker, (WorkerDispatch<int, SimulatedAnswer>[])b!), batch);
+        TryStart(worker);
     }
 
     private void Finish(Worker worker)
@@ -198,9 +272,15 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
         worker.Batch = null;
         if (_config.Service.SharedCores > 0)
         {
-            _freeCores++;
+            ReleaseCore();
         }
 
+        Answer(worker, batch);
+        TryStart(worker);
+    }
+
+    private void Answer(Worker worker, WorkerDispatch<int, SimulatedAnswer>[] batch)
+    {
         foreach (var call in batch)
         {
             if (!worker.Alive)
@@ -215,13 +295,6 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
             {
                 call.Complete(SimulatedAnswer.Instance);
             }
-        }
-
-        TryStart(worker);
-        while (_freeCores > 0 && _waitingForCore.TryDequeue(out var waiting))
-        {
-            waiting.WaitingForCore = false;
-            TryStart(waiting);
         }
     }
 
@@ -267,6 +340,8 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
         public bool Busy { get; set; }
 
         public bool WaitingForCore { get; set; }
+
+        public long Rest { get; set; }
 
         public Queue<WorkerDispatch<int, SimulatedAnswer>> Queue { get; } = new();
 

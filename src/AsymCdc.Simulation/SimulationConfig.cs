@@ -91,8 +91,16 @@ public sealed record ServiceModel
     /// the real bench runs on are such a resource: a call waits for a core as well as for its worker.</summary>
     [JsonPropertyName("shared_cores")] public int SharedCores { get; init; }
 
-    /// <summary>Time on the caller's side of each answer (client, gateway and frontend hops), added to every latency.</summary>
+    /// <summary>Time on the caller's side of each answer (client, gateway and frontend hops) that holds no core, added to every latency.</summary>
     [JsonPropertyName("overhead_ms")] public double OverheadMs { get; init; }
+
+    /// <summary>With <see cref="SharedCores"/>: of each sampled call time, this much holds a core; the rest is waiting
+    /// that holds none (the call's messaging, the micro-batch window). Null: all of it.</summary>
+    [JsonPropertyName("core_ms")] public double? CoreMs { get; init; }
+
+    /// <summary>CPU each query takes on the caller's side (client, frontend, parity group) before its policy sees it:
+    /// with <see cref="SharedCores"/>, it waits for a core like the workers' calls do.</summary>
+    [JsonPropertyName("caller_cpu_ms")] public double CallerCpuMs { get; init; }
 
     /// <summary>Decode time per mode (ms): the decoder runs next to the group, not on a worker.</summary>
     [JsonPropertyName("decode_ms")] public IReadOnlyDictionary<string, double> DecodeMs { get; init; } = new Dictionary<string, double>

@@ -48,13 +48,17 @@ public sealed class Simulator(SimulationConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(service);
-        var workers = config.Workers * service.WorkerCapacity;
+        // With a core time per call, a worker is exclusive for that only (it serves calls concurrently otherwise).
+        var perCall = config.Service.SharedCores > 0 && config.Service.CoreMs is { } core ? core : service.MeanMs;
+        var workers = config.Workers * (service.IsGpu ? service.WorkerCapacity : 1000 / perCall);
+        var heaviest = config.Modes.Max(m => 1 + NominalExtraWork(m, config));
         if (config.Service.SharedCores > 0 && !service.IsGpu)
         {
-            workers = Math.Min(workers, config.Service.SharedCores * 1000 / service.MeanMs);
+            // Every query's core time: its caller's side once, its worker calls each.
+            var cores = config.Service.SharedCores * 1000 / (config.Service.CallerCpuMs + (heaviest * perCall));
+            return Math.Min(workers / heaviest, cores);
         }
 
-        var heaviest = config.Modes.Max(m => 1 + NominalExtraWork(m, config));
         return workers / heaviest;
     }
 
@@ -94,6 +98,7 @@ public sealed class Simulator(SimulationConfig config)
             strategies[s] = ServingStrategies.Create(mode, settings, cluster, cluster, trigger);
         }
 
+        var callerCpu = config.Service.CallerCpuMs;
         var tally = new Tally(time, config.Queries, TimeSpan.FromMilliseconds(config.Service.OverheadMs).Ticks, TimeSpan.FromMilliseconds(policy.TimeoutMs).Ticks);
         var arrivals = new Random(config.Seed);
         var burst = config.Arrivals;
@@ -102,8 +107,17 @@ public sealed class Simulator(SimulationConfig config)
         Action<object?>? arrive = null;
         arrive = _ =>
         {
-            var query = new ServedQuery<SimulatedAnswer>([sent], tally.OnDone);
-            strategies[sent % strategies.Length].Submit(query);
+            var query = new ServedQuery<SimulatedAnswer>([sent], tally.OnDone) { State = time.Now };
+            var strategy = strategies[sent % strategies.Length];
+            if (callerCpu > 0)
+            {
+                cluster.OnCores(callerCpu, () => strategy.Submit(query));
+            }
+            else
+            {
+                strategy.Submit(query);
+            }
+
             if (++sent < config.Queries)
             {
                 var now = TimeSpan.FromTicks(time.Now).TotalSeconds;
@@ -152,7 +166,7 @@ public sealed class Simulator(SimulationConfig config)
         public void OnDone(ServedQuery<SimulatedAnswer> query)
         {
             _done++;
-            var arrived = query.Started; // the policy took it the instant it arrived
+            var arrived = (long)query.State!; // before the caller's side (query.Started is when its policy took it)
             var elapsed = time.Now - arrived + overhead;
             _first = Math.Min(_first, arrived);
             if (query.Failure is not null || elapsed > timeout)

@@ -82,8 +82,10 @@ public class SimulatorTests
         var service = new ServiceTimes(config.Service);
         Assert.Equal(20 * 1000 / 1.11 / 1.5, Simulator.Capacity(config, service), 3);
         Assert.Equal(20 * 1000 / 1.11 / 2, Simulator.Capacity(config with { Modes = ["replication"] }, service), 3);
-        var shared = Scenarios.Cpu4Workers;
-        Assert.Equal(2 * 1000 / new ServiceTimes(shared.Service).MeanMs / 2, Simulator.Capacity(shared, new ServiceTimes(shared.Service)), 3);
+        // Two shared cores: each query's core time is its caller's side plus each worker call's (replication: two).
+        var shared = Scenarios.Cpu4Workers with { Service = Scenarios.Cpu4Workers.Service with { CallerCpuMs = 1 } };
+        var mean = shared.Service.CoreMs!.Value; // each call holds a core for its core time only
+        Assert.Equal(2 * 1000 / (1 + (2 * mean)), Simulator.Capacity(shared, new ServiceTimes(shared.Service)), 3);
     }
 
     [Fact]

@@ -29,6 +29,9 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
     /// <summary>The client-side latencies of mode <c>none</c> without stragglers that calibrated the run, sorted (empty before a run).</summary>
     public IReadOnlyList<double> CalibrationLatenciesMs { get; private set; } = [];
 
+    /// <summary>The records of the run's first cell (its first scenario's first mode), as measured.</summary>
+    public IReadOnlyList<QueryRecord> LastRecords { get; private set; } = [];
+
     /// <summary>Called with a one-line note (calibration, a skipped mode).</summary>
     public Action<string>? OnNote { get; init; }
 
@@ -101,6 +104,11 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
                 var onQuery = OnCell?.Invoke($"{scenario} {name}", options.Queries);
                 var before = counter.Calls(name);
                 var (records, elapsed) = await runner.RunAsync(mode, schedule, options.Timeout, 0, onQuery, cancellationToken);
+                if (LastRecords.Count == 0)
+                {
+                    LastRecords = records; // the first cell: the first scenario's first mode
+                }
+
                 results.Add(Summarise(scenario, stragglerRate, name, records, elapsed, counter.Calls(name) - before));
             }
         }

@@ -22,8 +22,10 @@ public sealed record FidelityRow(
 /// <summary><c>fidelity.json</c>: the calibration the simulator was given, and the table.</summary>
 public sealed record FidelityReport(
     [property: JsonPropertyName("capacity_qps")] double CapacityQps,
+    [property: JsonPropertyName("replication_capacity_qps")] double ReplicationCapacityQps,
     [property: JsonPropertyName("rate_qps")] double RateQps,
     [property: JsonPropertyName("cpu_per_call_ms")] double CpuPerCallMs,
+    [property: JsonPropertyName("caller_cpu_ms")] double CallerCpuMs,
     [property: JsonPropertyName("overhead_ms")] double OverheadMs,
     [property: JsonPropertyName("service_samples_ms")] IReadOnlyList<double> ServiceSamplesMs,
     [property: JsonPropertyName("rows")] IReadOnlyList<FidelityRow> Rows);
@@ -43,10 +45,10 @@ public static class FidelityRun
     {
         var data = FashionMnist.LoadTestSet();
         AnsiConsole.MarkupLine("[bold]asymcdc simulate --fidelity[/]: measuring capacity (mode none, open loop far above it)...");
-        var capacity = await MeasureCapacityAsync(models, data, cancellationToken);
+        var (capacity, replicated) = await MeasureCapacityAsync(models, data, cancellationToken);
         // The heaviest mode here is asymcdc-compact: 1 + 1/k worker calls per query.
         var rate = Math.Round(0.7 * capacity / 1.5, 1);
-        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"Capacity {capacity:0} queries/s; bench and simulator at {rate:0.#} queries/s."));
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"Capacity {capacity:0} queries/s (replication {replicated:0}); bench and simulator at {rate:0.#} queries/s."));
         var options = BenchOptions.Quick();
         options.Preset = "fidelity";
         options.Queries = queries ?? 5000;
@@ -54,29 +56,40 @@ public static class FidelityRun
         options.Rate = rate;
         options.Load = null;
         options.SlowSiloScenarios = false;
-        options.StragglerRates = [0.01, 0.05];
+        options.StragglerRates = [0, 0.01, 0.05];
         options.Modes = s_modes;
         options.ModelRepository = models;
         var runner = new BenchRunner(options, data) { OnNote = note => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]") };
         var bench = await runner.RunAsync(cancellationToken);
-        var calibration = runner.CalibrationLatenciesMs;
 
-        // Each worker call holds one of the 2 cores for its share of the capacity; the rest of its latency is overhead.
+
+        // Core time per query: c_o on the caller's side plus c_w per worker call. none costs c_o + c_w, replication
+        // c_o + 2·c_w, so their two capacities give both; what the calibrated latency holds beyond them is waiting that
+        // holds no core (network, timers).
         var cores = Math.Min(Environment.ProcessorCount, 2);
-        var cpuPerCall = cores * 1000.0 / capacity;
-        var mean = calibration.Average();
-        var scaled = calibration.Select(l => Math.Round(Math.Max(0.01, l * cpuPerCall / mean), 4)).ToList();
-        var overhead = Math.Max(0, Median(calibration) - Median(scaled));
+        var perQuery = cores * 1000.0 / capacity;
+        var cpuPerCall = Math.Clamp((cores * 1000.0 / replicated) - perQuery, 0.1 * perQuery, 0.9 * perQuery);
+        var callerCpu = perQuery - cpuPerCall;
+        // The service-time distribution is mode none's without stragglers at this very rate and length (the bench's
+        // first scenario), less the caller's core time; of each call, cpuPerCall holds a core, the rest holds none.
+        var baseline = runner.LastRecords.Where(r => r.Outcome == QueryOutcome.Answered).Select(r => r.LatencyMs).Order().ToList();
+        var scaled = baseline.Where((_, i) => i % Math.Max(1, baseline.Count / 1000) == 0)
+            .Select(l => Math.Round(Math.Max(cpuPerCall, l - callerCpu), 4)).ToList();
+        var overhead = 0.0;
         var rows = new List<FidelityRow>();
         var simulated = new List<SimulationResult>();
-        foreach (var stragglerRate in options.StragglerRates)
+        foreach (var stragglerRate in options.StragglerRates.Where(r => r > 0))
         {
             var config = Scenarios.Cpu4Workers with
             {
                 Name = string.Create(CultureInfo.InvariantCulture, $"stragglers-{stragglerRate * 100:0.##}%"),
                 Queries = options.Queries,
                 Modes = [.. s_modes.Select(m => m.ToName())],
-                Service = Scenarios.Cpu4Workers.Service with { SamplesMs = scaled, SharedCores = cores, OverheadMs = Math.Round(overhead, 4) },
+                Service = Scenarios.Cpu4Workers.Service with
+                {
+                    SamplesMs = scaled, SharedCores = cores, OverheadMs = overhead, CallerCpuMs = Math.Round(callerCpu, 4),
+                    CoreMs = Math.Round(cpuPerCall, 4),
+                },
                 Faults = new FaultModel { StragglerRate = stragglerRate, StragglerDelayMs = bench.Config.StragglerDelayMs },
                 Policy = Scenarios.Cpu4Workers.Policy with { StragglerDeadlineMs = bench.Config.StragglerDeadlineMs, GroupWindowMs = bench.Config.GroupWindowMs },
             };
@@ -92,7 +105,8 @@ public static class FidelityRun
             }
         }
 
-        var fidelity = new FidelityReport(Math.Round(capacity, 1), rate, Math.Round(cpuPerCall, 4), Math.Round(overhead, 4), scaled, rows);
+        var fidelity = new FidelityReport(Math.Round(capacity, 1), Math.Round(replicated, 1), rate, Math.Round(cpuPerCall, 4),
+            Math.Round(callerCpu, 4), Math.Round(overhead, 4), scaled, rows);
         Directory.CreateDirectory(outDir);
         await File.WriteAllTextAsync(Path.Combine(outDir, "fidelity.json"), JsonSerializer.Serialize(fidelity, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(outDir, "bench.json"), BenchReportWriter.ToJson(bench), cancellationToken);
@@ -115,14 +129,19 @@ public static class FidelityRun
     private static FidelityRow Row(string scenario, string mode, string metric, double measured, double simulated) =>
         new(scenario, mode, metric, measured, simulated, measured > 0 ? Math.Round(simulated / measured, 3) : 0);
 
-    /// <summary>Open-loop mode none at far above what the cluster serves: the answered rate is its capacity.</summary>
-    private static async Task<double> MeasureCapacityAsync(string? models, FashionMnistSet data, CancellationToken cancellationToken)
+    /// <summary>Open loop far above what the cluster serves, in modes none and replication: the answered rates are their capacities.</summary>
+    private static async Task<(double None, double Replication)> MeasureCapacityAsync(string? models, FashionMnistSet data, CancellationToken cancellationToken)
     {
         await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { Workers = 4, ModelRepository = models }, cancellationToken);
         var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data);
-        await runner.RunAsync(ServingMode.None, 1000, 500, TimeSpan.FromSeconds(5), 0, null, cancellationToken);
-        var (records, elapsed) = await runner.RunAsync(ServingMode.None, 6000, 6000, TimeSpan.FromSeconds(30), 1000, null, cancellationToken);
-        return records.Count(r => r.Outcome == QueryOutcome.Answered) / elapsed.TotalSeconds;
+        async Task<double> Capacity(ServingMode mode)
+        {
+            await runner.RunAsync(mode, 1000, 500, TimeSpan.FromSeconds(5), 0, null, cancellationToken);
+            var (records, elapsed) = await runner.RunAsync(mode, 6000, 8000, TimeSpan.FromSeconds(30), 1000, null, cancellationToken);
+            return records.Count(r => r.Outcome == QueryOutcome.Answered) / elapsed.TotalSeconds;
+        }
+
+        return (await Capacity(ServingMode.None), await Capacity(ServingMode.Replication));
     }
 
     private static double Median(IReadOnlyList<double> values)
