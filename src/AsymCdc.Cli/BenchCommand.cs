@@ -47,8 +47,8 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("--straggler-deadline <MS>"), Description("Straggler deadline in ms, the floor of an adaptive one (default: 3x the median service time).")]
         public double? StragglerDeadlineMs { get; init; }
 
-        [CommandOption("--deadline <KIND>"), Description("quantile (the live p90 of each group's own-answer times); fixed; median (at least 3x the recent median answer time); or adaptive (p95 of each silo's recent worker service times, floored at the straggler deadline)."), DefaultValue("fixed")]
-        public string Deadline { get; init; } = "fixed";
+        [CommandOption("--deadline <KIND>"), Description("quantile (the live p90 of each group's own-answer times); fixed; median (at least 3x the recent median answer time); or adaptive (p95 of each silo's recent worker service times, floored at the straggler deadline)."), DefaultValue("quantile")]
+        public string Deadline { get; init; } = "quantile";
 
         [CommandOption("--group-window <MS>"), Description("A partial group is encoded after this, in ms; longer windows fill more groups (extra work nearer 1/k)."), DefaultValue(10.0)]
         public double GroupWindowMs { get; init; } = 10;

@@ -40,8 +40,8 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [CommandOption("--deadline-median-factor <X>"), Description("The straggler deadline is at least X times the recent median answer time (0 = fixed deadline)."), DefaultValue(3.0)]
         public double DeadlineMedianFactor { get; init; } = 3;
 
-        [CommandOption("--deadline <KIND>"), Description("fixed (--straggler-deadline, raised by --deadline-median-factor) or adaptive (p95 of recent worker service times, 10..200 ms)."), DefaultValue("fixed")]
-        public string Deadline { get; init; } = "fixed";
+        [CommandOption("--deadline <KIND>"), Description("quantile (the live p90 of each group's own-answer times; the product's default), fixed (--straggler-deadline, raised by --deadline-median-factor) or adaptive (p95 of recent worker service times, 10..200 ms)."), DefaultValue("quantile")]
+        public string Deadline { get; init; } = "quantile";
 
         [CommandOption("--shadow-rate <RATE>"), Description("Fraction of reconstructions checked against the straggler's late answer (free: it arrives anyway)."), DefaultValue(1.0)]
         public double ShadowRate { get; init; } = 1;
@@ -102,7 +102,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
                 return ValidationResult.Error("--deadline-median-factor must be 0 (fixed deadline) or positive");
             }
 
-            if (Deadline is not ("fixed" or "adaptive") || ShadowRate is < 0 or > 1)
+            if (Deadline is not ("fixed" or "adaptive" or "quantile") || ShadowRate is < 0 or > 1)
             {
                 return ValidationResult.Error("--deadline must be fixed or adaptive, and --shadow-rate a fraction in [0, 1]");
             }

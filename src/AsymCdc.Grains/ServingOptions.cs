@@ -27,7 +27,7 @@ public sealed class ServingOptions
     /// <summary><c>quantile</c>: the live <see cref="TriggerQuantile"/> of own-answer times. <c>fixed</c>: <see cref="StragglerDeadline"/>, raised by <see cref="StragglerDeadlineMedianFactor"/>
     /// when that is set. <c>adaptive</c>: a live quantile of this silo's recent worker service times, clamped to
     /// [<see cref="AdaptiveDeadlineFloor"/>, <see cref="AdaptiveDeadlineCap"/>] (see <see cref="Grains.StragglerDeadline"/>).</summary>
-    public string Deadline { get; set; } = FixedDeadline;
+    public string Deadline { get; set; } = QuantileDeadline;
 
     public const string FixedDeadline = "fixed";
     public const string AdaptiveDeadline = "adaptive";

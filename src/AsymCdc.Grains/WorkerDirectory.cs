@@ -39,6 +39,7 @@ public sealed partial class WorkerDirectory
     private readonly WorkerPicker<SiloAddress> _picker = new();
     private readonly Func<SiloAddress, bool> _isSuspected;
     private readonly bool _slowWorkersOn;
+    private readonly Func<SiloAddress, bool> _isSlow;
 
     public WorkerDirectory(IClusterMembershipService membership, ISiloMetadataCache metadata,
         IClusterManifestProvider manifest, WorkerSuspicion suspicion, TimeProvider time, IOptions<ServingOptions> options,
@@ -49,7 +50,8 @@ public sealed partial class WorkerDirectory
         var slowFactor = options.Value.SlowWorkerFactor;
         SlowWorkers = new SlowWorkerDetector<SiloAddress>(time, slowFactor > 1 ? slowFactor : 3);
         _slowWorkersOn = slowFactor > 1;
-        _isSuspected = silo => Suspicion!.IsSuspected(silo) || (_slowWorkersOn && SlowWorkers.IsSlow(silo));
+        _isSuspected = silo => Suspicion!.IsSuspected(silo);
+        _isSlow = silo => SlowWorkers.IsSlow(silo);
         _membership = membership;
         _metadata = metadata;
         _manifest = manifest;
@@ -113,7 +115,8 @@ public sealed partial class WorkerDirectory
             LogTooFewWorkers(_logger, count, workers.Length);
         }
 
-        var isSuspected = Suspicion.Count > 0 || (_slowWorkersOn && SlowWorkers.SlowCount > 0) ? _isSuspected : null;
+        var isSuspected = Suspicion.Count > 0 ? _isSuspected : null;
+        var isSlow = _slowWorkersOn && SlowWorkers.SlowCount > 0 ? _isSlow : null;
         if (_newcomers > 0 && count > 1)
         {
             lock (_lock)
@@ -122,12 +125,12 @@ public sealed partial class WorkerDirectory
                 _newcomers = _newcomerWindow.Count;
                 if (_newcomers > 0)
                 {
-                    return _picker.Pick(workers, count, isSuspected, _isNewcomer);
+                    return _picker.Pick(workers, count, isSuspected, _isNewcomer, isSlow);
                 }
             }
         }
 
-        return _picker.Pick(workers, count, isSuspected);
+        return _picker.Pick(workers, count, isSuspected, isNewcomer: null, isSlow);
     }
 
     private (SiloAddress[] Workers, SiloAddress[] Frontends, bool Complete) Refresh()

@@ -16,7 +16,10 @@ public sealed class WorkerPicker<TWorker>
     /// <param name="count">Slots to fill.</param>
     /// <param name="isSuspected">Null when no worker is suspected.</param>
     /// <param name="isNewcomer">Null when no worker is new.</param>
-    public TWorker[] Pick(TWorker[] workers, int count, Func<TWorker, bool>? isSuspected = null, Func<TWorker, bool>? isNewcomer = null)
+    /// <param name="isSlow">Null when no worker is slow; slow workers are passed over after the suspects, while enough
+    /// others remain.</param>
+    public TWorker[] Pick(TWorker[] workers, int count, Func<TWorker, bool>? isSuspected = null, Func<TWorker, bool>? isNewcomer = null,
+        Func<TWorker, bool>? isSlow = null)
     {
         ArgumentNullException.ThrowIfNull(workers);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
@@ -25,12 +28,8 @@ public sealed class WorkerPicker<TWorker>
             throw new ArgumentException("there is no live worker to pick", nameof(workers));
         }
 
-        if (isSuspected is not null)
-        {
-            var trusted = Array.FindAll(workers, w => !isSuspected(w));
-            // With too few trusted workers a group would share workers anyway; keep every member's worker distinct instead.
-            workers = trusted.Length >= Math.Min(count, workers.Length) ? trusted : workers;
-        }
+        workers = PassOver(workers, count, isSuspected);
+        workers = PassOver(workers, count, isSlow);
 
         var start = Start(Interlocked.Increment(ref _cursor) - 1, count, workers.Length);
         var picked = new TWorker[count];
@@ -45,6 +44,19 @@ public sealed class WorkerPicker<TWorker>
         }
 
         return picked;
+    }
+
+    /// <summary>The workers for which <paramref name="avoid"/> does not hold, when at least <paramref name="count"/> (or
+    /// all) remain: with too few a group would share workers anyway, so every member's worker stays distinct instead.</summary>
+    private static TWorker[] PassOver(TWorker[] workers, int count, Func<TWorker, bool>? avoid)
+    {
+        if (avoid is null)
+        {
+            return workers;
+        }
+
+        var kept = Array.FindAll(workers, w => !avoid(w));
+        return kept.Length >= Math.Min(count, workers.Length) ? kept : workers;
     }
 
     /// <summary>

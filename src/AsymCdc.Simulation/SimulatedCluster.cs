@@ -68,7 +68,7 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
     /// <summary>Time workers spent serving batches, in ticks (a batch counts once, whatever its size).</summary>
     public long BusyTicks { get; private set; }
 
-    public int[] Pick(int count) => _picker.Pick(_view, count, _slow is { SlowCount: > 0 } ? _isSlow : null);
+    public int[] Pick(int count) => _picker.Pick(_view, count, isSlow: _slow is { SlowCount: > 0 } ? _isSlow : null);
 
     public void CallCompleted(int worker, TimeSpan elapsed, bool succeeded)
     {

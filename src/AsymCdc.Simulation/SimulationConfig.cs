@@ -205,11 +205,11 @@ public sealed record FaultModel
     }
 }
 
-/// <summary>The serving policies' settings, as <c>AsymCdc:Serving</c> names them.</summary>
+/// <summary>The serving policies' settings, as <c>AsymCdc:Serving</c> names them; the defaults are the product's.</summary>
 public sealed record PolicyModel
 {
     /// <summary><c>fixed</c>, <c>adaptive</c> (the silo's quantile of worker service times) or <c>quantile</c>.</summary>
-    [JsonPropertyName("deadline")] public string Deadline { get; init; } = "fixed";
+    [JsonPropertyName("deadline")] public string Deadline { get; init; } = "quantile";
 
     /// <summary>The fixed straggler deadline in median service times (the bench's default: 4).</summary>
     [JsonPropertyName("straggler_deadline_medians")] public double StragglerDeadlineMedians { get; init; } = 4;
@@ -233,20 +233,20 @@ public sealed record PolicyModel
     [JsonPropertyName("timeout_ms")] public double TimeoutMs { get; init; } = 5000;
 
     /// <summary>The deadline <c>quantile</c>: the live quantile (<see cref="TriggerQuantile"/>) of own-answer times.</summary>
-    [JsonPropertyName("trigger_quantile")] public double TriggerQuantile { get; init; } = 0.95;
+    [JsonPropertyName("trigger_quantile")] public double TriggerQuantile { get; init; } = 0.9;
 
     /// <summary>The <c>quantile</c> deadline is this multiple of the quantile.</summary>
     [JsonPropertyName("trigger_factor")] public double TriggerFactor { get; init; } = 1;
 
     /// <summary>asymcdc-exact decodes as soon as the other k answers are in.</summary>
-    [JsonPropertyName("eager_exact")] public bool EagerExact { get; init; }
+    [JsonPropertyName("eager_exact")] public bool EagerExact { get; init; } = true;
 
     /// <summary>The group window follows the arrival rate, up to <see cref="GroupWindowMs"/>.</summary>
     [JsonPropertyName("window_from_arrivals")] public bool WindowFromArrivals { get; init; }
 
     /// <summary>Workers whose median of their last 16 service times exceeds this multiple of the fleet's are passed over
     /// (0: off).</summary>
-    [JsonPropertyName("slow_worker_factor")] public double SlowWorkerFactor { get; init; }
+    [JsonPropertyName("slow_worker_factor")] public double SlowWorkerFactor { get; init; } = 3;
 
     /// <summary>Parity-group policies (shards) per mode; queries are spread round-robin over them.</summary>
     [JsonPropertyName("shards")] public int Shards { get; init; } = 2;

@@ -31,6 +31,20 @@ public class PolicyPartsTests
     }
 
     [Fact]
+    public void The_picker_passes_over_suspects_first_and_slow_workers_only_while_enough_others_remain()
+    {
+        var picker = new WorkerPicker<string>();
+        string[] workers = ["a", "b", "c", "d"];
+        for (var i = 0; i < 8; i++)
+        {
+            var picked = picker.Pick(workers, 3, isSuspected: w => w == "a", isSlow: w => w == "b");
+            Assert.DoesNotContain("a", picked); // three remain without the suspect: it goes
+            Assert.Contains("b", picked); // only two remain without the slow one too: it stays
+            Assert.DoesNotContain("b", picker.Pick(workers, 2, isSuspected: w => w == "a", isSlow: w => w == "b"));
+        }
+    }
+
+    [Fact]
     public void The_picker_wraps_when_there_are_fewer_workers_than_slots_and_refuses_none()
     {
         var picker = new WorkerPicker<int>();
