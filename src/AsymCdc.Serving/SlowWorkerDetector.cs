@@ -53,12 +53,15 @@ public sealed class SlowWorkerDetector<TWorker>
 
             w.Add(serviceTime.TotalMilliseconds);
             w.LastSeen = _time.GetTimestamp();
-            if (++_recorded % FleetEvery == 0 || _fleetMedian == 0)
+            var median = w.Count >= MinSamples ? w.Median() : 0;
+            w.LastMedian = median;
+            // The fleet's median moves slowly: re-sort it about once per call of every worker, not per call.
+            if (++_recorded % Math.Max(FleetEvery, _workers.Count) == 0 || _fleetMedian == 0)
             {
                 RecomputeFleet();
             }
 
-            Mark(w, _fleetMedian > 0 && w.Count >= MinSamples && w.Median() > Factor * _fleetMedian);
+            Mark(w, _fleetMedian > 0 && median > Factor * _fleetMedian);
         }
     }
 
@@ -115,9 +118,9 @@ public sealed class SlowWorkerDetector<TWorker>
         var medians = new List<double>(_workers.Count);
         foreach (var w in _workers.Values)
         {
-            if (w.Count >= MinSamples)
+            if (w.LastMedian > 0)
             {
-                medians.Add(w.Median());
+                medians.Add(w.LastMedian);
             }
         }
 
@@ -138,6 +141,9 @@ public sealed class SlowWorkerDetector<TWorker>
 
         public bool Slow { get; set; }
 
+        /// <summary>The median as of the worker's last call (0 before <c>MinSamples</c>).</summary>
+        public double LastMedian { get; set; }
+
         public long LastSeen { get; set; }
 
         public void Add(double ms)
@@ -147,7 +153,7 @@ public sealed class SlowWorkerDetector<TWorker>
             Count = Math.Min(Count + 1, Samples);
         }
 
-        public void Clear() => (Count, _next) = (0, 0);
+        public void Clear() => (Count, _next, LastMedian) = (0, 0, 0);
 
         public double Median()
         {
