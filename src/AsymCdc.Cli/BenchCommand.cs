@@ -1,3 +1,4 @@
+using AsymCdc.Simulation;
 using System.ComponentModel;
 using System.Globalization;
 using AsymCdc.Abstractions;
@@ -165,7 +166,7 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             var none = report.Results.FirstOrDefault(n => n.Scenario == r.Scenario && n.Mode == BenchReportWriter.NoneMode);
             table.AddRow(r.Scenario, r.Mode, F(r.P50Ms), F(r.P99Ms), F(r.P999Ms), BenchReportWriter.Ratio(r.P99Ms, none?.P99Ms),
                 BenchReportWriter.Ratio(r.P999Ms, none?.P999Ms), $"{r.Lost}", $"{r.Errors}", $"{r.Reconstructed}",
-                r.Accuracy.ToString("0.0000", CultureInfo.InvariantCulture), r.ExtraWorkRatio.ToString("0.000", CultureInfo.InvariantCulture),
+                r.Accuracy?.ToString("0.0000", CultureInfo.InvariantCulture) ?? "—", r.ExtraWorkRatio.ToString("0.000", CultureInfo.InvariantCulture),
                 r.ThroughputQps.ToString("0", CultureInfo.InvariantCulture));
         }
 

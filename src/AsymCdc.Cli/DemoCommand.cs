@@ -1,3 +1,4 @@
+using AsymCdc.Simulation;
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
@@ -258,7 +259,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         foreach (var r in results)
         {
             table.AddRow(r.Mode, F(r.P50Ms), F(r.P99Ms), F(r.P999Ms), $"{r.Answered}", $"{r.Errors}", $"{r.Lost}", $"{r.Reconstructed}",
-                r.Accuracy.ToString("0.0000", CultureInfo.InvariantCulture), r.ExtraWorkRatio.ToString("0.00", CultureInfo.InvariantCulture),
+                r.Accuracy?.ToString("0.0000", CultureInfo.InvariantCulture) ?? "—", r.ExtraWorkRatio.ToString("0.00", CultureInfo.InvariantCulture),
                 r.ThroughputQps.ToString("0", CultureInfo.InvariantCulture));
         }
 

@@ -1,25 +1,6 @@
-using System.Text.Json.Serialization;
+using AsymCdc.Simulation;
 
 namespace AsymCdc.Cli;
-
-/// <summary>One mode under one straggler scenario: the row of the demo's table and of its JSON.</summary>
-public sealed record ScenarioResult(
-    [property: JsonPropertyName("scenario")] string Scenario,
-    [property: JsonPropertyName("straggler_rate")] double StragglerRate,
-    [property: JsonPropertyName("mode")] string Mode,
-    [property: JsonPropertyName("k")] int K,
-    [property: JsonPropertyName("workers")] int Workers,
-    [property: JsonPropertyName("queries")] int Queries,
-    [property: JsonPropertyName("answered")] int Answered,
-    [property: JsonPropertyName("errors")] int Errors,
-    [property: JsonPropertyName("lost")] int Lost,
-    [property: JsonPropertyName("reconstructed")] int Reconstructed,
-    [property: JsonPropertyName("p50_ms")] double P50Ms,
-    [property: JsonPropertyName("p99_ms")] double P99Ms,
-    [property: JsonPropertyName("p999_ms")] double P999Ms,
-    [property: JsonPropertyName("throughput_qps")] double ThroughputQps,
-    [property: JsonPropertyName("accuracy")] double Accuracy,
-    [property: JsonPropertyName("extra_work_ratio")] double ExtraWorkRatio);
 
 /// <summary>What one query of a run came to.</summary>
 public enum QueryOutcome

@@ -3,30 +3,6 @@ using System.Text.Json.Serialization;
 
 namespace AsymCdc.Simulation;
 
-/// <summary>One mode at one load: the bench's result row (same names) plus <c>load</c>, <c>rate_qps</c> and
-/// <c>cost</c> (worker-busy milliseconds per query: a GPU batch counts once, whatever rides in it). The simulator does
-/// not model accuracy (<c>accuracy</c> is null); <c>asymcdc eval</c> measures it.</summary>
-public sealed record SimulationResult(
-    [property: JsonPropertyName("scenario")] string Scenario,
-    [property: JsonPropertyName("straggler_rate")] double StragglerRate,
-    [property: JsonPropertyName("mode")] string Mode,
-    [property: JsonPropertyName("k")] int K,
-    [property: JsonPropertyName("workers")] int Workers,
-    [property: JsonPropertyName("queries")] int Queries,
-    [property: JsonPropertyName("answered")] int Answered,
-    [property: JsonPropertyName("errors")] int Errors,
-    [property: JsonPropertyName("lost")] int Lost,
-    [property: JsonPropertyName("reconstructed")] int Reconstructed,
-    [property: JsonPropertyName("p50_ms")] double P50Ms,
-    [property: JsonPropertyName("p99_ms")] double P99Ms,
-    [property: JsonPropertyName("p999_ms")] double P999Ms,
-    [property: JsonPropertyName("throughput_qps")] double ThroughputQps,
-    [property: JsonPropertyName("accuracy")] double? Accuracy,
-    [property: JsonPropertyName("extra_work_ratio")] double ExtraWorkRatio,
-    [property: JsonPropertyName("load")] double Load,
-    [property: JsonPropertyName("rate_qps")] double RateQps,
-    [property: JsonPropertyName("cost")] double CostMs);
-
 /// <summary>The configuration a simulation ran with and what it derived from it.</summary>
 public sealed record SimulationSummary(
     [property: JsonPropertyName("scenario")] SimulationConfig Scenario,
@@ -36,7 +12,7 @@ public sealed record SimulationSummary(
 /// <summary>What <c>asymcdc simulate</c> writes as <c>results.json</c>: <c>{"config":{...},"results":[...]}</c>, the bench's shape.</summary>
 public sealed record SimulationReport(
     [property: JsonPropertyName("config")] SimulationSummary Config,
-    [property: JsonPropertyName("results")] IReadOnlyList<SimulationResult> Results)
+    [property: JsonPropertyName("results")] IReadOnlyList<ScenarioResult> Results)
 {
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
 
@@ -68,7 +44,7 @@ public static class SimulationMarkdown
             md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var r in rows)
             {
-                md.AppendLine(inv, $"| {r.Mode} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.P999Ms:0.00} | {r.Answered} | {r.Errors} | {r.Lost} | {r.Reconstructed} | {r.ExtraWorkRatio:0.000} | {r.CostMs:0.000} |");
+                md.AppendLine(inv, $"| {r.Mode} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.P999Ms:0.00} | {r.Answered} | {r.Errors} | {r.Lost} | {r.Reconstructed} | {r.ExtraWorkRatio:0.000} | {r.CostMs ?? 0:0.000} |");
             }
         }
 

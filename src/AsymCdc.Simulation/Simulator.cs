@@ -22,7 +22,7 @@ public sealed class Simulator(SimulationConfig config)
 
         var service = new ServiceTimes(config.Service);
         var capacity = Capacity(config, service);
-        var rows = new List<SimulationResult>();
+        var rows = new List<ScenarioResult>();
         var total = (long)config.Queries * config.Modes.Count * config.Loads.Count;
         var done = 0L;
         foreach (var load in config.Loads)
@@ -72,7 +72,7 @@ public sealed class Simulator(SimulationConfig config)
         _ => 1.0 / config.K,
     };
 
-    private SimulationResult RunCell(string mode, double load, double rate, ServiceTimes service, Action<long> progress)
+    private ScenarioResult RunCell(string mode, double load, double rate, ServiceTimes service, Action<long> progress)
     {
         var time = new VirtualTime();
         var cluster = new SimulatedCluster(time, config, service, config.Seed) { Mode = mode };
@@ -180,19 +180,22 @@ public sealed class Simulator(SimulationConfig config)
             _reconstructed += query.Path == AnswerPath.Reconstructed ? 1 : 0;
         }
 
-        public SimulationResult Result(SimulationConfig config, string mode, double load, double rate, SimulatedCluster cluster)
+        public ScenarioResult Result(SimulationConfig config, string mode, double load, double rate, SimulatedCluster cluster)
         {
             var answered = _latencies.AsSpan(0, _answered);
             answered.Sort();
             var seconds = (_last - _first) / (double)TimeSpan.TicksPerSecond;
-            return new SimulationResult(
+            return new ScenarioResult(
                 config.Name, config.Faults.StragglerRate, mode, config.K, config.Workers, queries, _answered, _errors,
                 queries - _done, _reconstructed,
                 Round(Percentile(answered, 0.50)), Round(Percentile(answered, 0.99)), Round(Percentile(answered, 0.999)),
                 Round(seconds > 0 ? _answered / seconds : 0), Accuracy: null,
-                Math.Round(((double)cluster.WorkerCalls / queries) - 1, 3),
-                Math.Round(load, 3), Math.Round(rate, 1),
-                Math.Round(cluster.BusyTicks / (double)TimeSpan.TicksPerSecond / queries * 1000, 4));
+                Math.Round(((double)cluster.WorkerCalls / queries) - 1, 3))
+            {
+                Load = Math.Round(load, 3),
+                RateQps = Math.Round(rate, 1),
+                CostMs = Math.Round(cluster.BusyTicks / (double)TimeSpan.TicksPerSecond / queries * 1000, 4),
+            };
         }
 
         private static double Percentile(Span<float> sorted, double q) =>

@@ -1,3 +1,4 @@
+using AsymCdc.Simulation;
 using System.Text.Json;
 using AsymCdc.Abstractions;
 using AsymCdc.Cli;

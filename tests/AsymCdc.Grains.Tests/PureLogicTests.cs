@@ -1,3 +1,4 @@
+using AsymCdc.Simulation;
 using AsymCdc.Serving;
 using AsymCdc.Abstractions;
 using AsymCdc.Cli;

@@ -1,3 +1,4 @@
+using AsymCdc.Simulation;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

@@ -1,3 +1,4 @@
+using AsymCdc.Simulation;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using AsymCdc.Abstractions;

@@ -77,7 +77,7 @@ public static class FidelityRun
             .Select(l => Math.Round(Math.Max(cpuPerCall, l - callerCpu), 4)).ToList();
         var overhead = 0.0;
         var rows = new List<FidelityRow>();
-        var simulated = new List<SimulationResult>();
+        var simulated = new List<ScenarioResult>();
         foreach (var stragglerRate in options.StragglerRates.Where(r => r > 0))
         {
             var config = Scenarios.Cpu4Workers with

@@ -1,3 +1,4 @@
+using AsymCdc.Simulation;
 using System.Globalization;
 using ScottPlot;
 using ScottPlot.TickGenerators;

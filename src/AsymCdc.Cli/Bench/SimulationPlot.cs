@@ -12,7 +12,7 @@ public static class SimulationPlot
         ArgumentNullException.ThrowIfNull(report);
         var multi = new Multiplot();
         multi.AddPlots(3);
-        (string Name, Func<SimulationResult, double> Value)[] percentiles = [("p50", r => r.P50Ms), ("p99", r => r.P99Ms), ("p99.9", r => r.P999Ms)];
+        (string Name, Func<ScenarioResult, double> Value)[] percentiles = [("p50", r => r.P50Ms), ("p99", r => r.P99Ms), ("p99.9", r => r.P999Ms)];
         var palette = new ScottPlot.Palettes.Category10();
         var modes = report.Results.Select(r => r.Mode).Distinct().ToList();
         for (var p = 0; p < percentiles.Length; p++)
@@ -21,7 +21,7 @@ public static class SimulationPlot
             for (var m = 0; m < modes.Count; m++)
             {
                 var rows = report.Results.Where(r => r.Mode == modes[m]).OrderBy(r => r.Load).ToList();
-                var line = plot.Add.Scatter(rows.Select(r => r.Load).ToArray(), rows.Select(r => percentiles[p].Value(r)).ToArray(), palette.GetColor(m));
+                var line = plot.Add.Scatter(rows.Select(r => r.Load ?? 0).ToArray(), rows.Select(r => percentiles[p].Value(r)).ToArray(), palette.GetColor(m));
                 line.LineWidth = 2;
                 line.LegendText = p == 0 ? modes[m] : string.Empty;
             }
