@@ -17,6 +17,9 @@ public enum ServingMode
     AsymCdcExact = 5,
     /// <summary>AsymCDC with the compact (distilled) decoder.</summary>
     AsymCdcCompact = 6,
+    /// <summary>Hedged or asymcdc-compact per query, whichever the live statistics say rescues a late answer sooner
+    /// within the redundancy budget.</summary>
+    Auto = 7,
 }
 
 /// <summary>How one answer was produced.</summary>
@@ -36,10 +39,10 @@ public static class ServingModes
     public static readonly IReadOnlyList<ServingMode> All =
     [
         ServingMode.None, ServingMode.Hedged, ServingMode.Replication, ServingMode.Parm,
-        ServingMode.ApproxIfer, ServingMode.AsymCdcExact, ServingMode.AsymCdcCompact,
+        ServingMode.ApproxIfer, ServingMode.AsymCdcExact, ServingMode.AsymCdcCompact, ServingMode.Auto,
     ];
 
-    /// <summary>The command-line / configuration name: none, hedged, replication, parm, approxifer, asymcdc-exact, asymcdc-compact.</summary>
+    /// <summary>The command-line / configuration name: none, hedged, replication, parm, approxifer, asymcdc-exact, asymcdc-compact, auto.</summary>
     public static string ToName(this ServingMode mode) => mode switch
     {
         ServingMode.None => "none",
@@ -49,6 +52,7 @@ public static class ServingModes
         ServingMode.ApproxIfer => "approxifer",
         ServingMode.AsymCdcExact => "asymcdc-exact",
         ServingMode.AsymCdcCompact => "asymcdc-compact",
+        ServingMode.Auto => "auto",
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown serving mode"),
     };
 

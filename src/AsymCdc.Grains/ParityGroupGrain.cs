@@ -58,7 +58,11 @@ public sealed partial class ParityGroupGrain(
             EagerExactDecode = _options.EagerExactDecode,
             WindowFromArrivals = _options.WindowFromArrivals,
         };
-        _strategy = ServingStrategies.Create(_mode.ToName(), settings, this, this, trigger);
+        // auto's two halves each learn from their own answers: its coded half gets a trigger of its own.
+        var codedTrigger = _options.IsAdaptiveDeadline ? ReconstructionTrigger.Adaptive(adaptiveDeadline)
+            : _options.IsQuantileDeadline ? ReconstructionTrigger.Quantile(_options.TriggerQuantile, _options.StragglerDeadline, _options.TriggerFactor)
+            : ReconstructionTrigger.Fixed(_options.StragglerDeadline, _options.StragglerDeadlineMedianFactor);
+        _strategy = ServingStrategies.Create(_mode.ToName(), settings with { RedundancyBudget = _options.RedundancyBudget }, this, this, trigger, codedTrigger);
         return Task.CompletedTask;
     }
 
@@ -111,7 +115,7 @@ public sealed partial class ParityGroupGrain(
         {
             AnswerPath.Direct => ServedBy.Direct,
             AnswerPath.Backup => _mode == ServingMode.Replication ? ServedBy.Replica : ServedBy.Hedge,
-            _ => Reconstruction(_mode),
+            _ => Reconstruction(_mode == ServingMode.Auto ? ServingMode.AsymCdcCompact : _mode),
         };
         var label = ArgMax(answer.Logits);
         if (served.Path == AnswerPath.Reconstructed)
@@ -152,7 +156,9 @@ public sealed partial class ParityGroupGrain(
 
     void IServingHost<SiloAddress, WorkerAnswer>.Decode(DecodeJob<SiloAddress, WorkerAnswer> job)
     {
-        var call = new DecodeCall(_mode, job.Group.Count, job.Missing, job.DataAnswers(), job.ParityAnswer);
+        // auto's coded half is asymcdc-compact.
+        var call = new DecodeCall(_mode == ServingMode.Auto ? ServingMode.AsymCdcCompact : _mode, job.Group.Count, job.Missing,
+            job.DataAnswers(), job.ParityAnswer);
         _decoder ??= GrainFactory.GetGrain<IDecoderGrain>(0);
         // The decode belongs to the missing member's query, whichever answer of the group made it possible.
         var current = Activity.Current;
@@ -223,6 +229,12 @@ public sealed partial class ParityGroupGrain(
     void IServingObserver<SiloAddress>.DecodeFailed(long groupId, int index, Exception error) => LogDecodeFailed(logger, error, groupId, index);
 
     void IServingObserver<SiloAddress>.Decoded(TimeSpan elapsed) => instruments.Decoded(_mode, elapsed.TotalMilliseconds);
+
+    void IServingObserver<SiloAddress>.AutoChose(string mode, string why)
+    {
+        instruments.AutoChose(this.GetPrimaryKeyString(), mode);
+        LogAutoChose(logger, this.GetPrimaryKeyString(), mode, why);
+    }
 
     private IModelWorkerGrain WorkerGrain(SiloAddress silo)
     {

@@ -41,6 +41,32 @@ public sealed class ServingInstruments
         _shadowAgreements = meter.CreateCounter<long>(ShadowAgreementsName, "{check}", "Shadow checks where the reconstruction predicted the same class, by mode");
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _autoChoices = new();
+    private Counter<long>? _autoSwitches;
+
+    /// <summary><c>auto</c> in parity group <paramref name="group"/> now serves with <paramref name="mode"/>:
+    /// <c>asymcdc.auto.switches</c> counts the changes and the gauge <c>asymcdc.auto.groups</c> how many groups of this
+    /// silo serve with each mode now.</summary>
+    public void AutoChose(string group, string mode)
+    {
+        if (_autoSwitches is null)
+        {
+            lock (_autoChoices)
+            {
+                if (_autoSwitches is null)
+                {
+                    _meter.CreateObservableGauge("asymcdc.auto.groups", () => _autoChoices.Values.GroupBy(static m => m)
+                        .Select(static g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("mode", g.Key))),
+                        "{group}", "Parity groups in mode auto serving new queries with each mode now");
+                    _autoSwitches = _meter.CreateCounter<long>("asymcdc.auto.switches", "{switch}", "Times auto changed the mode it serves with, by the mode chosen");
+                }
+            }
+        }
+
+        _autoChoices[group] = mode;
+        _autoSwitches.Add(1, new KeyValuePair<string, object?>("mode", mode));
+    }
+
     /// <summary>Publishes the silo's adaptive straggler deadline as a gauge (ms), so operators see what it settled on.</summary>
     public void ObserveDeadline(StragglerDeadline deadline) =>
         _meter.CreateObservableGauge("asymcdc.straggler.deadline", () => deadline.Current.TotalMilliseconds, "ms",

@@ -41,12 +41,18 @@ public sealed class ServingOptions
     public double TriggerFactor { get; set; } = 1;
 
     /// <summary>asymcdc-exact decodes a late member as soon as the other k answers are in (its reconstruction is the
-    /// straggler's own answer, so starting early costs decoder time, not accuracy).</summary>
-    public bool EagerExactDecode { get; set; } = true;
+    /// straggler's own answer, so starting early costs decoder time, not accuracy). Off by default: it gained at most
+    /// 0.1 ms of p99.9 in the simulator's GPU scenarios, and on shared cores its decodes (k + 1 inferences each, for about
+    /// one query in k + 1) overloaded the simulated 2-core cluster at 70% load (docs/BENCHMARKS.md).</summary>
+    public bool EagerExactDecode { get; set; }
 
     /// <summary>The group window follows the arrival rate, up to <see cref="GroupWindow"/>: a lone query at low load gets
     /// its parity at once. Off by default: in the simulator it did not help (docs/BENCHMARKS.md).</summary>
     public bool WindowFromArrivals { get; set; }
+
+    /// <summary><c>auto</c>: extra worker calls per query it may spend (coding costs 1/k, hedging about 1 − the hedge
+    /// percentile); null: 1/k.</summary>
+    public double? RedundancyBudget { get; set; }
 
     /// <summary>A worker silo whose median of its last 16 service times is above this multiple of the fleet's is passed
     /// over (every mode) while enough others remain, and retried after a second; 0 turns it off.</summary>

@@ -132,6 +132,11 @@ public sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
             failures.Add($"{s}:TriggerQuantile = {options.TriggerQuantile} must be in (0, 1) and TriggerFactor = {options.TriggerFactor} positive (defaults 0.9 and 1)");
         }
 
+        if (options.RedundancyBudget is { } budget && (budget < 0 || double.IsNaN(budget)))
+        {
+            failures.Add($"{s}:RedundancyBudget = {budget} must be 0 or more extra calls per query (default 1/k)");
+        }
+
         if (options.SlowWorkerFactor is < 0 or (> 0 and <= 1) || double.IsNaN(options.SlowWorkerFactor))
         {
             failures.Add($"{s}:SlowWorkerFactor = {options.SlowWorkerFactor} must be 0 (off) or above 1, e.g. 3");

@@ -25,6 +25,9 @@ public interface IServingObserver<TWorker>
     void DecodeFailed(long groupId, int index, Exception error);
 
     void Decoded(TimeSpan elapsed);
+
+    /// <summary><c>auto</c> changed the mode serving new queries, for the reason given.</summary>
+    void AutoChose(string mode, string why);
 }
 
 /// <summary>Reports nothing.</summary>
@@ -63,6 +66,10 @@ public sealed class NullServingObserver<TWorker> : IServingObserver<TWorker>
     }
 
     public void Decoded(TimeSpan elapsed)
+    {
+    }
+
+    public void AutoChose(string mode, string why)
     {
     }
 }

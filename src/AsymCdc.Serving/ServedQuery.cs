@@ -61,6 +61,9 @@ public sealed class ServedQuery<TAnswer>(float[] input, Action<ServedQuery<TAnsw
     /// <summary>Caller-owned state (the grain's completion source, the simulator's arrival record).</summary>
     public object? State { get; set; }
 
+    /// <summary>Runs when the query is answered or failed, before the caller's completion (a strategy's own bookkeeping).</summary>
+    internal event Action<ServedQuery<TAnswer>>? OnAnswered;
+
     public bool TryAnswer(TAnswer answer, AnswerPath path, object? answeredBy)
     {
         if (IsDone)
@@ -69,6 +72,7 @@ public sealed class ServedQuery<TAnswer>(float[] input, Action<ServedQuery<TAnsw
         }
 
         (IsDone, Answer, Path, AnsweredBy) = (true, answer, path, answeredBy);
+        OnAnswered?.Invoke(this);
         onDone?.Invoke(this);
         return true;
     }
@@ -81,6 +85,7 @@ public sealed class ServedQuery<TAnswer>(float[] input, Action<ServedQuery<TAnsw
         }
 
         (IsDone, Failure) = (true, failure);
+        OnAnswered?.Invoke(this);
         onDone?.Invoke(this);
         return true;
     }

@@ -14,6 +14,9 @@ public sealed record StrategySettings(int K, int InputLength, TimeSpan GroupWind
     /// <summary>asymcdc-exact decodes a member as soon as the other k' answers are in (its reconstruction is exact).</summary>
     public bool EagerExactDecode { get; init; }
 
+    /// <summary><c>auto</c>: extra worker calls per query it may spend; null: 1/k (what the coded mode spends).</summary>
+    public double? RedundancyBudget { get; init; }
+
     /// <summary>The group window follows the arrival rate, up to <see cref="GroupWindow"/> (see <see cref="GroupBatcher{TWorker,TAnswer}.WindowNow"/>).</summary>
     public bool WindowFromArrivals { get; init; }
 }
@@ -23,10 +26,13 @@ public static class ServingStrategies
 {
     /// <summary>The modes' configuration names, in the order of the product's tables.</summary>
     public static readonly IReadOnlyList<string> Modes =
-        ["none", "hedged", "replication", "parm", "approxifer", "asymcdc-exact", "asymcdc-compact"];
+        ["none", "hedged", "replication", "parm", "approxifer", "asymcdc-exact", "asymcdc-compact", "auto"];
 
+    /// <param name="codedTrigger"><c>auto</c>: the trigger of its coded half (its hedged half uses <paramref name="trigger"/>
+    /// only for service times); null: a second trigger of the kind <paramref name="trigger"/> cannot be shared.</param>
     public static ServingStrategy<TWorker, TAnswer> Create<TWorker, TAnswer>(string mode, StrategySettings settings,
-        IServingHost<TWorker, TAnswer> host, IServingObserver<TWorker> observer, ReconstructionTrigger trigger)
+        IServingHost<TWorker, TAnswer> host, IServingObserver<TWorker> observer, ReconstructionTrigger trigger,
+        ReconstructionTrigger? codedTrigger = null)
         where TAnswer : class
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -41,6 +47,7 @@ public static class ServingStrategies
             "approxifer" => Coded(BerrutEncoder.Encode),
             // AsymCDC: X_p = (1/k')·Σ X_i, served by the deployed model itself.
             "asymcdc-exact" or "asymcdc-compact" => Coded(MeanEncoder.Encode),
+            "auto" => new AutoStrategy<TWorker, TAnswer>(host, observer, trigger, settings, codedTrigger ?? trigger),
             _ => throw new ArgumentException($"unknown serving mode '{mode}'; expected one of: {string.Join(", ", Modes)}", nameof(mode)),
         };
 

@@ -108,6 +108,11 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
     {
     }
 
+    public void AutoChose(string mode, string why) => AutoChoices.Add(mode);
+
+    /// <summary>The modes auto chose, in order (each change).</summary>
+    public List<string> AutoChoices { get; } = [];
+
     public void Send(WorkerDispatch<int, SimulatedAnswer> call)
     {
         WorkerCalls++;
@@ -124,7 +129,8 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
 
     public void Decode(DecodeJob<int, SimulatedAnswer> job)
     {
-        OnCores(_decodeMs.GetValueOrDefault(Mode, 0), () => job.Complete(SimulatedAnswer.Instance));
+        // auto's coded half is asymcdc-compact.
+        OnCores(_decodeMs.GetValueOrDefault(Mode == "auto" ? "asymcdc-compact" : Mode, 0), () => job.Complete(SimulatedAnswer.Instance));
     }
 
     /// <summary>Worker <paramref name="id"/> dies now: its calls fail when the death is detected, when it also leaves

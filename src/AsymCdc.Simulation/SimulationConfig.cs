@@ -21,7 +21,10 @@ public sealed record SimulationConfig
     /// <summary>Offered loads, each a fraction of the capacity of the most expensive mode run (see <see cref="Capacity"/>).</summary>
     [JsonPropertyName("loads")] public IReadOnlyList<double> Loads { get; init; } = [0.7];
 
-    [JsonPropertyName("modes")] public IReadOnlyList<string> Modes { get; init; } = ["none", "hedged", "replication", "parm", "approxifer", "asymcdc-exact", "asymcdc-compact"];
+    [JsonPropertyName("modes")] public IReadOnlyList<string> Modes { get; init; } = AsymCdc.Serving.ServingStrategies.Modes;
+
+    /// <summary><c>auto</c>: extra worker calls per query it may spend; null: 1/k.</summary>
+    [JsonPropertyName("redundancy_budget")] public double? RedundancyBudget { get; init; }
 
     [JsonPropertyName("k")] public int K { get; init; } = 2;
 
@@ -239,7 +242,7 @@ public sealed record PolicyModel
     [JsonPropertyName("trigger_factor")] public double TriggerFactor { get; init; } = 1;
 
     /// <summary>asymcdc-exact decodes as soon as the other k answers are in.</summary>
-    [JsonPropertyName("eager_exact")] public bool EagerExact { get; init; } = true;
+    [JsonPropertyName("eager_exact")] public bool EagerExact { get; init; }
 
     /// <summary>The group window follows the arrival rate, up to <see cref="GroupWindowMs"/>.</summary>
     [JsonPropertyName("window_from_arrivals")] public bool WindowFromArrivals { get; init; }

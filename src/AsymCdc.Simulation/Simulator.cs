@@ -93,9 +93,13 @@ public sealed class Simulator(SimulationConfig config)
                 FirstGroupId: ((long)s << 40) + 1)
             {
                 EagerExactDecode = policy.EagerExact,
+                RedundancyBudget = config.RedundancyBudget,
                 WindowFromArrivals = policy.WindowFromArrivals,
             };
-            strategies[s] = ServingStrategies.Create(mode, settings, cluster, cluster, trigger);
+            var codedTrigger = quantile is not null ? ReconstructionTrigger.Adaptive(quantile)
+                : policy.Deadline == "quantile" ? ReconstructionTrigger.Quantile(policy.TriggerQuantile, deadline, policy.TriggerFactor)
+                : ReconstructionTrigger.Fixed(deadline, policy.DeadlineMedianFactor);
+            strategies[s] = ServingStrategies.Create(mode, settings, cluster, cluster, trigger, codedTrigger);
         }
 
         var callerCpu = config.Service.CallerCpuMs;

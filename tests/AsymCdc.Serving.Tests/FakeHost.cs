@@ -73,6 +73,8 @@ internal sealed class FakeHost : IServingHost<int, Reply>, IServingObserver<int>
 
     public void Decoded(TimeSpan elapsed) => Events.Add("decoded");
 
+    public void AutoChose(string mode, string why) => Events.Add($"auto {mode}: {why}");
+
     public static ServedQuery<Reply> Query(float value, int length = 4)
     {
         var input = new float[length];

@@ -190,3 +190,60 @@ internal static class TriggerTestExtensions
         return trigger;
     }
 }
+
+public class AutoStrategyTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromMilliseconds(50);
+
+    private static AutoStrategy<int, Reply> Auto(FakeHost host, double? budget = null) =>
+        (AutoStrategy<int, Reply>)ServingStrategies.Create("auto",
+            new StrategySettings(2, 4, TimeSpan.FromMilliseconds(5), 0.95, Deadline, 1) { RedundancyBudget = budget },
+            host, host, ReconstructionTrigger.Quantile(0.9, Deadline), ReconstructionTrigger.Quantile(0.9, Deadline));
+
+    /// <summary>Serves <paramref name="queries"/> queries whose answers come after <paramref name="ms"/>(i) ms.</summary>
+    private static void Serve(FakeHost host, AutoStrategy<int, Reply> auto, int queries, Func<int, double> ms)
+    {
+        for (var i = 0; i < queries; i++)
+        {
+            var first = host.Calls.Count;
+            auto.Submit(FakeHost.Query(i));
+            host.Advance(ms(i));
+            for (var c = first; c < host.Calls.Count; c++)
+            {
+                host.Answer(c);
+            }
+
+            host.Advance(10); // past every window and timer before the next query
+            for (var c = first; c < host.Calls.Count; c++)
+            {
+                host.Answer(c);
+            }
+        }
+    }
+
+    [Fact]
+    public void Auto_codes_when_a_rebuild_comes_sooner_than_a_hedge_and_hedges_when_its_tail_is_short()
+    {
+        var host = new FakeHost();
+        var auto = Auto(host);
+        Assert.True(auto.IsCoding);
+        // A long body: p90 + a decode (at most half an inference before any) is far below p95 + p50.
+        Serve(host, auto, 2 * AutoStrategy<int, Reply>.ReviewEvery + 1, i => 1 + (i % 10));
+        Assert.True(auto.IsCoding, auto.Why);
+        Assert.True(auto.Estimates.Coded < auto.Estimates.Hedged);
+    }
+
+    [Fact]
+    public void Auto_hedges_only_when_coding_is_over_its_redundancy_budget_and_says_why()
+    {
+        var host = new FakeHost();
+        var auto = Auto(host, budget: 0.1);
+        Serve(host, auto, AutoStrategy<int, Reply>.ReviewEvery + 1, _ => 2);
+        Assert.Equal("hedged", auto.Choice);
+        Assert.Contains("over the redundancy budget 0.1", auto.Why);
+        Assert.Contains(host.Events, e => e.StartsWith("auto hedged", StringComparison.Ordinal));
+        var before = host.Calls.Count;
+        auto.Submit(FakeHost.Query(1));
+        Assert.Equal(CallRole.Data, Assert.Single(host.Calls.Skip(before)).Role); // no parity: a hedge, later if at all
+    }
+}

@@ -1,0 +1,144 @@
+namespace AsymCdc.Serving;
+
+/// <summary>
+/// <c>auto</c>: serves each query by hedging or by coding (asymcdc-compact), whichever the live statistics say gives
+/// the lower tail within the redundancy budget, and says why. Both estimates come from the same recent answer times,
+/// so neither strategy has to be tried to be judged:
+/// - hedging rescues a late query at its hedge delay plus a re-execution: ≈ p95 + p50 of answer times;
+/// - coding rescues it at the reconstruction trigger plus a decode: ≈ p90 + the recent decode time (no re-execution;
+///   the parity ran alongside).
+/// Coding costs 1/k extra calls per query, hedging about 1 − its percentile; a budget below 1/k rules coding out.
+/// The choice is revisited every <see cref="ReviewEvery"/> queries and reported to the observer when it changes.
+/// </summary>
+public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TAnswer>
+    where TAnswer : class
+{
+    public const int ReviewEvery = 256;
+
+    private readonly HedgedStrategy<TWorker, TAnswer> _hedged;
+    private readonly CodedStrategy<TWorker, TAnswer> _coded;
+    private readonly DecodeTimer _decodes;
+    private readonly LatencyWindow _p50 = new(0.5);
+    private readonly LatencyWindow _p90 = new(0.9);
+    private readonly LatencyWindow _p95;
+    private readonly double _budget;
+    private readonly int _k;
+    private long _served;
+
+    public AutoStrategy(IServingHost<TWorker, TAnswer> host, IServingObserver<TWorker> observer, ReconstructionTrigger trigger,
+        StrategySettings settings, ReconstructionTrigger codedTrigger)
+        : base("auto", host, observer, trigger)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _k = settings.K;
+        _budget = settings.RedundancyBudget ?? 1.0 / settings.K;
+        _p95 = new LatencyWindow(settings.HedgePercentile);
+        _decodes = new DecodeTimer(observer);
+        _hedged = new HedgedStrategy<TWorker, TAnswer>(host, observer, trigger, settings.HedgePercentile, settings.HedgeFallback);
+        _coded = new CodedStrategy<TWorker, TAnswer>("asymcdc-compact", host, _decodes, codedTrigger, AsymCdc.Coding.MeanEncoder.Encode,
+            settings.K, settings.InputLength, settings.GroupWindow, settings.FirstGroupId, settings.WindowFromArrivals);
+        Choice = "asymcdc-compact";
+        Why = "no answers yet: coding until the statistics say otherwise";
+    }
+
+    /// <summary>The mode serving new queries now: <c>hedged</c> or <c>asymcdc-compact</c>.</summary>
+    public string Choice { get; private set; }
+
+    /// <summary>The estimates behind <see cref="Choice"/>, in words.</summary>
+    public string Why { get; private set; }
+
+    /// <summary>Estimated rescue times (ms) behind the last review: hedging's and coding's.</summary>
+    public (double Hedged, double Coded) Estimates { get; private set; }
+
+    /// <summary>Which strategy answered queries; for the host's reconstruction label and tests.</summary>
+    public bool IsCoding => Choice == "asymcdc-compact";
+
+    protected override void Serve(ServedQuery<TAnswer> query)
+    {
+        if (_served++ % ReviewEvery == 0 && _p50.Count > 0)
+        {
+            Review();
+        }
+
+        query.OnAnswered += Record;
+        if (IsCoding)
+        {
+            _coded.Submit(query);
+        }
+        else
+        {
+            _hedged.Submit(query);
+        }
+    }
+
+    private void Record(ServedQuery<TAnswer> query)
+    {
+        if (query.Answer is null)
+        {
+            return;
+        }
+
+        var ms = Time.GetElapsedTime(query.Started).TotalMilliseconds;
+        _p50.Record(ms);
+        _p90.Record(ms);
+        _p95.Record(ms);
+    }
+
+    private void Review()
+    {
+        var p50 = _p50.Percentile(0);
+        var hedged = _p95.Percentile(0) + p50;
+        // Before any decode, assume one costs half an inference (the compact decoder's measured cost is a fraction of one).
+        var decode = _decodes.Count > 0 ? _decodes.MeanMs : p50 / 2;
+        var coded = _p90.Percentile(0) + decode;
+        Estimates = (hedged, coded);
+        var (choice, why) = 1.0 / _k > _budget
+            ? ("hedged", $"coding's 1/k = {1.0 / _k:0.##} extra calls per query is over the redundancy budget {_budget:0.##}")
+            : coded <= hedged
+                ? ("asymcdc-compact", $"a late answer is rebuilt in ≈ {coded:0.##} ms (p90 {_p90.Percentile(0):0.##} + decode {decode:0.##}) against ≈ {hedged:0.##} ms by hedging (p95 + a re-run)")
+                : ("hedged", $"a hedge answers a late query in ≈ {hedged:0.##} ms (p95 + a re-run) against ≈ {coded:0.##} ms by coding (p90 + decode {decode:0.##})");
+        if (choice != Choice)
+        {
+            (Choice, Why) = (choice, why);
+            Observer.AutoChose(choice, why);
+        }
+        else
+        {
+            Why = why;
+        }
+    }
+
+    /// <summary>Passes everything on, timing the decodes on the way.</summary>
+    private sealed class DecodeTimer(IServingObserver<TWorker> inner) : IServingObserver<TWorker>
+    {
+        public int Count { get; private set; }
+
+        public double MeanMs { get; private set; }
+
+        public void WorkerCallSent(CallRole role) => inner.WorkerCallSent(role);
+
+        public void CallCompleted(TWorker worker, TimeSpan elapsed, bool succeeded) => inner.CallCompleted(worker, elapsed, succeeded);
+
+        public void StragglerDetected() => inner.StragglerDetected();
+
+        public IDisposable? Encoding(long groupId, int members) => inner.Encoding(groupId, members);
+
+        public void GroupFormed(bool partial) => inner.GroupFormed(partial);
+
+        public void MemberMissed(long groupId, int index, TWorker worker, bool failed) => inner.MemberMissed(groupId, index, worker, failed);
+
+        public void MemberLost(long groupId, int index, string? reason) => inner.MemberLost(groupId, index, reason);
+
+        public void DecodeFailed(long groupId, int index, Exception error) => inner.DecodeFailed(groupId, index, error);
+
+        public void AutoChose(string mode, string why) => inner.AutoChose(mode, why);
+
+        public void Decoded(TimeSpan elapsed)
+        {
+            Count++;
+            // An exponentially weighted mean: recent decodes count most.
+            MeanMs = Count == 1 ? elapsed.TotalMilliseconds : (0.9 * MeanMs) + (0.1 * elapsed.TotalMilliseconds);
+            inner.Decoded(elapsed);
+        }
+    }
+}
