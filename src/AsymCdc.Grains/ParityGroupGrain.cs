@@ -48,9 +48,8 @@ public sealed partial class ParityGroupGrain(
     {
         (_mode, _k, _) = ParityGroupKey.Parse(this.GetPrimaryKeyString());
         _activationTime = new ActivationTimeProvider(time, TaskScheduler.Current, e => LogPolicyFailed(logger, e, _mode.ToName()));
-        var trigger = _options.IsAdaptiveDeadline ? ReconstructionTrigger.Adaptive(adaptiveDeadline)
-            : _options.IsQuantileDeadline ? ReconstructionTrigger.Quantile(_options.TriggerQuantile, _options.StragglerDeadline, _options.TriggerFactor)
-            : ReconstructionTrigger.Fixed(_options.StragglerDeadline, _options.StragglerDeadlineMedianFactor);
+        ReconstructionTrigger Trigger() => ReconstructionTrigger.For(_options.Deadline, _options.StragglerDeadline,
+            _options.StragglerDeadlineMedianFactor, _options.TriggerQuantile, _options.TriggerFactor, adaptiveDeadline);
         // A random base keeps group ids unique across shards and re-activations (tests group answers by id).
         var firstGroupId = Random.Shared.NextInt64(1, long.MaxValue >> 20) << 16;
         var settings = new StrategySettings(_k, InputLength, _options.GroupWindow, _options.HedgePercentile, _options.StragglerDeadline, firstGroupId)
@@ -59,10 +58,8 @@ public sealed partial class ParityGroupGrain(
             WindowFromArrivals = _options.WindowFromArrivals,
         };
         // auto's two halves each learn from their own answers: its coded half gets a trigger of its own.
-        var codedTrigger = _options.IsAdaptiveDeadline ? ReconstructionTrigger.Adaptive(adaptiveDeadline)
-            : _options.IsQuantileDeadline ? ReconstructionTrigger.Quantile(_options.TriggerQuantile, _options.StragglerDeadline, _options.TriggerFactor)
-            : ReconstructionTrigger.Fixed(_options.StragglerDeadline, _options.StragglerDeadlineMedianFactor);
-        _strategy = ServingStrategies.Create(_mode.ToName(), settings with { RedundancyBudget = _options.RedundancyBudget }, this, this, trigger, codedTrigger);
+        _strategy = ServingStrategies.Create(_mode.ToName(), settings with { RedundancyBudget = _options.RedundancyBudget }, this, this,
+            Trigger(), Trigger());
         return Task.CompletedTask;
     }
 

@@ -59,6 +59,18 @@ public sealed class ReconstructionTrigger
         return new(quantile.Current, 0, quantile);
     }
 
+    /// <summary>The trigger a configuration names: <c>adaptive</c> (the shared <paramref name="adaptive"/> quantile),
+    /// <c>quantile</c> (<paramref name="quantile"/> × <paramref name="factor"/> of own answers, <paramref name="deadline"/>
+    /// before any) or <c>fixed</c> (<paramref name="deadline"/>, raised to <paramref name="medianFactor"/> × the median).</summary>
+    public static ReconstructionTrigger For(string kind, TimeSpan deadline, double medianFactor, double quantile, double factor,
+        StragglerDeadline? adaptive) => kind.ToLowerInvariant() switch
+    {
+        "adaptive" => Adaptive(adaptive ?? throw new ArgumentNullException(nameof(adaptive), "an adaptive trigger needs the silo's quantile")),
+        "quantile" => Quantile(quantile, deadline, factor),
+        "fixed" => Fixed(deadline, medianFactor),
+        _ => throw new ArgumentException($"unknown reconstruction trigger '{kind}'; expected quantile, fixed or adaptive", nameof(kind)),
+    };
+
     /// <summary>Whether worker service times feed it (<see cref="ServiceTime"/>).</summary>
     public bool FollowsServiceTimes => _adaptive is not null;
 

@@ -83,12 +83,11 @@ public sealed class Simulator(SimulationConfig config)
             ? new StragglerDeadline(time, policy.AdaptiveQuantile, TimeSpan.FromMilliseconds(policy.AdaptiveFloorMs),
                 TimeSpan.FromMilliseconds(policy.AdaptiveCapMs), TimeSpan.FromSeconds(10), deadline)
             : null;
+        ReconstructionTrigger Trigger() => ReconstructionTrigger.For(policy.Deadline, deadline, policy.DeadlineMedianFactor,
+            policy.TriggerQuantile, policy.TriggerFactor, quantile);
         var strategies = new ServingStrategy<int, SimulatedAnswer>[policy.Shards];
         for (var s = 0; s < strategies.Length; s++)
         {
-            var trigger = quantile is not null ? ReconstructionTrigger.Adaptive(quantile)
-                : policy.Deadline == "quantile" ? ReconstructionTrigger.Quantile(policy.TriggerQuantile, deadline, policy.TriggerFactor)
-                : ReconstructionTrigger.Fixed(deadline, policy.DeadlineMedianFactor);
             var settings = new StrategySettings(config.K, 1, TimeSpan.FromMilliseconds(policy.GroupWindowMs), policy.HedgePercentile, deadline,
                 FirstGroupId: ((long)s << 40) + 1)
             {
@@ -96,10 +95,7 @@ public sealed class Simulator(SimulationConfig config)
                 RedundancyBudget = config.RedundancyBudget,
                 WindowFromArrivals = policy.WindowFromArrivals,
             };
-            var codedTrigger = quantile is not null ? ReconstructionTrigger.Adaptive(quantile)
-                : policy.Deadline == "quantile" ? ReconstructionTrigger.Quantile(policy.TriggerQuantile, deadline, policy.TriggerFactor)
-                : ReconstructionTrigger.Fixed(deadline, policy.DeadlineMedianFactor);
-            strategies[s] = ServingStrategies.Create(mode, settings, cluster, cluster, trigger, codedTrigger);
+            strategies[s] = ServingStrategies.Create(mode, settings, cluster, cluster, Trigger(), Trigger());
         }
 
         var callerCpu = config.Service.CallerCpuMs;

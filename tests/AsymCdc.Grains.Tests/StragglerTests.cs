@@ -94,6 +94,7 @@ public sealed class StragglerTests(StragglerClusterFixture fixture)
     [InlineData(ServingMode.Hedged, new[] { ServedBy.Direct, ServedBy.Hedge })]
     [InlineData(ServingMode.Parm, new[] { ServedBy.Direct, ServedBy.Parm })]
     [InlineData(ServingMode.ApproxIfer, new[] { ServedBy.Direct, ServedBy.ApproxIfer })]
+    [InlineData(ServingMode.Auto, new[] { ServedBy.Direct, ServedBy.Hedge, ServedBy.ReconstructedCompact })]
     public async Task Every_mode_answers_every_query_with_its_own_paths(ServingMode mode, ServedBy[] paths)
     {
         var (_, predictions) = await SendAsync(mode, 30, first: 3000);
