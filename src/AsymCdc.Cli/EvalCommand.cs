@@ -13,7 +13,11 @@ namespace AsymCdc.Cli;
 /// <summary><c>asymcdc eval</c>: degraded-mode accuracy, offline on the real models (<see cref="DegradedModeRun"/>).</summary>
 public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
 {
-    private static readonly string[] AllDecoders = DegradedModeRun.AllDecoders;
+    public static readonly string[] AllDecoders = DegradedModeRun.AllDecoders;
+
+    /// <summary>The (decoder, k) cells whose models exist, and why each other requested cell cannot run (<see cref="DegradedModeRun.Cases"/>).</summary>
+    public static (List<EvaluationCase> Cases, List<string> Skipped) Cases(ModelRepository repository, IReadOnlyList<int> ks, IReadOnlyList<string> decoders) =>
+        DegradedModeRun.Cases(repository, ks, decoders);
 
     public sealed class Settings : CommandSettings
     {
