@@ -141,13 +141,7 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
                 report = await runner.RunAsync(cancellationToken);
             });
 
-        Directory.CreateDirectory(settings.Out);
-        var json = Path.Combine(settings.Out, "results.json");
-        var markdown = Path.Combine(settings.Out, "results.md");
-        var png = Path.Combine(settings.Out, "latency.png");
-        await File.WriteAllTextAsync(json, BenchReportWriter.ToJson(report!), cancellationToken);
-        await File.WriteAllTextAsync(markdown, BenchReportWriter.ToMarkdown(report!), cancellationToken);
-        LatencyPlot.Save(report!, png);
+        var (json, markdown, png) = await BenchReportWriter.WriteAsync(report!, settings.Out, cancellationToken);
         AnsiConsole.Write(ResultTable(report!));
         AnsiConsole.MarkupLine($"Wrote [grey]{Markup.Escape(json)}[/], [grey]{Markup.Escape(markdown)}[/] and [grey]{Markup.Escape(png)}[/].");
         return report!.Results.All(r => r.Lost == 0) ? 0 : 1;

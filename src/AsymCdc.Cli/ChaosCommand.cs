@@ -1,22 +1,16 @@
 using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using AsymCdc.Abstractions;
 using AsymCdc.Cli.Cluster;
 using AsymCdc.Client;
-using AsymCdc.Hosting;
-using AsymCdc.Inference.Data;
-using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace AsymCdc.Cli;
 
 /// <summary>
-/// <c>asymcdc chaos</c>: starts its own Redis-clustered multi-process cluster, drives open-loop load through the Orleans
-/// client, SIGKILLs worker silos (and optionally a frontend) during the load, restarts them as Kubernetes would, and
-/// reports lost queries, errors, p99.9 before and during the kill, and the time to recover.
+/// <c>asymcdc chaos</c>: starts its own Redis-clustered multi-process cluster and runs a <see cref="ChaosRun"/> against it
+/// (open-loop load, SIGKILLs of worker silos and optionally a frontend, restarts), then prints its report.
 /// </summary>
 public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
 {
@@ -150,27 +144,44 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         }
     }
 
+    /// <summary>The library's options from the command line's.</summary>
+    public static ChaosRunOptions ToOptions(Settings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return new ChaosRunOptions
+        {
+            Workers = settings.Workers,
+            Frontends = settings.FrontendCount,
+            Queries = settings.Queries,
+            Rate = settings.Rate,
+            Kill = settings.Kill,
+            KillFrontend = settings.KillFrontend,
+            FreezeFrontendMs = settings.FreezeFrontendMs,
+            KillAt = settings.KillAt,
+            RestartAfterMs = settings.RestartAfterMs,
+            RestartNice = settings.RestartNice,
+            KillNice = settings.KillNice,
+            Mode = ServingModes.Parse(settings.Mode),
+            K = settings.K,
+            StragglerDeadlineMs = settings.StragglerDeadlineMs,
+            DeadlineMedianFactor = settings.DeadlineMedianFactor,
+            Warmup = settings.Warmup,
+            Rehearse = settings.Rehearse,
+            Hedging = settings.Hedging,
+            TimeoutMs = settings.TimeoutMs,
+            RunDirectory = settings.RunDirectory,
+            Models = settings.Models,
+            Silo = settings.Silo,
+        };
+    }
+
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         // Redirected output has no width; the tables need about 140 columns.
         AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 140);
-        var mode = ServingModes.Parse(settings.Mode);
-        var data = FashionMnist.LoadTestSet();
-        var options = new ProcessClusterOptions
-        {
-            Workers = settings.Workers,
-            Frontends = settings.FrontendCount,
-            RunDirectory = settings.RunDirectory,
-            ModelRepository = settings.Models,
-            SiloDll = settings.Silo,
-        };
-        options.Settings["AsymCdc:Serving:K"] = settings.K.ToString(CultureInfo.InvariantCulture);
-        options.Settings["AsymCdc:Serving:StragglerDeadline"] = TimeSpan.FromMilliseconds(settings.StragglerDeadlineMs).ToString();
-        options.Settings["AsymCdc:Serving:StragglerDeadlineMedianFactor"] = settings.DeadlineMedianFactor.ToString(CultureInfo.InvariantCulture);
-        options.Settings["AsymCdc:Serving:RequestTimeout"] = TimeSpan.FromMilliseconds(settings.TimeoutMs).ToString();
-
-        AnsiConsole.MarkupLine($"[bold]AsymCDC chaos drill[/]: Redis + {options.Frontends} frontend + {options.Workers} worker processes, "
-            + $"{settings.Queries} {mode.ToName()} queries at {settings.Rate:0}/s; SIGKILL {settings.Kill} worker(s)"
+        var drill = ToOptions(settings);
+        AnsiConsole.MarkupLine($"[bold]AsymCDC chaos drill[/]: Redis + {drill.Frontends} frontend + {drill.Workers} worker processes, "
+            + $"{settings.Queries} {drill.Mode.ToName()} queries at {settings.Rate:0}/s; SIGKILL {settings.Kill} worker(s)"
             + (settings.KillFrontend ? " and 1 frontend" : "") + (settings.FreezeFrontendMs is { } frozenMs ? $", SIGSTOP 1 frontend for {frozenMs} ms" : "")
             + $" at {settings.KillAt:P0} of the load");
         AnsiConsole.MarkupLine(Markup.Escape(DrillConditions(settings)));
@@ -181,168 +192,25 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         try
         {
             cluster = await AnsiConsole.Status().StartAsync($"Starting the cluster in {settings.RunDirectory}...",
-                _ => ProcessCluster.StartAsync(options, cancellationToken));
-            // The client fails a call still unanswered a second after its deadline (a frontend died with it in flight).
-            await using var connection = await ClusterConnection.ConnectAsync(cluster.State,
-                TimeSpan.FromMilliseconds(settings.TimeoutMs) + TimeSpan.FromSeconds(1), hedging: settings.Hedging, cancellationToken: cancellationToken);
-            var load = new ChaosLoad(connection.Predictions, data);
-            var timeout = TimeSpan.FromMilliseconds(settings.TimeoutMs);
-
-            // Warm-up (not measured): activates the groups and the workers' sessions on every silo, and runs long enough
-            // for the JIT to tier up, so that "before" is the steady state the kill is compared with.
-            await load.RunAsync(mode, Math.Max(settings.Warmup, 4 * (settings.K + 1) * settings.Workers), settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
-
-            if (settings.Rehearse)
-            {
-                await AnsiConsole.Status().StartAsync($"Rehearsal: SIGKILL worker-{settings.Workers - 1} under the warm-up load, restart it...",
-                    _ => RehearseAsync(cluster, load, mode, settings, timeout, cancellationToken));
-            }
-
-            var victims = Enumerable.Range(0, settings.Kill).Select(i => $"worker-{i}").ToList();
-            if (settings.KillFrontend)
-            {
-                victims.Add("frontend-0");
-            }
-
-            var duration = TimeSpan.FromSeconds(settings.Queries / settings.Rate);
-            var startedUtc = DateTime.UtcNow;
-            var countersBefore = connection.Predictions.Counters;
-            var hedgeDelayBefore = connection.Predictions.HedgeDelay;
-            var start = Stopwatch.GetTimestamp();
-            // The drill's client shares the machine's cores with the cluster: its own stalls are recorded, so that a slow
-            // answer can be told apart from a stall of the load generator.
-            using var probe = new ClientStallProbe(start, ClientStallThreshold);
-            // When the client saw a gateway connection drop (the killed frontend's): what the calls in flight through it
-            // wait for before they are sent again.
-            var gatewayLossMs = connection.Client.ServiceProvider.GetService<GatewayLossSignal>() is { } signal
-                ? signal.NextLoss.ContinueWith(_ => Stopwatch.GetElapsedTime(start).TotalMilliseconds, CancellationToken.None,
-                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
-                : null;
-            var freeze = settings.FreezeFrontendMs is { } ms ? ("frontend-0", TimeSpan.FromMilliseconds(ms)) : default((string, TimeSpan)?);
-            var drill = ChaosDrill.KillAndRestartAsync(cluster, victims, duration * settings.KillAt, TimeSpan.FromMilliseconds(settings.RestartAfterMs),
-                settings.RestartNice, settings.KillNice, start, cancellationToken, freeze);
-            var records = await AnsiConsole.Status().StartAsync($"Load for {duration.TotalSeconds:0} s, kills at {(duration * settings.KillAt).TotalSeconds:0.0} s...",
-                _ => load.RunAsync(mode, settings.Queries, settings.Rate, timeout, start, cancellationToken));
-            var loadEndMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            probe.Dispose();
-            var (stalls, clientGc) = (probe.Stalls, probe.GcSinceStart);
-            var (killMs, replacedMs) = await drill;
-            var report = ChaosReport.Compute(records, killMs, replacedMs <= loadEndMs ? replacedMs : null, stalls);
-            var (resent, respreads, kept, hedged, hedgeWins, withheld, suspected, resentOnSuspicion) = connection.Predictions.Counters - countersBefore;
-            double? lossSeenMs = gatewayLossMs is { IsCompletedSuccessfully: true } ? Math.Round(gatewayLossMs.Result - killMs, 1) : null;
-
-            AnsiConsole.Write(Table(report, killMs, replacedMs));
-            if (report.P999Ratio is { } ratio)
-            {
-                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                    $"p99.9 during ÷ before: {ratio:0.00}× (target: within {ChaosReport.TargetRatio:0}×, {(report.WithinTarget == true ? "met" : "missed")})."));
-            }
-
-            if (report.SlowestDuring.Count > 0)
-            {
-                AnsiConsole.MarkupLine("Slowest during: " + string.Join(", ", report.SlowestDuring.Select(a =>
-                    string.Create(CultureInfo.InvariantCulture, $"{a.LatencyMs:0.0} ms sent at {a.SentSeconds:0.00} s ({a.ServedBy ?? "?"}; client stalled {a.ClientStalledMs:0.0} ms meanwhile)"))) + ".");
-            }
-
-            var longestStalls = stalls.OrderByDescending(x => x.Ms).Take(10).ToList();
-            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"Client process: {stalls.Count} stall(s) of {ClientStallThreshold.TotalMilliseconds:0} ms or more during the load")
-                + (longestStalls.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $", the longest {longestStalls[0].Ms:0.0} ms ({longestStalls[0].Kind}, GC {longestStalls[0].GcMs:0.0} ms) at {longestStalls[0].AtMs / 1000:0.00} s") : "")
-                + string.Create(CultureInfo.InvariantCulture, $"; GC: {clientGc.Gen0}/{clientGc.Gen1}/{clientGc.Gen2} collections (gen 0/1/2), {clientGc.PauseMs:0.0} ms paused."));
-
-            if (resent > 0)
-            {
-                AnsiConsole.MarkupLine($"{resent} call(s) sent again through a live gateway after a gateway connection was lost.");
-            }
-
-            if (lossSeenMs is { } seen)
-            {
-                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"The client saw the gateway connection drop {seen:0.0} ms after the kill signal."));
-            }
-
-            if (respreads > 0)
-            {
-                AnsiConsole.MarkupLine($"The client moved to fresh frontend keys {respreads} time(s); {kept} slot(s) kept their key, its fresh one unanswered within {AsymCdcClient.KeyWarmupLimit.TotalSeconds:0} s.");
-            }
-
-            if (settings.Hedging is not null)
-            {
-                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Client hedging (p{settings.HedgePercentile * 100:0.#}, delay {hedgeDelayBefore?.TotalMilliseconds:0.0} ms when the load began): {hedged} call(s) hedged ({100.0 * hedged / Math.Max(1, report.Queries):0.0}%), {hedgeWins} answered first by the hedge, {withheld} withheld by the budget; a frontend suspected {suspected} time(s), {resentOnSuspicion} call(s) out through it sent again."));
-            }
+                _ => ProcessCluster.StartAsync(drill.ClusterOptions(), cancellationToken));
+            var started = cluster;
+            var result = await AnsiConsole.Status().StartAsync("Connecting...",
+                status => ChaosRun.RunAsync(started, drill, phase => status.Status(Markup.Escape(phase)), cancellationToken));
+            Print(result, settings);
 
             if (settings.Json is { } path)
             {
-                var json = new
-                {
-                    config = new
-                    {
-                        workers = options.Workers,
-                        frontends = options.Frontends,
-                        queries = settings.Queries,
-                        rate_qps = settings.Rate,
-                        mode = mode.ToName(),
-                        k = settings.K,
-                        straggler_deadline_ms = settings.StragglerDeadlineMs,
-                        deadline_median_factor = settings.DeadlineMedianFactor,
-                        warmup = settings.Warmup,
-                        timeout_ms = settings.TimeoutMs,
-                        killed = victims,
-                        frozen = freeze?.Item1,
-                        freeze_ms = settings.FreezeFrontendMs,
-                        restart_after_ms = settings.RestartAfterMs,
-                        restart_nice = settings.RestartNice,
-                        kill_nice = settings.KillNice,
-                        silo_runtime_settings = SiloRuntimeEnvironment.Variables,
-                        rehearsed = settings.Rehearse,
-                        hedge_percentile = settings.Hedging?.Percentile,
-                    },
-                    load_started_utc = startedUtc,
-                    kill_at_s = Math.Round(killMs / 1000, 2),
-                    replaced_at_s = Math.Round(replacedMs / 1000, 2),
-                    queries = report.Queries,
-                    answered = report.Answered,
-                    errors = report.Errors,
-                    lost = report.Lost,
-                    p999_ms_before = report.P999MsBefore,
-                    p999_ms_during = report.P999MsDuring,
-                    p999_during_over_before = report.P999Ratio,
-                    p999_within_target = report.WithinTarget,
-                    recovery_s = report.RecoverySeconds,
-                    p50_ms_before = report.P50MsBefore,
-                    p50_ms_during = report.P50MsDuring,
-                    queries_before = report.QueriesBefore,
-                    queries_during = report.QueriesDuring,
-                    errors_by_kind = report.ErrorsByKind,
-                    lost_sent_s = report.LostSentSeconds,
-                    slowest_during = report.SlowestDuring,
-                    resent_after_gateway_loss = resent,
-                    respreads,
-                    keys_kept_unanswered = kept,
-                    gateway_loss_seen_ms = lossSeenMs,
-                    hedge_delay_ms_at_start = hedgeDelayBefore is { } d ? Math.Round(d.TotalMilliseconds, 2) : (double?)null,
-                    hedged,
-                    hedge_wins = hedgeWins,
-                    hedges_withheld = withheld,
-                    frontend_suspicions = suspected,
-                    resent_on_suspicion = resentOnSuspicion,
-                    client_stalls = stalls.Count,
-                    client_stalls_longest = longestStalls,
-                    client_gc = clientGc,
-                };
-                await File.WriteAllTextAsync(path, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+                await File.WriteAllTextAsync(path, result.ToJson(drill), cancellationToken);
                 AnsiConsole.MarkupLine($"Report written to [grey]{Markup.Escape(path)}[/].");
             }
 
             if (settings.Records is { } csv)
             {
-                await File.WriteAllLinesAsync(csv, ["sent_ms,latency_ms,outcome,error,served_by,server_ms,group,worker,frontend", .. records.Select(r =>
-                    string.Create(CultureInfo.InvariantCulture,
-                        $"{r.SentMs:0.###},{r.LatencyMs:0.###},{r.Outcome},{r.Error},{r.ServedBy?.ToName()},{r.ServerMs:0.###},{r.GroupId},{r.Worker},{r.Frontend}"))], cancellationToken);
+                await File.WriteAllLinesAsync(csv, result.RecordsCsv(), cancellationToken);
                 AnsiConsole.MarkupLine($"Records written to [grey]{Markup.Escape(csv)}[/].");
             }
 
-            return report.Lost == 0 && report.Answered + report.Errors == report.Queries ? 0 : 1;
+            return result.Passed ? 0 : 1;
         }
         finally
         {
@@ -357,33 +225,52 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
     public static string DrillConditions(Settings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var runtime = SiloRuntimeEnvironment.Variables.Count == 0
-            ? ".NET's defaults"
-            : string.Join(" ", SiloRuntimeEnvironment.Variables.Select(v => $"{v.Key}={v.Value}"));
-        var nodes = settings.KillNice == 0 && settings.RestartNice == 0
-            ? "none (every silo shares this machine's cores as it is)"
-            : $"a killed silo at nice {settings.KillNice} for its teardown, a restarted one at nice {settings.RestartNice} until ready (--kill-nice/--restart-nice 0: off)";
-        return $"Silo runtime settings: those of the image and the chart ({runtime}). Separate nodes emulated: {nodes}.";
+        return ChaosRun.DrillConditions(settings.KillNice, settings.RestartNice);
     }
 
-    /// <summary>The shortest stall of the drill's own process that the report records.</summary>
-    private static readonly TimeSpan ClientStallThreshold = TimeSpan.FromMilliseconds(5);
-
-    /// <summary>Kills the last worker one second into a warm-up load and keeps that load going until its replacement is
-    /// ready (by then Orleans has declared the killed process dead), then two seconds more.</summary>
-    private static async Task RehearseAsync(ProcessCluster cluster, ChaosLoad load, ServingMode mode, Settings settings, TimeSpan timeout,
-        CancellationToken cancellationToken)
+    private static void Print(ChaosRunResult result, Settings settings)
     {
-        var rehearsal = ChaosDrill.KillAndRestartAsync(cluster, [$"worker-{settings.Workers - 1}"], TimeSpan.FromSeconds(1),
-            TimeSpan.FromMilliseconds(settings.RestartAfterMs), settings.RestartNice, settings.KillNice, Stopwatch.GetTimestamp(), cancellationToken);
-        var second = Math.Max(1, (int)settings.Rate);
-        while (!rehearsal.IsCompleted)
+        var report = result.Report;
+        var (resent, respreads, kept, hedged, hedgeWins, withheld, suspected, resentOnSuspicion) = result.Counters;
+        AnsiConsole.Write(Table(report, result.KillMs, result.ReplacedMs));
+        if (report.P999Ratio is { } ratio)
         {
-            await load.RunAsync(mode, second, settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"p99.9 during ÷ before: {ratio:0.00}× (target: within {ChaosReport.TargetRatio:0}×, {(report.WithinTarget == true ? "met" : "missed")})."));
         }
 
-        await rehearsal;
-        await load.RunAsync(mode, 2 * second, settings.Rate, timeout, Stopwatch.GetTimestamp(), cancellationToken);
+        if (report.SlowestDuring.Count > 0)
+        {
+            AnsiConsole.MarkupLine("Slowest during: " + string.Join(", ", report.SlowestDuring.Select(a =>
+                string.Create(CultureInfo.InvariantCulture, $"{a.LatencyMs:0.0} ms sent at {a.SentSeconds:0.00} s ({a.ServedBy ?? "?"}; client stalled {a.ClientStalledMs:0.0} ms meanwhile)"))) + ".");
+        }
+
+        var (stalls, longestStalls, clientGc) = (result.Stalls, result.LongestStalls, result.ClientGc);
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"Client process: {stalls.Count} stall(s) of {ChaosRun.ClientStallThreshold.TotalMilliseconds:0} ms or more during the load")
+            + (longestStalls.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $", the longest {longestStalls[0].Ms:0.0} ms ({longestStalls[0].Kind}, GC {longestStalls[0].GcMs:0.0} ms) at {longestStalls[0].AtMs / 1000:0.00} s") : "")
+            + string.Create(CultureInfo.InvariantCulture, $"; GC: {clientGc.Gen0}/{clientGc.Gen1}/{clientGc.Gen2} collections (gen 0/1/2), {clientGc.PauseMs:0.0} ms paused."));
+
+        if (resent > 0)
+        {
+            AnsiConsole.MarkupLine($"{resent} call(s) sent again through a live gateway after a gateway connection was lost.");
+        }
+
+        if (result.GatewayLossSeenMs is { } seen)
+        {
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"The client saw the gateway connection drop {seen:0.0} ms after the kill signal."));
+        }
+
+        if (respreads > 0)
+        {
+            AnsiConsole.MarkupLine($"The client moved to fresh frontend keys {respreads} time(s); {kept} slot(s) kept their key, its fresh one unanswered within {AsymCdcClient.KeyWarmupLimit.TotalSeconds:0} s.");
+        }
+
+        if (settings.Hedging is not null)
+        {
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"Client hedging (p{settings.HedgePercentile * 100:0.#}, delay {result.HedgeDelayAtStart?.TotalMilliseconds:0.0} ms when the load began): {hedged} call(s) hedged ({100.0 * hedged / Math.Max(1, report.Queries):0.0}%), {hedgeWins} answered first by the hedge, {withheld} withheld by the budget; a frontend suspected {suspected} time(s), {resentOnSuspicion} call(s) out through it sent again."));
+        }
     }
 
     private static Table Table(ChaosReport r, double killMs, double replacedMs)

@@ -1,21 +1,14 @@
 using AsymCdc.Simulation;
 using System.ComponentModel;
 using System.Globalization;
-using System.Text.Json;
 using AsymCdc.Abstractions;
-using AsymCdc.Client;
-using AsymCdc.Hosting;
-using AsymCdc.Inference;
-using AsymCdc.Inference.Data;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace AsymCdc.Cli;
 
-/// <summary><c>asymcdc demo</c>: an in-process cluster, open-loop Fashion-MNIST load with injected stragglers, and a
-/// table comparing the modes on the same cluster and the same load.</summary>
+/// <summary><c>asymcdc demo</c>: runs a <see cref="DemoRun"/> (an in-process cluster, open-loop Fashion-MNIST load with
+/// injected stragglers) and prints a table comparing the modes on the same cluster and the same load.</summary>
 public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 {
     public sealed class Settings : CommandSettings
@@ -131,60 +124,43 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         }
     }
 
+    /// <summary>The library's options from the command line's.</summary>
+    public static DemoOptions ToOptions(Settings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return new DemoOptions
+        {
+            Queries = settings.Queries,
+            K = settings.K,
+            StragglerRate = settings.StragglerRate,
+            StragglerDelayMs = settings.StragglerDelayMs,
+            StragglerDeadlineMs = settings.StragglerDeadlineMs,
+            DeadlineMedianFactor = settings.DeadlineMedianFactor,
+            Deadline = settings.Deadline,
+            ShadowRate = settings.ShadowRate,
+            Workers = settings.Workers,
+            Rate = settings.Rate,
+            TimeoutMs = settings.TimeoutMs,
+            Models = settings.Models,
+            GroupWindowMs = settings.GroupWindowMs,
+            SlowSiloMs = settings.SlowSiloMs,
+            Verbose = settings.Verbose,
+            ConnectTo = settings.Connect ? settings.RunDirectory : null,
+        };
+    }
+
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var modes = settings.ParsedModes();
         // Redirected output has no width; the table needs about 110 columns.
         AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120);
-        var data = FashionMnist.LoadTestSet();
-        var options = new LocalClusterOptions { Workers = settings.Workers, ModelRepository = settings.Models };
-        if (settings.Verbose)
-        {
-            options.ConfigureLogging = logging => logging.AddSimpleConsole(o => o.SingleLine = true);
-        }
-
-        if (settings.SlowSiloMs > 0)
-        {
-            options.WorkerSettings[0] = new Dictionary<string, string?>
-            {
-                ["AsymCdc:Stragglers:SiloSlowdown"] = TimeSpan.FromMilliseconds(settings.SlowSiloMs).ToString(),
-            };
-        }
-
-        options.Settings["AsymCdc:Serving:GroupWindow"] = TimeSpan.FromMilliseconds(settings.GroupWindowMs).ToString();
-        options.Settings["AsymCdc:Serving:K"] = settings.K.ToString(CultureInfo.InvariantCulture);
-        options.Settings["AsymCdc:Serving:StragglerDeadline"] = TimeSpan.FromMilliseconds(settings.StragglerDeadlineMs).ToString();
-        options.Settings["AsymCdc:Serving:GroupShards"] = "1";
-        options.Settings["AsymCdc:Serving:StragglerDeadlineMedianFactor"] = settings.DeadlineMedianFactor.ToString(CultureInfo.InvariantCulture);
-        options.Settings["AsymCdc:Serving:Deadline"] = settings.Deadline;
-        options.Settings["AsymCdc:Serving:ShadowSampleRate"] = settings.ShadowRate.ToString(CultureInfo.InvariantCulture);
-        options.Settings["AsymCdc:Stragglers:Rate"] = settings.StragglerRate.ToString(CultureInfo.InvariantCulture);
-        options.Settings["AsymCdc:Stragglers:Delay"] = TimeSpan.FromMilliseconds(settings.StragglerDelayMs).ToString();
-
         AnsiConsole.MarkupLine($"[bold]AsymCDC demo[/]: 1 frontend + {settings.Workers} worker silos, k = {settings.K}, "
             + $"{settings.StragglerRate:P0} of worker calls delayed by {settings.StragglerDelayMs} ms, {settings.Rate:0} queries/s open loop");
-        // --connect: the multi-process cluster in --run-dir, whose worker calls are read from the silos' /metrics.
-        await using var connected = settings.Connect
-            ? await Cluster.ConnectedCluster.ConnectAsync(settings.RunDirectory, TimeSpan.FromMilliseconds(settings.TimeoutMs), cancellationToken)
-            : null;
-        await using var cluster = connected is not null ? null : await AnsiConsole.Status().StartAsync("Starting the in-process cluster...",
-            _ => LocalCluster.StartAsync(options, cancellationToken));
-        var modelDirectory = cluster?.Models.Directory ?? connected!.ModelRepository;
-        AnsiConsole.MarkupLine($"Cluster up: models from [grey]{Markup.Escape(modelDirectory)}[/], test set of {data.Count} images"
-            + (connected is null ? "." : $"; connected to the cluster in {Markup.Escape(connected.Cluster.RunDirectory)} (its own straggler settings apply)."));
+        await using var demo = await AnsiConsole.Status().StartAsync(settings.Connect ? $"Connecting to the cluster in {settings.RunDirectory}..." : "Starting the in-process cluster...",
+            _ => DemoRun.StartAsync(ToOptions(settings), cancellationToken));
+        AnsiConsole.MarkupLine($"Cluster up: models from [grey]{Markup.Escape(demo.ModelDirectory)}[/], test set of {demo.Data.Count} images"
+            + (demo.ConnectedRunDirectory is not { } runDirectory ? "." : $"; connected to the cluster in {Markup.Escape(runDirectory)} (its own straggler settings apply)."));
 
-        var client = new AsymCdcClient(cluster?.Client ?? connected!.Client);
-        var runner = new OpenLoopRunner(client, data);
-        using var counter = new WorkerCallCounter();
-        if (cluster is not null)
-        {
-            counter.Track(cluster);
-        }
-
-        using var shadow = new ShadowCounter();
-        Func<string, Task<long>> workerCalls = connected is null ? m => Task.FromResult(counter.Calls(m)) : connected.WorkerCallsAsync;
-        var timeout = TimeSpan.FromMilliseconds(settings.TimeoutMs);
-        var scenario = $"stragglers-{settings.StragglerRate * 100:0.#}%";
         var results = new List<ScenarioResult>();
         await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(async progress =>
@@ -192,56 +168,23 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
                 foreach (var mode in modes)
                 {
                     var task = progress.AddTask(mode.ToName(), maxValue: settings.Queries);
-                    // Warm-up (not measured): activates this mode's grains on every silo.
-                    await runner.RunAsync(mode, 4 * (settings.K + 1) * settings.Workers, settings.Rate, timeout, data.Count / 2, null, cancellationToken);
-                    var before = await workerCalls(mode.ToName());
-                    var (records, elapsed) = await runner.RunAsync(mode, settings.Queries, settings.Rate, timeout, 0, () => task.Increment(1), cancellationToken);
-                    if (cluster is not null && settings.Deadline == "adaptive")
+                    results.Add(await demo.RunModeAsync(mode, () => task.Increment(1), cancellationToken));
+                    if (demo.AdaptiveDeadline() is { } deadline)
                     {
-                        var deadline = cluster.Frontend.Services.GetRequiredService<AsymCdc.Serving.StragglerDeadline>();
                         AnsiConsole.WriteLine($"{mode.ToName()}: adaptive straggler deadline at the end: {deadline.Current.TotalMilliseconds:0.0} ms over {deadline.Count} recent worker calls");
                     }
-
-                    results.Add(ScenarioResults.Summarise(scenario, settings.StragglerRate, mode.ToName(), settings.K, settings.Workers,
-                        records, elapsed, await workerCalls(mode.ToName()) - before));
                 }
             });
 
         AnsiConsole.Write(ResultTable(results));
-        if (connected is null)
+        foreach (var line in demo.ShadowLines(modes))
         {
-            // Late answers of the last mode may still be arriving: the count is of those in by now.
-            foreach (var mode in modes.Where(m => m.IsCoded()))
-            {
-                var (@checked, agreed) = shadow.Of(mode.ToName());
-                AnsiConsole.WriteLine($"{mode.ToName()}: {ShadowCounter.Describe(@checked, agreed)}; "
-                    + $"{shadow.Misses(mode.ToName())} straggler-deadline misses (warm-up included)");
-            }
+            AnsiConsole.WriteLine(line);
         }
 
         if (settings.Json is { } path)
         {
-            var report = new
-            {
-                config = new
-                {
-                    k = settings.K,
-                    workers = settings.Workers,
-                    queries = settings.Queries,
-                    rate_qps = settings.Rate,
-                    straggler_rate = settings.StragglerRate,
-                    straggler_delay_ms = settings.StragglerDelayMs,
-                    straggler_deadline_ms = settings.StragglerDeadlineMs,
-                    deadline_median_factor = settings.DeadlineMedianFactor,
-                    deadline = settings.Deadline,
-                    group_window_ms = settings.GroupWindowMs,
-                    slow_silo_ms = settings.SlowSiloMs,
-                    timeout_ms = settings.TimeoutMs,
-                    models = modelDirectory,
-                },
-                results,
-            };
-            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+            await File.WriteAllTextAsync(path, demo.ToJson(results), cancellationToken);
             AnsiConsole.MarkupLine($"Results written to [grey]{Markup.Escape(path)}[/].");
         }
 

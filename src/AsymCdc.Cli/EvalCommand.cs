@@ -10,14 +10,14 @@ using Spectre.Console.Cli;
 
 namespace AsymCdc.Cli;
 
-/// <summary>
-/// <c>asymcdc eval</c>: degraded-mode accuracy (the ParM / ApproxIFER metric), offline on the real models. Groups of k
-/// consecutive test images; each member in turn is missing and reconstructed by each decoder, then compared with the
-/// label and with the model's own answer.
-/// </summary>
+/// <summary><c>asymcdc eval</c>: degraded-mode accuracy, offline on the real models (<see cref="DegradedModeRun"/>).</summary>
 public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
 {
-    public static readonly string[] AllDecoders = ["exact", "compact", "parm", "approxifer"];
+    public static readonly string[] AllDecoders = DegradedModeRun.AllDecoders;
+
+    /// <summary>The (decoder, k) cells whose models exist, and why each other requested cell cannot run (<see cref="DegradedModeRun.Cases"/>).</summary>
+    public static (List<EvaluationCase> Cases, List<string> Skipped) Cases(ModelRepository repository, IReadOnlyList<int> ks, IReadOnlyList<string> decoders) =>
+        DegradedModeRun.Cases(repository, ks, decoders);
 
     public sealed class Settings : CommandSettings
     {
@@ -65,17 +65,10 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 100);
-        using var repository = ModelRepository.Open(new InferenceOptions
-        {
-            ModelRepository = settings.Models ?? ModelRepositoryLocator.Find(),
-            IntraOpThreads = Environment.ProcessorCount,
-            // Offline: the evaluator batches itself, so a micro-batching window would only add waiting.
-            BatchWindowMicroseconds = 0,
-            MaxBatchSize = 256,
-        });
+        using var repository = DegradedModeRun.OpenRepository(settings.Models);
         var set = FashionMnist.LoadTestSet(settings.Data);
         var count = Math.Min(settings.Limit ?? set.Count, set.Count);
-        var (cases, skipped) = Cases(repository, settings.ParsedK(), settings.ParsedDecoders());
+        var (cases, skipped) = DegradedModeRun.Cases(repository, settings.ParsedK(), settings.ParsedDecoders());
         foreach (var reason in skipped)
         {
             AnsiConsole.MarkupLine($"[yellow]Skipped:[/] {Markup.Escape(reason)}");
@@ -94,12 +87,8 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             .StartAsync(async progress =>
             {
                 var options = new DegradedModeEvaluatorOptions();
-                // Every decoded request (batched pass plus the unbatched timing samples) advances the bar.
-                var total = cases.Sum(c => (count / c.K * c.K) + Math.Min(options.DecodeTimingSamples, count / c.K * c.K));
-                var task = progress.AddTask("reconstructions", maxValue: Math.Max(1, total));
-                var counted = cases.Select(c => c with { Decoder = new CountingDecoder(c.Decoder, n => task.Increment(n)) }).ToList();
-                report = await new DegradedModeEvaluator(repository.Get(ModelNames.Classifier), options)
-                    .EvaluateAsync(set.Slice(0, count), set.Labels.AsMemory(0, count), counted, cancellationToken);
+                var task = progress.AddTask("reconstructions", maxValue: Math.Max(1, DegradedModeRun.Reconstructions(cases, count, options)));
+                report = await DegradedModeRun.EvaluateAsync(repository, set, count, cases, options, n => task.Increment(n), cancellationToken);
                 task.Value = task.MaxValue;
             });
 
@@ -112,54 +101,6 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
 
         return 0;
     }
-
-    /// <summary>The (decoder, k) cells whose models exist, and one line for each requested cell that cannot run.</summary>
-    public static (List<EvaluationCase> Cases, List<string> Skipped) Cases(ModelRepository repository, IReadOnlyList<int> ks, IReadOnlyList<string> decoders)
-    {
-        var cases = new List<EvaluationCase>();
-        var skipped = new List<string>();
-        var classifier = Require(repository, ModelNames.Classifier);
-        var needsInverse = decoders.Contains("exact");
-        var exact = needsInverse ? new ExactDecoder(classifier, Require(repository, ModelNames.Inverse)) : null;
-        // No fallback: a compact cell without its compact model is skipped, never silently scored with the exact decoder.
-        var compact = new CompactDecoder(k => repository.Get(ModelNames.Compact(k)));
-        foreach (var k in ks)
-        {
-            foreach (var decoder in decoders)
-            {
-                switch (decoder)
-                {
-                    case "exact":
-                        cases.Add(new EvaluationCase(exact!, k));
-                        break;
-                    case "compact" when repository.Contains(ModelNames.Compact(k)):
-                        cases.Add(new EvaluationCase(compact, k));
-                        break;
-                    case "compact":
-                        skipped.Add($"compact at k = {k}: model '{ModelNames.Compact(k)}' is not in {repository.Directory} (train it with models/train.sh).");
-                        break;
-                    case "parm" when k is not (2 or 4):
-                        skipped.Add($"parm at k = {k}: ParM parity models exist for k = 2 and 4 only.");
-                        break;
-                    case "parm" when !repository.Contains(ModelNames.Parm(k)):
-                        skipped.Add($"parm at k = {k}: model '{ModelNames.Parm(k)}' is not in {repository.Directory} yet (train it with models/train.sh).");
-                        break;
-                    case "parm":
-                        cases.Add(new EvaluationCase(new ParmDecoder(), k, repository.Get(ModelNames.Parm(k))));
-                        break;
-                    default:
-                        cases.Add(new EvaluationCase(new ApproxIferDecoder(), k));
-                        break;
-                }
-            }
-        }
-
-        return (cases, skipped);
-    }
-
-    private static IModelFunction Require(ModelRepository repository, string name) => repository.Contains(name)
-        ? repository.Get(name)
-        : throw new ModelRepositoryException($"'asymcdc eval' needs model '{name}', which is not in {repository.Directory}; train it with models/train.sh or pass --models DIR.");
 
     private static Table ResultTable(DegradedModeReport report)
     {
@@ -177,38 +118,5 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         }
 
         return table;
-    }
-
-    /// <summary>Forwards to a decoder and reports how many reconstructions it has done, for the progress bar.</summary>
-    private sealed class CountingDecoder(IDecoder inner, Action<int> done) : IBatchDecoder
-    {
-        public DecoderKind Kind => inner.Kind;
-
-        public async ValueTask<float[]> DecodeAsync(DecodeRequest request, CancellationToken cancellationToken = default)
-        {
-            var result = await inner.DecodeAsync(request, cancellationToken);
-            done(1);
-            return result;
-        }
-
-        public async ValueTask<float[][]> DecodeBatchAsync(IReadOnlyList<DecodeRequest> requests, CancellationToken cancellationToken = default)
-        {
-            float[][] results;
-            if (inner is IBatchDecoder batch)
-            {
-                results = await batch.DecodeBatchAsync(requests, cancellationToken);
-            }
-            else
-            {
-                results = new float[requests.Count][];
-                for (var r = 0; r < requests.Count; r++)
-                {
-                    results[r] = await inner.DecodeAsync(requests[r], cancellationToken);
-                }
-            }
-
-            done(requests.Count);
-            return results;
-        }
     }
 }

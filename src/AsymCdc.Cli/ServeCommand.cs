@@ -116,21 +116,6 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         return 0;
     }
 
-    /// <summary>The web host of <c>serve</c> in front of <paramref name="cluster"/>: the KServe v2 gateway (readiness is its
-    /// default probe prediction), the silo health endpoints (<c>/health/*</c>, the frontend silo's checks) and Prometheus <c>/metrics</c> on <paramref name="url"/> (port 0 picks a free one).</summary>
-    public static WebApplication BuildGateway(LocalCluster cluster, string url, bool verbose = false)
-    {
-        ArgumentNullException.ThrowIfNull(cluster);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
-        builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(verbose ? LogLevel.Warning : LogLevel.Error);
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.WebHost.UseUrls(url);
-        builder.Services.AddSingleton<IGrainFactory>(cluster.Client);
-        // The silo host's endpoints; health answered for the in-process frontend silo, and the one exporter sees every
-        // silo's serving meter (they run in this process).
-        builder.Services.AddAsymCdcHealthChecks(cluster.Frontend.Services.GetRequiredService<SiloReadiness>());
-        builder.AddAsymCdcEndpoints(gateway: true);
-        return builder.Build().MapAsymCdcEndpoints(gateway: true);
-    }
+    /// <summary>The web host of <c>serve</c> in front of <paramref name="cluster"/> (<see cref="LocalClusterGateway"/>).</summary>
+    public static WebApplication BuildGateway(LocalCluster cluster, string url, bool verbose = false) => LocalClusterGateway.Build(cluster, url, verbose);
 }

@@ -55,7 +55,7 @@ public sealed class SimulateCommand : AsyncCommand<SimulateCommand.Settings>
     {
         if (settings.Fidelity)
         {
-            return await FidelityRun.ExecuteAsync(settings.Out, settings.Models, settings.Queries, cancellationToken);
+            return await FidelityAsync(settings, cancellationToken);
         }
 
         var config = Resolve(settings);
@@ -82,6 +82,28 @@ public sealed class SimulateCommand : AsyncCommand<SimulateCommand.Settings>
         AnsiConsole.WriteLine($"Wrote results.json, results.md and latency.png to {Path.GetFullPath(settings.Out)}");
         return 0;
     }
+
+    private static async Task<int> FidelityAsync(Settings settings, CancellationToken cancellationToken)
+    {
+        var fidelity = await FidelityRun.RunAsync(settings.Out, settings.Models, settings.Queries,
+            note => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]"), Run, cancellationToken);
+        var table = new Table().Title("Fidelity: simulated ÷ measured (ms)");
+        foreach (var column in (string[])["scenario", "mode", "metric", "measured", "simulated", "ratio"])
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var r in fidelity.Rows)
+        {
+            table.AddRow(r.Scenario, r.Mode, r.Metric, F(r.MeasuredMs), F(r.SimulatedMs), F(r.Ratio));
+        }
+
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine($"Wrote fidelity.json and bench.json to {Path.GetFullPath(settings.Out)}");
+        return 0;
+    }
+
+    private static string F(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
 
     /// <summary>Runs <paramref name="config"/> with a progress bar on the console.</summary>
     public static SimulationReport Run(SimulationConfig config)

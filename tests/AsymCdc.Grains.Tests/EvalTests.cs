@@ -2,7 +2,6 @@ using AsymCdc.Cli;
 using AsymCdc.Coding;
 using AsymCdc.Coding.Evaluation;
 using AsymCdc.Inference;
-using Spectre.Console.Cli;
 
 namespace AsymCdc.Grains.Tests;
 
@@ -13,7 +12,7 @@ public sealed class EvalTests
     {
         using var models = await TestModels.OpenAsync();
 
-        var (cases, skipped) = EvalCommand.Cases(models, [3], ["exact", "parm", "approxifer"]);
+        var (cases, skipped) = DegradedModeRun.Cases(models, [3], ["exact", "parm", "approxifer"]);
 
         Assert.Equal([DecoderKind.Exact, DecoderKind.ApproxIfer], cases.Select(c => c.Decoder.Kind));
         Assert.All(cases, c => Assert.Equal(3, c.K));
@@ -37,7 +36,7 @@ public sealed class EvalTests
 
             using var partial = ModelRepository.Open(new InferenceOptions { ModelRepository = dir.FullName });
 
-            var (cases, skipped) = EvalCommand.Cases(partial, [2], ["compact", "exact"]);
+            var (cases, skipped) = DegradedModeRun.Cases(partial, [2], ["compact", "exact"]);
 
             Assert.Equal(DecoderKind.Exact, Assert.Single(cases).Decoder.Kind);
             Assert.Contains(ModelNames.Compact(2), Assert.Single(skipped));
@@ -48,25 +47,11 @@ public sealed class EvalTests
         }
     }
 
-    [Theory]
-    [InlineData("-k", "5", "not a group size in 2..4")]
-    [InlineData("-k", "two", "'two'")]
-    [InlineData("--decoders", "exact,magic", "'magic' is unknown")]
-    public void Settings_reject_bad_input_naming_it(string option, string value, string expected)
-    {
-        var settings = option == "-k" ? new EvalCommand.Settings { K = value } : new EvalCommand.Settings { Decoders = value };
-
-        var result = settings.Validate();
-
-        Assert.False(result.Successful);
-        Assert.Contains(expected, result.Message);
-    }
-
     [Fact]
     public async Task Exact_decoder_cells_from_eval_agree_with_the_model_on_real_test_images()
     {
         using var models = await TestModels.OpenAsync();
-        var (cases, _) = EvalCommand.Cases(models, [2, 4], ["exact", "approxifer"]);
+        var (cases, _) = DegradedModeRun.Cases(models, [2, 4], ["exact", "approxifer"]);
         const int count = 40;
 
         var report = await new DegradedModeEvaluator(models.Get(ModelNames.Classifier), new DegradedModeEvaluatorOptions { DecodeTimingSamples = 2, EncodeTimingSamples = 10 })

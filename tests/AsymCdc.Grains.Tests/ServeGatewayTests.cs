@@ -2,12 +2,11 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using AsymCdc.Cli;
 using AsymCdc.Hosting;
 
 namespace AsymCdc.Grains.Tests;
 
-/// <summary><c>asymcdc serve</c>'s web host in front of a real in-process cluster: KServe v2 inference, readiness, the
+/// <summary><c>asymcdc serve</c>'s web host (<see cref="LocalClusterGateway"/>) in front of a real in-process cluster: KServe v2 inference, readiness, the
 /// silo health endpoints, and the Prometheus text with the asymcdc instruments.</summary>
 [Collection(ObservabilityClusterCollection.Name)]
 public sealed class ServeGatewayTests
@@ -16,7 +15,7 @@ public sealed class ServeGatewayTests
     public async Task Serve_answers_a_real_image_and_exports_the_asymcdc_metrics()
     {
         await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { Workers = 3, ModelRepository = TestModels.Directory });
-        await using var app = ServeCommand.BuildGateway(cluster, "http://127.0.0.1:0");
+        await using var app = LocalClusterGateway.Build(cluster, "http://127.0.0.1:0");
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
 

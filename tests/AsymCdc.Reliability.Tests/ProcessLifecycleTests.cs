@@ -107,7 +107,7 @@ public sealed class ProcessLifecycleTests
         var runDirectory = Path.Combine(Path.GetTempPath(), $"asymcdc-chaos-term-{Guid.NewGuid():N}");
         var log = runDirectory + ".log";
         using var chaos = ChildProcess.Start("dotnet",
-            [Path.Combine(AppContext.BaseDirectory, "asymcdc.dll"), "chaos", "--workers", "2", "--queries", "10",
+            [TestEnvironment.CliDll(), "chaos", "--workers", "2", "--queries", "10",
                 "--run-dir", runDirectory, "--models", TestEnvironment.ModelRepository],
             log, AppContext.BaseDirectory);
         int[] pids = [];

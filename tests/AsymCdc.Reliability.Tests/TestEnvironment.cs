@@ -19,6 +19,24 @@ internal static class TestEnvironment
 
     public static float[] Image(int index) => TestSet.Image(index).ToArray();
 
+    /// <summary>The <c>asymcdc</c> CLI's build output (the solution builds it; this project does not reference it): same
+    /// configuration and framework as these tests, found by walking up to the repository's <c>src/</c>.</summary>
+    public static string CliDll()
+    {
+        var own = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var (tfm, configuration) = (own.Name, own.Parent?.Name ?? "Release");
+        for (var dir = own; dir is not null; dir = dir.Parent)
+        {
+            var dll = Path.Combine(dir.FullName, "src", "AsymCdc.Cli", "bin", configuration, tfm, "asymcdc.dll");
+            if (File.Exists(dll))
+            {
+                return dll;
+            }
+        }
+
+        throw new FileNotFoundException($"asymcdc.dll ({configuration}, {tfm}) not found above {AppContext.BaseDirectory}; build the solution first: 'dotnet build AsymCdc.Orleans.sln -c {configuration}'");
+    }
+
     /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after <paramref name="timeout"/>.</summary>
     public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {

@@ -1,6 +1,5 @@
-using AsymCdc.Cli;
 
-namespace AsymCdc.Reliability.Tests;
+namespace AsymCdc.Cli.Tests;
 
 /// <summary><c>asymcdc chaos</c> refuses bad options before it starts anything, naming them.</summary>
 public sealed class ChaosSettingsTests

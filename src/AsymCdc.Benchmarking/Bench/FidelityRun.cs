@@ -6,7 +6,6 @@ using AsymCdc.Client;
 using AsymCdc.Hosting;
 using AsymCdc.Inference.Data;
 using AsymCdc.Simulation;
-using Spectre.Console;
 
 namespace AsymCdc.Cli.Bench;
 
@@ -41,14 +40,32 @@ public static class FidelityRun
 {
     private static readonly ServingMode[] s_modes = [ServingMode.None, ServingMode.Hedged, ServingMode.AsymCdcCompact];
 
+    /// <summary>Runs the fidelity measurement, writes <c>fidelity.json</c> and <c>bench.json</c> to
+    /// <paramref name="outDir"/> and prints the table as plain text; 0 when done.</summary>
     public static async Task<int> ExecuteAsync(string outDir, string? models, int? queries, CancellationToken cancellationToken)
     {
+        var fidelity = await RunAsync(outDir, models, queries, Console.WriteLine, simulate: null, cancellationToken);
+        foreach (var r in fidelity.Rows)
+        {
+            Console.WriteLine($"{r.Scenario} {r.Mode} {r.Metric}: measured {F(r.MeasuredMs)}, simulated {F(r.SimulatedMs)}, ratio {F(r.Ratio)}");
+        }
+
+        return 0;
+    }
+
+    /// <summary>The measurement itself: progress goes to <paramref name="note"/>, each simulation runs through
+    /// <paramref name="simulate"/> (default: <see cref="Simulator.Run"/> without progress); writes <c>fidelity.json</c>
+    /// and <c>bench.json</c> to <paramref name="outDir"/>.</summary>
+    public static async Task<FidelityReport> RunAsync(string outDir, string? models, int? queries, Action<string>? note,
+        Func<SimulationConfig, SimulationReport>? simulate, CancellationToken cancellationToken)
+    {
+        simulate ??= config => new Simulator(config).Run();
         var data = FashionMnist.LoadTestSet();
-        AnsiConsole.MarkupLine("[bold]asymcdc simulate --fidelity[/]: measuring capacity (mode none, open loop far above it)...");
+        note?.Invoke("asymcdc simulate --fidelity: measuring capacity (mode none, open loop far above it)...");
         var (capacity, replicated) = await MeasureCapacityAsync(models, data, cancellationToken);
         // The heaviest mode here is asymcdc-compact: 1 + 1/k worker calls per query.
         var rate = Math.Round(0.7 * capacity / 1.5, 1);
-        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"Capacity {capacity:0} queries/s (replication {replicated:0}); bench and simulator at {rate:0.#} queries/s."));
+        note?.Invoke(string.Create(CultureInfo.InvariantCulture, $"Capacity {capacity:0} queries/s (replication {replicated:0}); bench and simulator at {rate:0.#} queries/s."));
         var options = BenchOptions.Quick();
         options.Preset = "fidelity";
         options.Queries = queries ?? 5000;
@@ -59,7 +76,7 @@ public static class FidelityRun
         options.StragglerRates = [0, 0.01, 0.05];
         options.Modes = s_modes;
         options.ModelRepository = models;
-        var runner = new BenchRunner(options, data) { OnNote = note => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]") };
+        var runner = new BenchRunner(options, data) { OnNote = note };
         var bench = await runner.RunAsync(cancellationToken);
 
 
@@ -94,7 +111,7 @@ public static class FidelityRun
                 Policy = Scenarios.Cpu4Workers.Policy with { StragglerDeadlineMs = bench.Config.StragglerDeadlineMs, GroupWindowMs = bench.Config.GroupWindowMs },
             };
             config = config with { Loads = [rate / Simulator.Capacity(config, new ServiceTimes(config.Service))] };
-            var report = SimulateCommand.Run(config);
+            var report = simulate(config);
             simulated.AddRange(report.Results);
             foreach (var sim in report.Results)
             {
@@ -110,20 +127,7 @@ public static class FidelityRun
         Directory.CreateDirectory(outDir);
         await File.WriteAllTextAsync(Path.Combine(outDir, "fidelity.json"), JsonSerializer.Serialize(fidelity, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(outDir, "bench.json"), BenchReportWriter.ToJson(bench), cancellationToken);
-        var table = new Table().Title("Fidelity: simulated ÷ measured (ms)");
-        foreach (var column in (string[])["scenario", "mode", "metric", "measured", "simulated", "ratio"])
-        {
-            table.AddColumn(column);
-        }
-
-        foreach (var r in rows)
-        {
-            table.AddRow(r.Scenario, r.Mode, r.Metric, F(r.MeasuredMs), F(r.SimulatedMs), F(r.Ratio));
-        }
-
-        AnsiConsole.Write(table);
-        AnsiConsole.WriteLine($"Wrote fidelity.json and bench.json to {Path.GetFullPath(outDir)}");
-        return 0;
+        return fidelity;
     }
 
     private static FidelityRow Row(string scenario, string mode, string metric, double measured, double simulated) =>

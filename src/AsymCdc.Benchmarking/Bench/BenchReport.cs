@@ -55,6 +55,18 @@ public static class BenchReportWriter
 
     public static BenchReport? FromJson(string json) => JsonSerializer.Deserialize<BenchReport>(json, s_json);
 
+    /// <summary>Writes results.json, results.md and latency.png to <paramref name="outDir"/>; returns their paths.</summary>
+    public static async Task<(string Json, string Markdown, string Png)> WriteAsync(BenchReport report, string outDir, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        Directory.CreateDirectory(outDir);
+        var (json, markdown, png) = (Path.Combine(outDir, "results.json"), Path.Combine(outDir, "results.md"), Path.Combine(outDir, "latency.png"));
+        await File.WriteAllTextAsync(json, ToJson(report), cancellationToken);
+        await File.WriteAllTextAsync(markdown, ToMarkdown(report), cancellationToken);
+        LatencyPlot.Save(report, png);
+        return (json, markdown, png);
+    }
+
     /// <summary>One table per scenario, every latency also as a ratio to <c>none</c> in the same scenario (below 1 is
     /// better than no redundancy); "—" where that scenario has no <c>none</c> row.</summary>
     public static string ToMarkdown(BenchReport report)
