@@ -120,6 +120,9 @@ public sealed class StragglerClusterFixture : ServingClusterFixture
         ["AsymCdc:Serving:StragglerDeadline"] = "00:00:00.200",
         ["AsymCdc:Serving:RequestTimeout"] = "00:00:10",
         ["AsymCdc:Serving:GroupWindow"] = "00:00:00.020",
+        // The suspicion test marks a silo by hand and clears it itself: a probation that could run out while a cold,
+        // loaded machine serves its queries would let the suspect back in mid-test.
+        ["AsymCdc:Serving:SuspectProbation"] = "00:00:30",
         ["AsymCdc:Stragglers:Rate"] = "0.1",
         ["AsymCdc:Stragglers:Delay"] = "00:00:03",
     };
