@@ -13,6 +13,7 @@ namespace AsymCdc.Reliability.Tests;
 public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan WarmHedgeDelay = TimeSpan.FromMilliseconds(100);
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     private ProcessCluster Cluster => fixture.Cluster;
@@ -147,7 +148,10 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
         // A cold cluster's first answers may be slow enough that a hedge overtakes one and a frontend is suspected while
         // the client learns; it learns on until it suspects neither, so that the freeze's suspicion is a new one.
         var learned = new List<Prediction>();
-        for (var batch = 0; batch < 36 || (client.SuspectsAFrontend && batch < 400); batch++)
+        // Learn until the client trusts both frontends and its hedge delay reflects a warm cluster: every second copy comes
+        // out of the hedging budget, so a delay learned on cold answers (650 ms once, in a clean clone's first run) leaves
+        // more calls stuck on the frozen frontend than the budget can resend before the deadline.
+        for (var batch = 0; batch < 36 || ((client.SuspectsAFrontend || client.HedgeDelay > WarmHedgeDelay) && batch < 400); batch++)
         {
             learned.AddRange(await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
                 client.PredictAsync(TestEnvironment.Image(i), ServingMode.AsymCdcCompact, Deadline))));
