@@ -123,6 +123,9 @@ public sealed class StragglerClusterFixture : ServingClusterFixture
         // The suspicion test marks a silo by hand and clears it itself: a probation that could run out while a cold,
         // loaded machine serves its queries would let the suspect back in mid-test.
         ["AsymCdc:Serving:SuspectProbation"] = "00:00:30",
+        // Nor may a worker whose first, cold calls were slow be passed over as a slow silo while that test expects
+        // only its suspicion to decide (the slow-worker rule has its own tests, pure and simulated).
+        ["AsymCdc:Serving:SlowWorkerFactor"] = "0",
         ["AsymCdc:Stragglers:Rate"] = "0.1",
         ["AsymCdc:Stragglers:Delay"] = "00:00:03",
     };
