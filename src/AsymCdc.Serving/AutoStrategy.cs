@@ -23,6 +23,7 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
     private readonly LatencyWindow _p95;
     private readonly double _budget;
     private readonly int _k;
+    private readonly Action<ServedQuery<TAnswer>> _record;
     private long _served;
 
     public AutoStrategy(IServingHost<TWorker, TAnswer> host, IServingObserver<TWorker> observer, ReconstructionTrigger trigger,
@@ -37,6 +38,7 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
         _hedged = new HedgedStrategy<TWorker, TAnswer>(host, observer, trigger, settings.HedgePercentile, settings.HedgeFallback);
         _coded = new CodedStrategy<TWorker, TAnswer>("asymcdc-compact", host, _decodes, codedTrigger, AsymCdc.Coding.MeanEncoder.Encode,
             settings.K, settings.InputLength, settings.GroupWindow, settings.FirstGroupId, settings.WindowFromArrivals);
+        _record = Record;
         Choice = "asymcdc-compact";
         Why = "no answers yet: coding until the statistics say otherwise";
     }
@@ -60,7 +62,7 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
             Review();
         }
 
-        query.OnAnswered += Record;
+        query.OnAnswered += _record;
         if (IsCoding)
         {
             _coded.Submit(query);

@@ -119,10 +119,6 @@ public sealed class GroupBatcher<TWorker, TAnswer>
         (_host, _k, _inputLength, Window, _nextGroupId) = (host, k, inputLength, window, firstGroupId);
     }
 
-    public int K => _k;
-
-    public int InputLength => _inputLength;
-
     /// <summary>How long a partial group waits for more members before its parity goes out.</summary>
     public TimeSpan Window { get; }
 

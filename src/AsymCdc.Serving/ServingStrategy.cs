@@ -14,7 +14,10 @@ public abstract class ServingStrategy<TWorker, TAnswer>
         ArgumentNullException.ThrowIfNull(observer);
         ArgumentNullException.ThrowIfNull(trigger);
         (Mode, Host, Observer, Trigger) = (mode, host, observer, trigger);
+        _bookkeeping = RecordCall;
     }
+
+    private readonly Action<WorkerDispatch<TWorker, TAnswer>> _bookkeeping;
 
     /// <summary>The mode's configuration name (none, hedged, …).</summary>
     public string Mode { get; }
@@ -52,19 +55,20 @@ public abstract class ServingStrategy<TWorker, TAnswer>
         Action<WorkerDispatch<TWorker, TAnswer>> continuation)
     {
         Observer.WorkerCallSent(role);
-        var call = new WorkerDispatch<TWorker, TAnswer>(worker, input, role, Time.GetTimestamp(), groupId);
-        call.OnCompleted(c =>
-        {
-            var elapsed = Time.GetElapsedTime(c.Sent);
-            Observer.CallCompleted(c.Worker, elapsed, c.IsSucceeded);
-            if (c.IsSucceeded)
-            {
-                Trigger.ServiceTime(elapsed);
-            }
-        });
-
+        var call = new WorkerDispatch<TWorker, TAnswer>(worker, input, role, Time.GetTimestamp(), groupId, _bookkeeping);
         call.OnCompleted(continuation);
         return call;
+    }
+
+    /// <summary>Every completed call: the host's slow-worker view and the trigger's service times learn from it.</summary>
+    private void RecordCall(WorkerDispatch<TWorker, TAnswer> call)
+    {
+        var elapsed = Time.GetElapsedTime(call.Sent);
+        Observer.CallCompleted(call.Worker, elapsed, call.IsSucceeded);
+        if (call.IsSucceeded)
+        {
+            Trigger.ServiceTime(elapsed);
+        }
     }
 
     /// <summary>Runs <paramref name="callback"/> once after <paramref name="due"/> on the policy's thread (the host's

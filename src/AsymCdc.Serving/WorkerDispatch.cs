@@ -8,12 +8,15 @@ namespace AsymCdc.Serving;
 public sealed class WorkerDispatch<TWorker, TAnswer>
     where TAnswer : class
 {
+    private readonly Action<WorkerDispatch<TWorker, TAnswer>>? _bookkeeping;
     private Action<WorkerDispatch<TWorker, TAnswer>>? _continuation;
     private Action<WorkerDispatch<TWorker, TAnswer>>? _watcher;
 
-    internal WorkerDispatch(TWorker worker, float[] input, CallRole role, long sent, long groupId)
+    /// <param name="bookkeeping">The strategy's own record of every call (one delegate per strategy, not per call).</param>
+    internal WorkerDispatch(TWorker worker, float[] input, CallRole role, long sent, long groupId,
+        Action<WorkerDispatch<TWorker, TAnswer>>? bookkeeping = null)
     {
-        (Worker, Input, Role, Sent, GroupId) = (worker, input, role, sent, groupId);
+        (Worker, Input, Role, Sent, GroupId, _bookkeeping) = (worker, input, role, sent, groupId, bookkeeping);
     }
 
     public TWorker Worker { get; }
@@ -80,6 +83,7 @@ public sealed class WorkerDispatch<TWorker, TAnswer>
     {
         var (continuation, watcher) = (_continuation, _watcher);
         (_continuation, _watcher) = (null, null);
+        _bookkeeping?.Invoke(this);
         continuation?.Invoke(this);
         watcher?.Invoke(this);
     }

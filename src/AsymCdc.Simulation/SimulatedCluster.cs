@@ -108,10 +108,9 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
     {
     }
 
-    public void AutoChose(string mode, string why) => AutoChoices.Add(mode);
-
-    /// <summary>The modes auto chose, in order (each change).</summary>
-    public List<string> AutoChoices { get; } = [];
+    public void AutoChose(string mode, string why)
+    {
+    }
 
     public void Send(WorkerDispatch<int, SimulatedAnswer> call)
     {

@@ -15,8 +15,6 @@ public sealed class VirtualTime : TimeProvider
     /// <summary>Now, in ticks (100 ns) since the start.</summary>
     public long Now { get; private set; }
 
-    public int Pending => _queue.Count;
-
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
     public override long GetTimestamp() => Now;
@@ -34,8 +32,6 @@ public sealed class VirtualTime : TimeProvider
     /// <summary>Runs <paramref name="action"/> at <paramref name="ticks"/> (not before now).</summary>
     public void At(long ticks, Action<object?> action, object? state) =>
         Enqueue(new Scheduled(action, state), Math.Max(ticks, Now));
-
-    public void After(TimeSpan delay, Action<object?> action, object? state) => At(Now + delay.Ticks, action, state);
 
     /// <summary>Runs the next event; false when there is none.</summary>
     public bool Step()
