@@ -50,6 +50,11 @@ public sealed class PredictionException : Exception
     [Id(0)]
     public PredictionErrorCode Code { get; }
 
+    /// <summary>True when the query was refused before any work on it started (a frontend silo leaving the cluster), so
+    /// <c>AsymCdcClient</c> sends it again at once through another frontend: nothing is computed twice.</summary>
+    [Id(1)]
+    public bool NotStarted { get; init; }
+
     /// <summary>True where the same request may succeed when sent again (predictions are idempotent).</summary>
     public bool IsRetryable => Code is PredictionErrorCode.Overloaded or PredictionErrorCode.DeadlineExceeded or PredictionErrorCode.Unavailable;
 }

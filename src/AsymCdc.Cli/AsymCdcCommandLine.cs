@@ -27,6 +27,8 @@ public static class AsymCdcCommandLine
                 .WithExample("cluster", "up", "--workers", "4", "--frontends", "2");
             cluster.AddCommand<ClusterDownCommand>("down").WithDescription("Stop every process of the cluster (SIGTERM, SIGKILL after the drain timeout).");
             cluster.AddCommand<ClusterStatusCommand>("status").WithDescription("Show each silo process, its ports and whether it is ready.");
+            cluster.AddCommand<ClusterScaleCommand>("scale").WithDescription("Add silos (they join warm) or take the highest-numbered out through the graceful path Kubernetes uses (SIGTERM, drain, exit).")
+                .WithExample("cluster", "scale", "--workers", "6", "--frontends", "3");
         });
         config.AddCommand<EvalCommand>("eval")
             .WithDescription("Degraded-mode accuracy, offline: every test image missing in turn in groups of k, reconstructed by each decoder (exact, compact, parm, approxifer).")
@@ -40,6 +42,9 @@ public static class AsymCdcCommandLine
         config.AddCommand<ChaosCommand>("chaos")
             .WithDescription("Chaos drill: a multi-process cluster under open-loop load, SIGKILL workers (and a frontend) mid-load, report lost/errors/p99.9/recovery.")
             .WithExample("chaos", "--workers", "4", "--queries", "1500", "--kill", "1", "--kill-frontend", "--json", "chaos.json");
+        config.AddCommand<ElasticCommand>("elastic")
+            .WithDescription("Elastic drill: a multi-process cluster under open-loop load scaled 4 -> 6 -> 3 -> 4 workers and 2 -> 3 -> 2 frontends, then overloaded and scaled out; per phase p50/p99/p99.9, the HPA's queue-delay signal and each worker's share.")
+            .WithExample("elastic", "--json", "elastic.json");
     }
 
     /// <summary>

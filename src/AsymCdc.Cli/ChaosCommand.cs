@@ -231,7 +231,7 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
     private static void Print(ChaosRunResult result, Settings settings)
     {
         var report = result.Report;
-        var (resent, respreads, kept, hedged, hedgeWins, withheld, suspected, resentOnSuspicion) = result.Counters;
+        var (resent, respreads, kept, hedged, hedgeWins, withheld, suspected, resentOnSuspicion, _) = result.Counters;
         AnsiConsole.Write(Table(report, result.KillMs, result.ReplacedMs));
         if (report.P999Ratio is { } ratio)
         {

@@ -117,6 +117,50 @@ public sealed class ClusterDownCommand : AsyncCommand<ClusterSettings>
     }
 }
 
+/// <summary><c>asymcdc cluster scale</c>: brings a running cluster to N workers and F frontends, as a Deployment scale does.</summary>
+public sealed class ClusterScaleCommand : AsyncCommand<ClusterScaleCommand.Settings>
+{
+    public sealed class Settings : ClusterSettings
+    {
+        [CommandOption("-w|--workers <N>"), Description("Worker silos wanted (as they are when not given).")]
+        public int? Workers { get; init; }
+
+        [CommandOption("--frontends <N>"), Description("Frontend silos wanted (as they are when not given).")]
+        public int? Frontends { get; init; }
+
+        public override ValidationResult Validate() =>
+            Workers is null && Frontends is null ? ValidationResult.Error("give --workers N and/or --frontends N")
+            : Workers is < 1 || Frontends is < 1 ? ValidationResult.Error("--workers and --frontends must be at least 1")
+            : ValidationResult.Success();
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 140);
+        if (ProcessCluster.Attach(settings.RunDirectory) is not { } cluster || cluster.RunningPids().Count == 0)
+        {
+            AnsiConsole.MarkupLine($"[red]No running cluster recorded in[/] [grey]{Markup.Escape(Path.GetFullPath(settings.RunDirectory))}[/]; start one with 'asymcdc cluster up'.");
+            return 1;
+        }
+
+        try
+        {
+            var change = await AnsiConsole.Status().StartAsync("Scaling (new silos join warm; leaving ones drain)...",
+                _ => cluster.ScaleAsync(settings.Workers, settings.Frontends, cancellationToken: cancellationToken));
+            AnsiConsole.Write(ClusterStatusCommand.Table(cluster, await cluster.StatusAsync(cancellationToken)));
+            AnsiConsole.MarkupLine($"Added: {Markup.Escape(change.Added.Count == 0 ? "none" : string.Join(", ", change.Added))}; "
+                + $"removed: {Markup.Escape(change.Removed.Count == 0 ? "none" : string.Join(", ", change.Removed))}"
+                + (change.Killed.Count == 0 ? "." : $" ([red]SIGKILL needed for {Markup.Escape(string.Join(", ", change.Killed))}[/])."));
+            return change.Killed.Count == 0 ? 0 : 1;
+        }
+        catch (Exception e) when (e is ClusterStartException or InvalidOperationException or ArgumentException)
+        {
+            AnsiConsole.MarkupLine($"[red]cluster scale failed:[/] {Markup.Escape(e.Message)}");
+            return 1;
+        }
+    }
+}
+
 /// <summary><c>asymcdc cluster status</c>: each process, whether it runs and whether it is ready.</summary>
 public sealed class ClusterStatusCommand : AsyncCommand<ClusterSettings>
 {

@@ -51,6 +51,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     private long _hedgeWins;
     private long _hedgesWithheld;
     private long _resentOnSuspicion;
+    private long _resentOnRefusal;
     private uint _nextFrontend;
     private long _nextSpreadCheck = Stopwatch.GetTimestamp() + TicksOf(respreadPeriod ?? DefaultRespreadPeriod);
     private int _checkingSpread;
@@ -98,8 +99,12 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// <summary>Whether new calls avoid a frontend now (one it suspects; false when the client does not hedge).</summary>
     public bool SuspectsAFrontend => _hedge?.Suspicion.Any(Stopwatch.GetTimestamp()) ?? false;
 
+    /// <summary>Calls sent again because a frontend leaving the cluster refused them before starting them
+    /// (<see cref="PredictionException.NotStarted"/>).</summary>
+    public long ResentOnRefusal => Interlocked.Read(ref _resentOnRefusal);
+
     /// <summary>A snapshot of every counter above, for reports over an interval (subtract two).</summary>
-    public ClientCounters Counters => new(Resent, Respreads, KeptKeys, Hedged, HedgeWins, HedgesWithheld, FrontendSuspicions, ResentOnSuspicion);
+    public ClientCounters Counters => new(Resent, Respreads, KeptKeys, Hedged, HedgeWins, HedgesWithheld, FrontendSuspicions, ResentOnSuspicion, ResentOnRefusal);
 
     /// <summary>The hedge delay now (null when the client does not hedge).</summary>
     public TimeSpan? HedgeDelay => _hedge?.Delay.Current;
@@ -195,6 +200,10 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
         {
             return await call.WaitAsync(budget, cancellationToken);
         }
+        catch (PredictionException e) when (e.NotStarted)
+        {
+            return await ResendRefusedAsync(e, keys, slot, request, timeout, started, cancellationToken);
+        }
         catch (TimeoutException) when (!call.IsCompleted)
         {
             throw new PredictionException(PredictionErrorCode.DeadlineExceeded,
@@ -205,6 +214,56 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             throw Unavailable(e);
         }
     }
+
+    /// <summary>
+    /// A call a frontend refused before starting it (<see cref="PredictionException.NotStarted"/>: the silo is leaving the
+    /// cluster) goes out again at once through other slots, up to <see cref="MaxRefusalResends"/> times; slots far apart
+    /// are likely to enter other gateways, and while hedging the client knows which do. Nothing was computed, so the
+    /// hedging budget does not pay for it. What is left of the deadline travels with each copy.
+    /// </summary>
+    private async Task<Prediction> ResendRefusedAsync(PredictionException refusal, FrontendKeySet keys, int slot, PredictionRequest request,
+        TimeSpan timeout, long started, CancellationToken cancellationToken)
+    {
+        var refusedBy = _hedge is null ? null : Volatile.Read(ref keys.Frontends[slot]);
+        for (var attempt = 1; attempt <= MaxRefusalResends; attempt++)
+        {
+            var left = timeout - Stopwatch.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            var other = _hedge is null || refusedBy is null
+                ? (slot + (attempt * FrontendKeys / (MaxRefusalResends + 1))) % FrontendKeys
+                : HedgeSlot(keys, slot, refusedBy, Stopwatch.GetTimestamp());
+            Interlocked.Increment(ref _resentOnRefusal);
+            ClientInstruments.Resends.Add(1, ClientInstruments.Refused);
+            try
+            {
+                return await Reference(keys, other).PredictAsync(request with { Timeout = left }).AsTask()
+                    .WaitAsync(left + ClientGrace, cancellationToken).ConfigureAwait(false);
+            }
+            catch (PredictionException again) when (again.NotStarted)
+            {
+                refusal = again;
+                slot = other;
+            }
+            catch (TimeoutException)
+            {
+                throw new PredictionException(PredictionErrorCode.DeadlineExceeded,
+                    $"no answer within the request's deadline after a leaving frontend refused the call ({timeout.TotalSeconds:0.###} s); the query may be retried");
+            }
+            catch (Exception e) when (IsTransportFailure(e))
+            {
+                throw Unavailable(e);
+            }
+        }
+
+        throw refusal;
+    }
+
+    /// <summary>Re-sends of one call refused by leaving frontends (<see cref="ResendRefusedAsync"/>).</summary>
+    public const int MaxRefusalResends = 3;
 
     /// <summary>The next of <see cref="FrontendKeys"/> slots, round-robin, passing over the slots whose frontend is
     /// suspected (<see cref="FrontendSuspicion"/>; all suspected: the next slot as it is).</summary>

@@ -24,7 +24,11 @@ public static class AsymCdcClientBuilderExtensions
             .AddAsymCdcGatewayLossSignal();
     }
 
-    /// <summary>Finds the gateways through the Redis membership table the silos use.</summary>
+    /// <summary>How often a client reads the gateway list (<see cref="UseAsymCdcRedis"/>).</summary>
+    public static readonly TimeSpan GatewayListRefreshPeriod = TimeSpan.FromSeconds(1);
+
+    /// <summary>Finds the gateways through the Redis membership table the silos use, and follows it as frontends join and
+    /// leave (every <see cref="GatewayListRefreshPeriod"/>).</summary>
     public static IClientBuilder UseAsymCdcRedis(this IClientBuilder builder, string connectionString,
         string serviceId = "asymcdc", string clusterId = "dev")
     {
@@ -35,6 +39,9 @@ public static class AsymCdcClientBuilderExtensions
 
         return builder.UseRedisClustering(connectionString)
             .Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (serviceId, clusterId))
+            // Orleans looks once a minute; a frontend that is scaled in serves on only until its clients have moved away
+            // (AsymCdc:Silo:LeaveQuietPeriod), and a new one should take load within seconds. One Redis read a second.
+            .Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = GatewayListRefreshPeriod)
             .AddAsymCdcGatewayLossSignal();
     }
 

@@ -10,7 +10,8 @@ public readonly record struct ClientCounters(
     long HedgeWins,
     long HedgesWithheld,
     long FrontendSuspicions,
-    long ResentOnSuspicion)
+    long ResentOnSuspicion,
+    long ResentOnRefusal = 0)
 {
     public static ClientCounters operator -(ClientCounters after, ClientCounters before) => new(
         after.Resent - before.Resent,
@@ -20,5 +21,6 @@ public readonly record struct ClientCounters(
         after.HedgeWins - before.HedgeWins,
         after.HedgesWithheld - before.HedgesWithheld,
         after.FrontendSuspicions - before.FrontendSuspicions,
-        after.ResentOnSuspicion - before.ResentOnSuspicion);
+        after.ResentOnSuspicion - before.ResentOnSuspicion,
+        after.ResentOnRefusal - before.ResentOnRefusal);
 }

@@ -32,4 +32,5 @@ public static class ClientInstruments
     internal static readonly KeyValuePair<string, object?> Withheld = new("outcome", "withheld");
     internal static readonly KeyValuePair<string, object?> GatewayLost = new("reason", "gateway_lost");
     internal static readonly KeyValuePair<string, object?> FrontendSuspected = new("reason", "frontend_suspected");
+    internal static readonly KeyValuePair<string, object?> Refused = new("reason", "refused");
 }

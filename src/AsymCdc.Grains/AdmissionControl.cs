@@ -21,7 +21,10 @@ public sealed class AdmissionControl(IOptions<ServingOptions> options)
     {
         if (_draining)
         {
-            return new PredictionException(PredictionErrorCode.Unavailable, "this frontend silo is shutting down; retry, the client will route to another silo");
+            return new PredictionException(PredictionErrorCode.Unavailable, "this frontend silo is shutting down; retry, the client will route to another silo")
+            {
+                NotStarted = true,
+            };
         }
 
         if (Interlocked.Increment(ref _inFlight) > _max)

@@ -17,6 +17,7 @@ namespace AsymCdc.Grains;
 public sealed class FrontendGrain(
     IOptions<ServingOptions> options,
     AdmissionControl admission,
+    SiloActivity activity,
     IModelCatalog models,
     ServingInstruments instruments,
     TimeProvider time,
@@ -57,6 +58,7 @@ public sealed class FrontendGrain(
             throw refused;
         }
 
+        activity.Enter();
         try
         {
             var timeout = request.Timeout ?? _options.RequestTimeout;
@@ -79,6 +81,7 @@ public sealed class FrontendGrain(
         }
         finally
         {
+            activity.Exit();
             admission.Exit();
         }
     }

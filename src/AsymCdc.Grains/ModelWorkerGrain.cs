@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AsymCdc.Abstractions;
+using AsymCdc.Coding;
 using Orleans.Concurrency;
 using Orleans.GrainDirectory;
 
@@ -13,7 +14,7 @@ namespace AsymCdc.Grains;
 [Reentrant]
 [KeyedSiloPlacement]
 [GrainDirectory(PlacementOnlyDirectory.Name)]
-public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector stragglers, TimeProvider time)
+public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector stragglers, SiloActivity activity, TimeProvider time)
     : Grain, IModelWorkerGrain
 {
     public async ValueTask<WorkerAnswer> RunAsync(WorkerCall call)
@@ -26,6 +27,19 @@ public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector str
                 $"model '{call.Model}' takes {model.InputLength} floats per item but the call carried {call.Input.Length}");
         }
 
+        activity.Enter();
+        try
+        {
+            return await RunCoreAsync(call, model);
+        }
+        finally
+        {
+            activity.Exit();
+        }
+    }
+
+    private async ValueTask<WorkerAnswer> RunCoreAsync(WorkerCall call, IModelFunction model)
+    {
         using var span = ServingTelemetry.Source.StartActivity(ServingTelemetry.InferenceSpan, ActivityKind.Internal);
         span?.SetTag("asymcdc.model", call.Model);
         span?.SetTag("asymcdc.silo", this.GetPrimaryKeyString());

@@ -19,6 +19,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<WorkerDirectory>();
         services.TryAddSingleton<ServingInstruments>();
         services.TryAddSingleton<AdmissionControl>();
+        services.TryAddSingleton<SiloActivity>();
         services.TryAddSingleton<DecoderSet>();
         services.TryAddSingleton<StragglerInjector>();
         services.TryAddSingleton(sp =>

@@ -32,8 +32,11 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// deadline: a call in flight through a frontend that dies is never answered, and the Orleans client fails it only
     /// by this timeout (30 s by default), so this is what turns such a hang into an error.</param>
     /// <param name="hedging">The <see cref="Predictions"/> client's hedging (<see cref="ClientHedging"/>); null: none.</param>
+    /// <param name="followMembership">Find the gateways in the cluster's Redis membership table, as a deployed client does,
+    /// and follow frontends as they join and leave (<c>cluster scale</c>); false: the frontends the state lists now.</param>
     public static async Task<ClusterConnection> ConnectAsync(ClusterState state, TimeSpan? responseTimeout = null,
-        Action<ILoggingBuilder>? logging = null, ClientHedging? hedging = null, CancellationToken cancellationToken = default)
+        Action<ILoggingBuilder>? logging = null, ClientHedging? hedging = null, bool followMembership = false,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -44,9 +47,19 @@ public sealed class ClusterConnection : IAsyncDisposable
         int[] gateways = [.. state.Silos.Where(s => s.Role == SiloRoles.Frontend).Select(s => s.GatewayPort)];
         builder.UseOrleansClient(client =>
         {
-            client.UseAsymCdcLocalhost(gateways, state.ServiceId, state.ClusterId).AddActivityPropagation();
-            // A restarted frontend comes back on the same endpoint: try a dead gateway again after a second, not a minute.
-            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
+            if (followMembership)
+            {
+                // With Redis clustering only frontends open a gateway, so the table lists exactly them.
+                client.UseAsymCdcRedis(state.Redis?.ConnectionString ?? throw new InvalidOperationException("this cluster has no Redis to follow"),
+                    state.ServiceId, state.ClusterId).AddActivityPropagation();
+            }
+            else
+            {
+                client.UseAsymCdcLocalhost(gateways, state.ServiceId, state.ClusterId).AddActivityPropagation();
+                // A restarted frontend comes back on the same endpoint: try a dead gateway again after a second, not a minute.
+                client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
+            }
+
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout ?? DefaultResponseTimeout);
         });
         var host = builder.Build();

@@ -14,6 +14,12 @@ public sealed record SiloProcessInfo(
     [property: JsonPropertyName("log")] string Log)
 {
     public Uri ReadyUri => new($"http://127.0.0.1:{HttpPort}/health/ready");
+
+    public Uri MetricsUri => new($"http://127.0.0.1:{HttpPort}/metrics");
+
+    /// <summary>The number in the name (<c>worker-3</c> → 3).</summary>
+    [JsonIgnore]
+    public int Index => int.TryParse(Name.AsSpan(Name.LastIndexOf('-') + 1), out var index) ? index : -1;
 }
 
 /// <summary>The Redis server holding the cluster's membership table.</summary>
@@ -37,8 +43,15 @@ public sealed record ClusterState(
     [property: JsonPropertyName("model_repository")] string ModelRepository,
     [property: JsonPropertyName("started_utc")] DateTime StartedUtc,
     [property: JsonPropertyName("redis")] RedisProcessInfo? Redis,
-    [property: JsonPropertyName("silos")] IReadOnlyList<SiloProcessInfo> Silos)
+    [property: JsonPropertyName("silos")] IReadOnlyList<SiloProcessInfo> Silos,
+    [property: JsonPropertyName("environment")] IReadOnlyDictionary<string, string?>? Environment = null,
+    [property: JsonPropertyName("drain_timeout_s")] double? DrainTimeoutSeconds = null,
+    [property: JsonPropertyName("worker_cpu")] double? WorkerCpu = null)
 {
+    /// <summary>The silos of <paramref name="role"/> whose names end in a number (<c>worker-3</c>), highest number last.</summary>
+    public IReadOnlyList<SiloProcessInfo> WithRole(string role) =>
+        [.. Silos.Where(s => s.Role == role).OrderBy(s => s.Index)];
+
     public const string FileName = "cluster.json";
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };

@@ -69,9 +69,11 @@ public sealed partial class ProcessCluster : IAsyncDisposable
 
         var siloDll = SiloLocator.Find(options.SiloDll);
         var models = Path.GetFullPath(options.ModelRepository ?? ModelRepositoryLocator.Find());
-        var state = new ClusterState(options.ServiceId, options.ClusterId, siloDll, models, DateTime.UtcNow, null, []);
         var ports = FreePorts.Take(1 + (3 * (options.Frontends + options.Workers)));
         var environment = SiloEnvironment(options, models, Environment.GetEnvironmentVariables().Keys.Cast<string>());
+        // The silo environment is recorded so that a later `cluster scale` starts silos exactly like these.
+        var state = new ClusterState(options.ServiceId, options.ClusterId, siloDll, models, DateTime.UtcNow, null, [],
+            environment, options.DrainTimeout.TotalSeconds, options.WorkerCpu);
         var cluster = new ProcessCluster(runDirectory, state, environment, options.DrainTimeout, options.ReadyTimeout);
         try
         {
@@ -91,6 +93,11 @@ public sealed partial class ProcessCluster : IAsyncDisposable
             }
 
             await Task.WhenAll(cluster.State.Silos.Select(s => cluster.WaitReadyAsync(s, cancellationToken)));
+            foreach (var silo in cluster.State.Silos)
+            {
+                cluster.LimitCpu(silo);
+            }
+
             return cluster;
         }
         catch
@@ -105,7 +112,8 @@ public sealed partial class ProcessCluster : IAsyncDisposable
     {
         var full = Path.GetFullPath(runDirectory);
         return ClusterState.TryLoad(full) is { } state
-            ? new ProcessCluster(full, state, [], TimeSpan.FromSeconds(20), TimeSpan.FromMinutes(3))
+            ? new ProcessCluster(full, state, new Dictionary<string, string?>(state.Environment ?? new Dictionary<string, string?>()),
+                state.DrainTimeoutSeconds is { } drain ? TimeSpan.FromSeconds(drain) : TimeSpan.FromSeconds(20), TimeSpan.FromMinutes(3))
             : null;
     }
 
@@ -171,10 +179,106 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         var restarted = Launch(silo, startupNice);
         Update(State with { Silos = [.. State.Silos.Select(s => s.Name == name ? restarted : s)] });
         await WaitReadyAsync(restarted, cancellationToken);
+        LimitCpu(restarted);
         if (startupNice != 0)
         {
             Processes.SetNice(restarted.Pid, 0);
         }
+    }
+
+    /// <summary>
+    /// Starts one more silo of <paramref name="role"/> (the next free name, fresh ports, the environment every silo of this
+    /// cluster got) and waits until it is ready: models warm, a member of the cluster, and for a frontend its warm-up
+    /// queries served, so it joins warm. Kubernetes' scale-out of a Deployment.
+    /// </summary>
+    public async Task<SiloProcessInfo> AddSiloAsync(string role, int startupNice = 0, CancellationToken cancellationToken = default)
+    {
+        var prefix = role == SiloRoles.Frontend ? "frontend" : role == SiloRoles.GpuWorker ? "worker"
+            : throw new ArgumentException($"role '{role}' is neither {SiloRoles.Frontend} nor {SiloRoles.GpuWorker}", nameof(role));
+        var next = State.Silos.Where(s => s.Role == role).Select(s => s.Index).DefaultIfEmpty(-1).Max() + 1;
+        var ports = FreePorts.Take(3);
+        var silo = Launch(new SiloProcessInfo($"{prefix}-{next}", role, 0, ports[0], ports[1], ports[2], Path.Combine(RunDirectory, $"{prefix}-{next}.log")), startupNice);
+        Update(State with { Silos = [.. State.Silos, silo] });
+        await WaitReadyAsync(silo, cancellationToken);
+        LimitCpu(silo);
+        if (startupNice != 0)
+        {
+            Processes.SetNice(silo.Pid, 0);
+        }
+
+        return silo;
+    }
+
+    /// <summary>
+    /// Takes a silo out the way Kubernetes scales a pod in: SIGTERM, after which the silo leaves membership, serves until
+    /// its callers have moved away and its calls in flight are answered, and exits (<c>GracefulLeave</c>). A silo still
+    /// running after the drain timeout plus the host's shutdown margin is SIGKILLed. Returns whether it exited on
+    /// SIGTERM; either way it is no longer part of this cluster's state.
+    /// </summary>
+    public async Task<bool> RemoveSiloAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var silo = Silo(name);
+        var killed = await Processes.StopAsync(silo.Pid, SiloCommand, _drainTimeout + TimeSpan.FromSeconds(15), cancellationToken);
+        // Silos leave together, each continuing here on its own thread.
+        lock (_children)
+        {
+            if (_children.Remove(name, out var child))
+            {
+                child.Dispose();
+            }
+
+            Update(State with { Silos = [.. State.Silos.Where(s => s.Name != name)] });
+        }
+
+        CpuQuota.Remove(CgroupName(name));
+
+        return !killed;
+    }
+
+    /// <summary>
+    /// Brings the cluster to <paramref name="workers"/> worker and <paramref name="frontends"/> frontend silos (null: as
+    /// it is): new silos start together and join warm; when there are too many, the highest-numbered leave together
+    /// (<see cref="RemoveSiloAsync"/>). Returns what was added and removed, and which removed silos needed SIGKILL.
+    /// </summary>
+    public async Task<ScaleChange> ScaleAsync(int? workers, int? frontends, int startupNice = 0, CancellationToken cancellationToken = default)
+    {
+        if (workers is < 1 || frontends is < 1)
+        {
+            throw new ArgumentException($"a cluster needs at least one worker and one frontend silo (asked for {workers} and {frontends})");
+        }
+
+        var added = new List<string>();
+        var removed = new List<string>();
+        var killed = new List<string>();
+        foreach (var (role, target) in new[] { (SiloRoles.GpuWorker, workers), (SiloRoles.Frontend, frontends) })
+        {
+            if (target is not { } wanted)
+            {
+                continue;
+            }
+
+            var current = State.WithRole(role);
+            if (wanted > current.Count)
+            {
+                // One at a time: each launch records itself in the state file, which is rewritten whole.
+                var launching = new List<Task<SiloProcessInfo>>();
+                for (var i = current.Count; i < wanted; i++)
+                {
+                    launching.Add(AddSiloAsync(role, startupNice, cancellationToken));
+                }
+
+                added.AddRange((await Task.WhenAll(launching)).Select(s => s.Name));
+            }
+            else if (wanted < current.Count)
+            {
+                var leaving = current.Skip(wanted).Select(s => s.Name).ToList();
+                var results = await Task.WhenAll(leaving.Select(async n => (Name: n, Clean: await RemoveSiloAsync(n, cancellationToken))));
+                removed.AddRange(leaving);
+                killed.AddRange(results.Where(r => !r.Clean).Select(r => r.Name));
+            }
+        }
+
+        return new ScaleChange(added, removed, killed);
     }
 
     /// <summary>Stops Redis (SIGTERM; it flushes its append-only file) while the silos keep running.</summary>
@@ -232,6 +336,11 @@ public sealed partial class ProcessCluster : IAsyncDisposable
             child.Dispose();
         }
 
+        foreach (var silo in State.Silos.Where(s => s.Role == SiloRoles.GpuWorker && State.WorkerCpu is not null))
+        {
+            CpuQuota.Remove(CgroupName(silo.Name));
+        }
+
         _children.Clear();
         File.Delete(ClusterState.PathIn(RunDirectory));
         return killed;
@@ -270,10 +379,14 @@ public sealed partial class ProcessCluster : IAsyncDisposable
             ["AsymCdc__Silo__SiloPort"] = $"{silo.SiloPort}",
             ["AsymCdc__Silo__GatewayPort"] = $"{silo.GatewayPort}",
             ["AsymCdc__Silo__HttpPort"] = $"{silo.HttpPort}",
+            // Loopback: every silo is on this machine, and an address Orleans picks may be a container bridge's that
+            // comes and goes.
+            ["AsymCdc__Silo__AdvertisedAddress"] = "127.0.0.1",
         };
         File.AppendAllText(silo.Log, $"--- asymcdc cluster: starting {silo.Name} ({silo.Role}) at {DateTime.UtcNow:O}{Environment.NewLine}");
         // The silo's folder is its content root: that is where its appsettings.json is.
         var process = ChildProcess.Start("dotnet", [State.SiloDll], silo.Log, Path.GetDirectoryName(State.SiloDll)!, environment, nice);
+
         if (_children.Remove(silo.Name, out var previous))
         {
             previous.Dispose();
@@ -282,6 +395,23 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         _children[silo.Name] = process;
         return silo with { Pid = process.Id };
     }
+
+    /// <summary>
+    /// A worker's CPU limit (<see cref="ProcessClusterOptions.WorkerCpu"/>), from when it is ready: a node's start-up (JIT,
+    /// model loading) has the node's whole CPU, and on one machine shared by every silo a start-up squeezed into a
+    /// fraction of a core would take many times longer than it does on a node.
+    /// </summary>
+    private void LimitCpu(SiloProcessInfo silo)
+    {
+        if (silo.Role == SiloRoles.GpuWorker && State.WorkerCpu is { } cores)
+        {
+            CpuQuota.Apply(silo.Pid, CgroupName(silo.Name), cores);
+        }
+    }
+
+    /// <summary>The cgroup of a silo with a CPU limit: unique per run folder, so two clusters do not share one.</summary>
+    private string CgroupName(string silo) =>
+        $"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(RunDirectory)))[..8]}-{silo}";
 
     private async Task WaitReadyAsync(SiloProcessInfo silo, CancellationToken cancellationToken)
     {
@@ -361,6 +491,10 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         return environment;
     }
 }
+
+/// <summary>What <see cref="ProcessCluster.ScaleAsync"/> changed: silos started, silos that left, and those of them that
+/// needed SIGKILL after the drain timeout.</summary>
+public sealed record ScaleChange(IReadOnlyList<string> Added, IReadOnlyList<string> Removed, IReadOnlyList<string> Killed);
 
 /// <summary>A silo of a <see cref="ProcessCluster"/> did not come up; the message points at its log.</summary>
 public sealed class ClusterStartException(SiloProcessInfo silo, string message) : Exception(message)

@@ -34,8 +34,19 @@ public sealed class ProcessClusterOptions
     /// (plus the host's own shutdown margin).</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>CPU each worker silo may use, in cores, enforced by a cgroup quota as Kubernetes enforces a pod's CPU limit;
+    /// null: no limit. On one machine it gives each worker a capacity of its own, so that adding workers adds capacity
+    /// as adding nodes would (needs a writable cgroup v1 <c>cpu</c> or cgroup v2 hierarchy). Applied once a worker is
+    /// ready: its start-up has the machine.</summary>
+    public double? WorkerCpu { get; set; }
+
     public void Validate()
     {
+        if (WorkerCpu is <= 0 or > 64)
+        {
+            throw new ArgumentException($"worker CPU limit {WorkerCpu} cores must be in (0, 64]");
+        }
+
         if (Workers < 1)
         {
             throw new ArgumentException($"--workers {Workers}: a cluster needs at least one worker silo (a parity group of k needs k+1)");

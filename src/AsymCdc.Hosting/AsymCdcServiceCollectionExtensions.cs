@@ -34,6 +34,12 @@ public static class AsymCdcServiceCollectionExtensions
         services.TryAddSingleton<IModelCatalog>(sp => new ModelRepositoryCatalog(sp.GetRequiredService<ModelRepository>()));
         services.TryAddSingleton<SiloReadiness>();
         services.AddAsymCdcGrainServices();
+        if (!services.Any(d => d.ServiceType == typeof(GracefulLeave)))
+        {
+            services.AddSingleton<GracefulLeave>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<GracefulLeave>());
+        }
+
         return services;
     }
 
@@ -41,15 +47,10 @@ public static class AsymCdcServiceCollectionExtensions
     public static IServiceCollection AddAsymCdcWorker(this IServiceCollection services, IConfiguration configuration) =>
         services.AddAsymCdcServing(configuration);
 
-    /// <summary>A frontend silo: hosts frontend and parity-group grains, and drains queries in flight on shutdown.</summary>
+    /// <summary>A frontend silo: hosts frontend and parity-group grains.</summary>
     public static IServiceCollection AddAsymCdcFrontend(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddAsymCdcServing(configuration);
-        if (!services.Any(d => d.ImplementationType == typeof(FrontendDrain)))
-        {
-            services.AddHostedService<FrontendDrain>();
-        }
-
         return services;
     }
 

@@ -64,8 +64,16 @@ public static class AsymCdcSiloBuilderExtensions
                 builder.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (options.ServiceId, options.ClusterId));
                 // Only frontends are gateways: a client that finds gateways in the membership table must not land on a
                 // worker silo, where its calls would bypass the frontends' admission control (gateway port 0 = none).
-                builder.ConfigureEndpoints(options.SiloPort, options.HasRole(SiloRoles.Frontend) ? options.GatewayPort : 0,
-                    listenOnAnyHostAddress: true);
+                var gatewayPort = options.HasRole(SiloRoles.Frontend) ? options.GatewayPort : 0;
+                if (options.AdvertisedAddress is { } advertised)
+                {
+                    builder.ConfigureEndpoints(IPAddress.Parse(advertised), options.SiloPort, gatewayPort, listenOnAnyHostAddress: true);
+                }
+                else
+                {
+                    builder.ConfigureEndpoints(options.SiloPort, gatewayPort, listenOnAnyHostAddress: true);
+                }
+
                 builder.UseAsymCdcRedisMembership(options);
                 break;
             case SiloOptions.Kubernetes:

@@ -59,6 +59,17 @@ public sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
             failures.Add($"{s}:DrainTimeout = {options.DrainTimeout} is negative; give a time such as 00:00:20");
         }
 
+        if (options.AdvertisedAddress is { } advertised && !System.Net.IPAddress.TryParse(advertised, out _))
+        {
+            failures.Add($"{s}:AdvertisedAddress = '{advertised}' is not an IP address; give one such as 10.0.0.5, or leave it unset");
+        }
+
+        if (options.LeaveQuietPeriod < TimeSpan.Zero)
+        {
+            // Longer than DrainTimeout is allowed: the drain timeout bounds the whole leave.
+            failures.Add($"{s}:LeaveQuietPeriod = {options.LeaveQuietPeriod} is negative; give a time such as 00:00:01");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -34,8 +34,18 @@ public sealed class SiloOptions
 
     public int HttpPort { get; set; } = 8080;
 
-    /// <summary>On shutdown, stop admitting and wait this long for queries in flight.</summary>
+    /// <summary>Redis clustering: the IP address this silo gives its peers and clients (null: Orleans picks one of this
+    /// machine's addresses, which on a host with container bridges may be a bridge's). Kubernetes clustering uses the
+    /// pod's IP.</summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>The longest a leaving silo (SIGTERM) serves on: until its peers and clients have moved away and its calls in
+    /// flight are answered (<see cref="GracefulLeave"/>). Keep it below Kubernetes' terminationGracePeriodSeconds.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>A leaving silo serves on until no work has arrived for this long (the other silos and the clients have
+    /// seen it leave; clients look every second), then refuses what still comes.</summary>
+    public TimeSpan LeaveQuietPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// A frontend, once active, serves a few queries of its own before it reports ready, so that clients sent to a

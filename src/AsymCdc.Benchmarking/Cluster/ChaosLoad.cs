@@ -39,7 +39,8 @@ public sealed class ChaosLoad(AsymCdcClient client, FashionMnistSet data)
         return records;
     }
 
-    private async Task<ChaosRecord> OneAsync(int image, ServingMode mode, TimeSpan timeout, long startTimestamp)
+    /// <summary>One query, sent now; <see cref="ChaosRecord.SentMs"/> counts from <paramref name="startTimestamp"/>.</summary>
+    public async Task<ChaosRecord> OneAsync(int image, ServingMode mode, TimeSpan timeout, long startTimestamp)
     {
         var sent = Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds;
         var started = Stopwatch.GetTimestamp();

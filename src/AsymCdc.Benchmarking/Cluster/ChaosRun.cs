@@ -82,7 +82,7 @@ public sealed record ChaosRunResult(
     public string ToJson(ChaosRunOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var (resent, respreads, kept, hedged, hedgeWins, withheld, suspected, resentOnSuspicion) = Counters;
+        var (resent, respreads, kept, hedged, hedgeWins, withheld, suspected, resentOnSuspicion, resentOnRefusal) = Counters;
         var report = Report;
         var json = new
         {
@@ -137,6 +137,7 @@ public sealed record ChaosRunResult(
             hedges_withheld = withheld,
             frontend_suspicions = suspected,
             resent_on_suspicion = resentOnSuspicion,
+            resent_on_refusal = resentOnRefusal,
             client_stalls = Stalls.Count,
             client_stalls_longest = LongestStalls,
             client_gc = ClientGc,

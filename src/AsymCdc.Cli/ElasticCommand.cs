@@ -1,0 +1,151 @@
+using System.ComponentModel;
+using System.Globalization;
+using AsymCdc.Abstractions;
+using AsymCdc.Cli.Cluster;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace AsymCdc.Cli;
+
+/// <summary>
+/// <c>asymcdc elastic</c>: starts its own Redis-clustered multi-process cluster and runs an <see cref="ElasticRun"/> against
+/// it (open-loop load while workers go 4 → 6 → 3 → 4 and frontends 2 → 3 → 2, then an overload and a scale-out), then
+/// prints each phase and the checks of the targets.
+/// </summary>
+public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("-r|--rate <QPS>"), Description("Open-loop arrival rate of the scaling phases, queries per second."), DefaultValue(150.0)]
+        public double Rate { get; init; } = 150;
+
+        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(600.0)]
+        public double OverloadRate { get; init; } = 600;
+
+        [CommandOption("--hold <S>"), Description("Seconds each phase holds its load once its scaling is done (at least 10: the worker share and queue delay are measured over the last 10 s)."), DefaultValue(12.0)]
+        public double HoldSeconds { get; init; } = 12;
+
+        [CommandOption("--worker-cpu <CORES>"), Description("CPU limit of each worker silo, in cores, applied with a cgroup quota as Kubernetes applies a pod's CPU limit: on one machine it gives each worker a capacity of its own (0: none)."), DefaultValue(0.15)]
+        public double WorkerCpu { get; init; } = 0.15;
+
+        [CommandOption("-m|--mode <MODE>"), Description("Serving mode of the load."), DefaultValue("asymcdc-compact")]
+        public string Mode { get; init; } = "asymcdc-compact";
+
+        [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
+        public int K { get; init; } = 2;
+
+        [CommandOption("--warmup <N>"), Description("Queries sent before the measured load (every silo's JIT tiers up meanwhile)."), DefaultValue(3000)]
+        public int Warmup { get; init; } = 3000;
+
+        [CommandOption("--timeout <MS>"), Description("Deadline of each query, in ms."), DefaultValue(5000)]
+        public int TimeoutMs { get; init; } = 5000;
+
+        [CommandOption("--run-dir <DIR>"), Description("State file and logs of the drill's cluster."), DefaultValue("runs/elastic")]
+        public string RunDirectory { get; init; } = "runs/elastic";
+
+        [CommandOption("--models <DIR>"), Description("Model repository (default: models/ found above the working directory).")]
+        public string? Models { get; init; }
+
+        [CommandOption("--silo <DLL>"), Description("The asymcdc-silo.dll to run (default: the silo project's build output).")]
+        public string? Silo { get; init; }
+
+        [CommandOption("--json <FILE>"), Description("Also write the report as JSON to FILE.")]
+        public string? Json { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (!ServingModes.TryParse(Mode, out _))
+            {
+                return ValidationResult.Error($"--mode '{Mode}' is not one of: {string.Join(", ", ServingModes.All.Select(m => m.ToName()))}");
+            }
+
+            if (K is < 2 or > 4)
+            {
+                return ValidationResult.Error($"-k {K} is outside 2..4");
+            }
+
+            return Rate <= 0 || OverloadRate <= Rate || HoldSeconds < 10 || WorkerCpu < 0 || Warmup < 0 || TimeoutMs < 1
+                ? ValidationResult.Error("--rate > 0, --overload-rate above --rate, --hold ≥ 10, --worker-cpu ≥ 0, --warmup ≥ 0, --timeout ≥ 1")
+                : ValidationResult.Success();
+        }
+    }
+
+    public static ElasticRunOptions ToOptions(Settings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return new ElasticRunOptions
+        {
+            Rate = settings.Rate,
+            OverloadRate = settings.OverloadRate,
+            HoldSeconds = settings.HoldSeconds,
+            WorkerCpu = settings.WorkerCpu > 0 ? settings.WorkerCpu : null,
+            Mode = ServingModes.Parse(settings.Mode),
+            K = settings.K,
+            Warmup = settings.Warmup,
+            TimeoutMs = settings.TimeoutMs,
+            RunDirectory = settings.RunDirectory,
+            Models = settings.Models,
+            Silo = settings.Silo,
+        };
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+        var drill = ToOptions(settings);
+        AnsiConsole.MarkupLine($"[bold]AsymCDC elastic drill[/]: Redis + {drill.Frontends} frontend + {drill.Workers} worker processes, "
+            + $"{drill.Mode.ToName()} at {drill.Rate:0} queries/s (overload {drill.OverloadRate:0}/s), each phase held {drill.HoldSeconds:0} s; "
+            + (drill.WorkerCpu is { } cpu ? $"each worker limited to {cpu.ToString(CultureInfo.InvariantCulture)} cores (cgroup quota)" : "no worker CPU limit"));
+        ProcessCluster? cluster = null;
+        using var exitHook = new ExitHook(() => (cluster ?? ProcessCluster.Attach(settings.RunDirectory))?.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        try
+        {
+            cluster = await AnsiConsole.Status().StartAsync($"Starting the cluster in {settings.RunDirectory}...",
+                _ => ProcessCluster.StartAsync(drill.ClusterOptions(), cancellationToken));
+            var started = cluster;
+            var result = await AnsiConsole.Status().StartAsync("Connecting...",
+                status => ElasticRun.RunAsync(started, drill, phase => status.Status(Markup.Escape(phase)), cancellationToken));
+            Print(result);
+            if (settings.Json is { } path)
+            {
+                await File.WriteAllTextAsync(path, result.ToJson(), cancellationToken);
+                AnsiConsole.MarkupLine($"Report written to [grey]{Markup.Escape(path)}[/].");
+            }
+
+            return result.Passed ? 0 : 1;
+        }
+        finally
+        {
+            if (cluster is not null && exitHook.Claim())
+            {
+                await AnsiConsole.Status().StartAsync("Stopping the cluster...", _ => cluster.DownAsync(CancellationToken.None));
+            }
+        }
+    }
+
+    private static void Print(ElasticRunResult result)
+    {
+        var table = new Table().Title($"Elastic drill: {result.Queries} queries, {result.Answered} answered, {result.Errors} errors, {result.Lost} lost "
+            + $"(HPA target: mean worker queue delay {result.HpaTarget * 1000:0.#} ms)");
+        foreach (var column in new[] { "phase", "workers", "frontends", "rate", "scale (s)", "queries", "errors", "lost", "p50", "p99", "p99.9", "qps", "queue delay (ms)", "min worker share" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        foreach (var p in result.Phases)
+        {
+            table.AddRow(Markup.Escape(p.Name), $"{p.Workers}", $"{p.Frontends}", F(p.RateQps, "0"), F(p.ScaleSeconds, "0.0"), $"{p.Queries}", $"{p.Errors}", $"{p.Lost}",
+                F(p.P50Ms, "0.0"), F(p.P99Ms, "0.0"), F(p.P999Ms, "0.0"), F(p.ThroughputQps, "0"),
+                (p.AboveHpaTarget ? "[red]" : "") + F(p.QueueDelaySeconds * 1000, "0.00") + (p.AboveHpaTarget ? "[/]" : ""), F(p.MinWorkerShare, "0.00"));
+        }
+
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"Client: {result.ResentOnRefusal} call(s) sent again after a leaving frontend refused them, {result.ResentAfterGatewayLoss} after a gateway connection closed.");
+        foreach (var (check, ok) in result.Checks)
+        {
+            AnsiConsole.MarkupLine($"{(ok ? "[green]met[/]   " : "[red]missed[/]")} {Markup.Escape(check)}");
+        }
+    }
+
+    private static string F(double v, string format) => double.IsNaN(v) ? "-" : v.ToString(format, CultureInfo.InvariantCulture);
+}

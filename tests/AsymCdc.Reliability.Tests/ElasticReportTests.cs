@@ -1,0 +1,71 @@
+using AsymCdc.Cli.Cluster;
+
+namespace AsymCdc.Reliability.Tests;
+
+/// <summary>The elastic drill's pure parts: reading the autoscaling signal from Prometheus text, and the checks.</summary>
+public sealed class ElasticReportTests
+{
+    [Fact]
+    public void The_queue_delay_signal_is_the_histograms_sum_over_its_count_across_models()
+    {
+        const string text = """
+            # TYPE asymcdc_worker_queue_delay_seconds histogram
+            asymcdc_worker_queue_delay_seconds_bucket{model="fmnist-inn",le="0.005"} 90 1733500000000
+            asymcdc_worker_queue_delay_seconds_sum{model="fmnist-inn"} 0.25 1733500000000
+            asymcdc_worker_queue_delay_seconds_count{model="fmnist-inn"} 100 1733500000000
+            asymcdc_worker_queue_delay_seconds_sum{model="fmnist-parm-k2"} 0.15
+            asymcdc_worker_queue_delay_seconds_count{model="fmnist-parm-k2"} 100
+            asymcdc_worker_queue_delay_seconds_other 7
+            asymcdc_worker_calls_total{mode="none"} 5
+            """;
+
+        var before = new WorkerMetrics(50, 0.1);
+        var window = WorkerMetrics.Parse(text) - before;
+
+        Assert.Equal(150, window.Calls);
+        Assert.Equal(0.3, window.QueueDelaySeconds, 9);
+        Assert.Equal(0.002, window.MeanQueueDelaySeconds, 9);
+        Assert.Equal(0, new WorkerMetrics(0, 0).MeanQueueDelaySeconds);
+    }
+
+    [Fact]
+    public void The_checks_compare_each_scaling_phase_with_the_steady_one_before_and_judge_the_signal()
+    {
+        var phases = new[]
+        {
+            Phase("steady", 4, 2, 150, p99: 10, queueDelay: 0.001),
+            Phase("workers 4->6", 6, 2, 150, p99: 19, queueDelay: 0.001, share: 0.8),
+            Phase("workers 6->3", 3, 2, 150, p99: 21, queueDelay: 0.001),
+            Phase("overload", 3, 2, 600, p99: 400, queueDelay: 0.02),
+            Phase("overload, workers 3->8", 8, 2, 600, p99: 30, queueDelay: 0.004, share: 0.3),
+        };
+
+        var checks = ElasticRun.Checks(phases);
+
+        Assert.True(checks["workers 4->6: p99 <= 2x steady"]);
+        Assert.False(checks["workers 6->3: p99 <= 2x steady"]);
+        Assert.True(checks["workers 4->6: min worker share >= 0.5"]);
+        Assert.False(checks["overload, workers 3->8: min worker share >= 0.5"]);
+        Assert.True(checks["overload: queue delay above the HPA target"]);
+        Assert.True(checks["overload, workers 3->8: queue delay below the HPA target"]);
+        Assert.True(checks["overload, workers 3->8: p99 <= 2x overload"]); // scaling out under overload is judged too
+        Assert.Equal(7, checks.Count);
+    }
+
+    [Fact]
+    public void The_drill_judges_the_signal_against_the_HPA_target_the_chart_ships()
+    {
+        var values = File.ReadAllLines(Path.Combine(Path.GetDirectoryName(TestEnvironment.ModelRepository)!, "helm", "asymcdc", "values.yaml"));
+        var target = values.Select(l => l.Trim()).Single(l => l.StartsWith("targetQueueDelay:", StringComparison.Ordinal));
+
+        // A Kubernetes quantity: "5m" is 5 milli-units, here seconds.
+        var quantity = target["targetQueueDelay:".Length..].Trim().Trim('"');
+        var seconds = quantity.EndsWith('m') ? double.Parse(quantity[..^1], System.Globalization.CultureInfo.InvariantCulture) / 1000
+            : double.Parse(quantity, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(ElasticRunOptions.HpaTargetQueueDelaySeconds, seconds, 9);
+    }
+
+    private static ElasticPhase Phase(string name, int workers, int frontends, double rate, double p99, double queueDelay, double share = 1) =>
+        new(name, workers, frontends, rate, 0, 100, 100, 0, 0, new Dictionary<string, int>(), 1, p99, p99, rate, queueDelay,
+            queueDelay > ElasticRunOptions.HpaTargetQueueDelaySeconds, share, new Dictionary<string, double>(), []);
+}
