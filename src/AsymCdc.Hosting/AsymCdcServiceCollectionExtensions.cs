@@ -54,7 +54,8 @@ public static class AsymCdcServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>A frontend's serving-path warm-up once it is active (<see cref="FrontendWarmup"/>; it does nothing on a
+    /// <summary>A worker's own-call warm-up (<see cref="WorkerWarmup"/>) and a frontend's serving-path warm-up once it is
+    /// active (<see cref="FrontendWarmup"/>; it does nothing on a
     /// silo without the frontend role or with <see cref="SiloOptions.WarmUpServingPath"/> off). Idempotent.</summary>
     public static IServiceCollection AddAsymCdcFrontendWarmup(this IServiceCollection services)
     {
@@ -62,6 +63,8 @@ public static class AsymCdcServiceCollectionExtensions
         {
             services.AddSingleton<FrontendWarmup>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<FrontendWarmup>());
+            services.AddSingleton<WorkerWarmup>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerWarmup>());
         }
 
         return services;
