@@ -70,6 +70,15 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [CommandOption("--run-dir <DIR>"), Description("With --connect: the run folder of that cluster."), DefaultValue(Cluster.ProcessClusterOptions.DefaultRunDirectory)]
         public string RunDirectory { get; init; } = Cluster.ProcessClusterOptions.DefaultRunDirectory;
 
+        [CommandOption("--redis <HOST:PORT>"), Description("With --connect: find the cluster's frontends through its Redis membership table instead of a run folder (a containerised or deployed cluster, deploy/containers.sh); its own settings apply.")]
+        public string? Redis { get; init; }
+
+        [CommandOption("--service-id <ID>"), Description("With --redis: the cluster's Orleans ServiceId."), DefaultValue("asymcdc")]
+        public string ServiceId { get; init; } = "asymcdc";
+
+        [CommandOption("--cluster-id <ID>"), Description("With --redis: the cluster's Orleans ClusterId."), DefaultValue("prod")]
+        public string ClusterId { get; init; } = "prod";
+
         public IReadOnlyList<ServingMode> ParsedModes() => Modes is null or { Length: 0 }
             ? [ServingMode.None, ServingMode.AsymCdcCompact, ServingMode.AsymCdcExact]
             : [.. Modes.SelectMany(m => m.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(ServingModes.Parse)];
@@ -99,6 +108,11 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
             if (Deadline is not ("fixed" or "adaptive" or "quantile") || ShadowRate is < 0 or > 1)
             {
                 return ValidationResult.Error("--deadline must be fixed or adaptive, and --shadow-rate a fraction in [0, 1]");
+            }
+
+            if (Redis is not null && !Connect)
+            {
+                return ValidationResult.Error("--redis goes with --connect: demo --connect --redis HOST:PORT");
             }
 
             if (SlowSiloMs < 0)
@@ -154,6 +168,11 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         var modes = settings.ParsedModes();
         // Redirected output has no width; the table needs about 110 columns.
         AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120);
+        if (settings.Redis is { } redis)
+        {
+            return await ExecuteThroughRedisAsync(settings, redis, modes, cancellationToken);
+        }
+
         AnsiConsole.MarkupLine($"[bold]AsymCDC demo[/]: 1 frontend + {settings.Workers} worker silos, k = {settings.K}, "
             + $"{settings.StragglerRate:P0} of worker calls delayed by {settings.StragglerDelayMs} ms, {settings.Rate:0} queries/s open loop");
         await using var demo = await AnsiConsole.Status().StartAsync(settings.Connect ? $"Connecting to the cluster in {settings.RunDirectory}..." : "Starting the in-process cluster...",
@@ -185,6 +204,30 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         if (settings.Json is { } path)
         {
             await File.WriteAllTextAsync(path, demo.ToJson(results), cancellationToken);
+            AnsiConsole.MarkupLine($"Results written to [grey]{Markup.Escape(path)}[/].");
+        }
+
+        return results.All(r => r.Lost == 0) ? 0 : 1;
+    }
+
+    /// <summary><c>demo --connect --redis</c>: the same load and table against a cluster found through Redis.</summary>
+    private static async Task<int> ExecuteThroughRedisAsync(Settings settings, string redis, IReadOnlyList<ServingMode> modes, CancellationToken cancellationToken)
+    {
+        AnsiConsole.MarkupLine($"[bold]AsymCDC demo[/]: the cluster in Redis {Markup.Escape(redis)} ({Markup.Escape(settings.ServiceId)}/{Markup.Escape(settings.ClusterId)}), "
+            + $"{settings.Rate:0} queries/s open loop; its own settings (k, stragglers) apply; extra work is not measured here");
+        var timeout = TimeSpan.FromMilliseconds(settings.TimeoutMs);
+        await using var demo = await RedisClusterDemo.ConnectAsync(redis, settings.ServiceId, settings.ClusterId, timeout, cancellationToken);
+        var results = new List<ScenarioResult>();
+        foreach (var mode in modes)
+        {
+            AnsiConsole.WriteLine($"{mode.ToName()}: warming up, then {settings.Queries} queries");
+            results.Add(await demo.RunModeAsync(mode, settings.Queries, settings.Rate, timeout, settings.K, settings.Workers, null, cancellationToken));
+        }
+
+        AnsiConsole.Write(ResultTable(results));
+        if (settings.Json is { } path)
+        {
+            await File.WriteAllTextAsync(path, RedisClusterDemo.ToJson(redis, settings.ServiceId, settings.ClusterId, settings.Queries, settings.Rate, results), cancellationToken);
             AnsiConsole.MarkupLine($"Results written to [grey]{Markup.Escape(path)}[/].");
         }
 

@@ -66,8 +66,27 @@ public sealed partial class DockerfileTests
         return tag.Length > 0 && tag != "latest" && !tag.Contains('$', StringComparison.Ordinal);
     }
 
+    /// <summary>The Dockerfile's instructions with each base image resolved to its build argument's default: the image a
+    /// plain <c>docker build</c> uses.</summary>
     private static IReadOnlyList<Instruction> Load(string dockerfile) =>
-        Parse(RepositoryLayout.ReadText("src", "AsymCdc.Silo", dockerfile));
+        ResolveBaseImages(Parse(RepositoryLayout.ReadText("src", "AsymCdc.Silo", dockerfile)));
+
+    /// <summary>The <c>ARG</c>s before the first <c>FROM</c> (the only ones a <c>FROM</c> can use) and their defaults.</summary>
+    internal static IReadOnlyDictionary<string, string?> GlobalArguments(IReadOnlyList<Instruction> instructions) =>
+        instructions.TakeWhile(i => i.Keyword != "FROM").Where(i => i.Keyword == "ARG")
+            .Select(i => i.Arguments.Split('=', 2))
+            .ToDictionary(a => a[0].Trim(), a => a.Length == 2 ? a[1].Trim() : null);
+
+    internal static IReadOnlyList<Instruction> ResolveBaseImages(IReadOnlyList<Instruction> instructions)
+    {
+        var arguments = GlobalArguments(instructions);
+        return [.. instructions.Select(i => i.Keyword != "FROM" ? i : i with
+        {
+            Arguments = BuildArgument().Replace(i.Arguments, m => arguments.TryGetValue(m.Groups[1].Value + m.Groups[2].Value, out var value) && value is not null
+                ? value
+                : m.Value),
+        })];
+    }
 
     private static IReadOnlyList<IReadOnlyList<Instruction>> Stages(IReadOnlyList<Instruction> instructions)
     {
@@ -113,6 +132,39 @@ public sealed partial class DockerfileTests
         Assert.Contains(final, i => i.Keyword == "COPY" && i.Arguments.Contains("--from=build", StringComparison.Ordinal));
         Assert.DoesNotContain(final, i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish", StringComparison.Ordinal));
         Assert.StartsWith("mcr.microsoft.com/dotnet/sdk:10.", FromImage(froms[0]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Dockerfiles))]
+    public void Base_images_are_build_arguments_whose_defaults_are_the_official_images(string dockerfile)
+    {
+        // So a machine that cannot pull them builds on stand-ins (deploy/images/stand-ins.sh) without editing the file,
+        // while a plain `docker build` still gets the pinned official images.
+        var instructions = Parse(RepositoryLayout.ReadText("src", "AsymCdc.Silo", dockerfile));
+        var arguments = GlobalArguments(instructions);
+        var stageNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var from in instructions.Where(i => i.Keyword == "FROM"))
+        {
+            var image = FromImage(from);
+            if (!stageNames.Contains(image))
+            {
+                var reference = BuildArgument().Match(image);
+                Assert.True(reference.Success && reference.Value == image, $"{dockerfile}: FROM {image} is not a build argument (ARG NAME=<official image>, FROM ${{NAME}})");
+                var name = reference.Groups[1].Value + reference.Groups[2].Value;
+                Assert.True(arguments.TryGetValue(name, out var official) && official is not null, $"{dockerfile}: {image} has no ARG {name}=<default> before the first FROM");
+                Assert.True(IsPinned(official!), $"{dockerfile}: the default of {name}, {official}, is not pinned");
+                Assert.Matches(@"^(mcr\.microsoft\.com/dotnet/(sdk|aspnet):|nvidia/cuda:)", official!);
+            }
+
+            if (StageAlias().Match(from.Arguments) is { Success: true } alias)
+            {
+                stageNames.Add(alias.Groups[1].Value);
+            }
+        }
+
+        // The stand-in script passes exactly these arguments.
+        var passed = StandInArgument().Matches(RepositoryLayout.ReadText("deploy", "images", "stand-ins.sh")).Select(m => m.Groups[1].Value).ToHashSet();
+        Assert.Subset(passed, arguments.Keys.ToHashSet());
     }
 
     [Theory]
@@ -230,6 +282,13 @@ public sealed partial class DockerfileTests
     }
 
     [Fact]
+    public void Parser_resolves_base_images_from_global_build_arguments()
+    {
+        var resolved = ResolveBaseImages(Parse("ARG BASE=a:1\nARG OTHER\nFROM ${BASE} AS build\nFROM $BASE\nFROM ${OTHER}\nARG LATE=c:3\nFROM ${LATE}\n"));
+        Assert.Equal(["a:1 AS build", "a:1", "${OTHER}", "${LATE}"], resolved.Where(i => i.Keyword == "FROM").Select(i => i.Arguments));
+    }
+
+    [Fact]
     public void Cpu_image_uses_the_aspnet_10_runtime_and_the_cpu_provider()
     {
         var instructions = Load("Dockerfile");
@@ -291,4 +350,11 @@ public sealed partial class DockerfileTests
 
     [GeneratedRegex(@"\s[Aa][Ss]\s+(\S+)\s*$")]
     private static partial Regex StageAlias();
+
+    // ${NAME} or $NAME
+    [GeneratedRegex(@"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")]
+    private static partial Regex BuildArgument();
+
+    [GeneratedRegex(@"--build-arg ([A-Z_]+)=")]
+    private static partial Regex StandInArgument();
 }
