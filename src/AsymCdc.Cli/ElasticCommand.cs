@@ -16,14 +16,14 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
-        [CommandOption("-r|--rate <QPS>"), Description("Open-loop arrival rate of the scaling phases, queries per second."), DefaultValue(150.0)]
-        public double Rate { get; init; } = 150;
+        [CommandOption("-r|--rate <QPS>"), Description("Open-loop arrival rate of the scaling phases, queries per second."), DefaultValue(100.0)]
+        public double Rate { get; init; } = 100;
 
-        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(600.0)]
-        public double OverloadRate { get; init; } = 600;
+        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(400.0)]
+        public double OverloadRate { get; init; } = 400;
 
-        [CommandOption("--hold <S>"), Description("Seconds each phase holds its load once its scaling is done (at least 10: the worker share and queue delay are measured over the last 10 s)."), DefaultValue(12.0)]
-        public double HoldSeconds { get; init; } = 12;
+        [CommandOption("--hold <S>"), Description("Seconds each phase holds its load once its scaling is done (at least 10: the worker share and queue delay are measured over the last 10 s)."), DefaultValue(15.0)]
+        public double HoldSeconds { get; init; } = 15;
 
         [CommandOption("--worker-cpu <CORES>"), Description("CPU limit of each worker silo, in cores, applied with a cgroup quota as Kubernetes applies a pod's CPU limit: on one machine it gives each worker a capacity of its own (0: none)."), DefaultValue(0.15)]
         public double WorkerCpu { get; init; } = 0.15;
@@ -49,6 +49,9 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
         [CommandOption("--silo <DLL>"), Description("The asymcdc-silo.dll to run (default: the silo project's build output).")]
         public string? Silo { get; init; }
 
+        [CommandOption("-s|--set <KEY=VALUE>"), Description("Configuration for every silo, e.g. --set AsymCdc:Serving:K=3 (repeatable).")]
+        public string[]? Set { get; init; }
+
         [CommandOption("--json <FILE>"), Description("Also write the report as JSON to FILE.")]
         public string? Json { get; init; }
 
@@ -62,6 +65,11 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
             if (K is < 2 or > 4)
             {
                 return ValidationResult.Error($"-k {K} is outside 2..4");
+            }
+
+            if (Set?.FirstOrDefault(p => !p.Contains('=', StringComparison.Ordinal) || p.StartsWith('=')) is { } bad)
+            {
+                return ValidationResult.Error($"--set '{bad}' is not KEY=VALUE (e.g. AsymCdc:Serving:K=3)");
             }
 
             return Rate <= 0 || OverloadRate <= Rate || HoldSeconds < 10 || WorkerCpu < 0 || Warmup < 0 || TimeoutMs < 1
@@ -86,6 +94,7 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
             RunDirectory = settings.RunDirectory,
             Models = settings.Models,
             Silo = settings.Silo,
+            Settings = (settings.Set ?? []).ToDictionary(p => p[..p.IndexOf('=', StringComparison.Ordinal)].Trim(), p => (string?)p[(p.IndexOf('=', StringComparison.Ordinal) + 1)..]),
         };
     }
 

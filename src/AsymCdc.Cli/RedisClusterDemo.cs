@@ -1,12 +1,8 @@
 using System.Text.Json;
 using AsymCdc.Abstractions;
-using AsymCdc.Client;
+using AsymCdc.Cli.Cluster;
 using AsymCdc.Inference.Data;
 using AsymCdc.Simulation;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
 
 namespace AsymCdc.Cli;
 
@@ -18,14 +14,14 @@ namespace AsymCdc.Cli;
 /// </summary>
 public sealed class RedisClusterDemo : IAsyncDisposable
 {
-    private readonly IHost _host;
+    private readonly ClusterConnection _connection;
     private readonly OpenLoopRunner _runner;
 
-    private RedisClusterDemo(IHost host, FashionMnistSet data)
+    private RedisClusterDemo(ClusterConnection connection, FashionMnistSet data)
     {
-        _host = host;
+        _connection = connection;
         Data = data;
-        _runner = new OpenLoopRunner(new AsymCdcClient(host.Services.GetRequiredService<IClusterClient>()), data);
+        _runner = new OpenLoopRunner(connection.Predictions, data);
     }
 
     public FashionMnistSet Data { get; }
@@ -35,27 +31,10 @@ public sealed class RedisClusterDemo : IAsyncDisposable
         CancellationToken cancellationToken)
     {
         var data = FashionMnist.LoadTestSet();
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning);
-        builder.UseOrleansClient(client =>
-        {
-            client.UseAsymCdcRedis(redis, serviceId, clusterId);
-            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
-            // A call in flight through a frontend that dies is failed by this timeout only; keep it just above the deadline.
-            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = queryTimeout + TimeSpan.FromSeconds(1));
-        });
-        var host = builder.Build();
-        try
-        {
-            await host.StartAsync(cancellationToken);
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
-
-        return new RedisClusterDemo(host, data);
+        // A call in flight through a frontend that dies is failed by the response timeout only; keep it just above the deadline.
+        var connection = await ClusterConnection.ConnectAsync(redis, serviceId, clusterId, queryTimeout + TimeSpan.FromSeconds(1),
+            cancellationToken: cancellationToken);
+        return new RedisClusterDemo(connection, data);
     }
 
     /// <summary>Warms <paramref name="mode"/> up (not measured), then measures <paramref name="queries"/> queries.</summary>
@@ -73,16 +52,5 @@ public sealed class RedisClusterDemo : IAsyncDisposable
         JsonSerializer.Serialize(new { config = new { redis, service_id = serviceId, cluster_id = clusterId, queries, rate_qps = rate }, results },
             new JsonSerializerOptions { WriteIndented = true });
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await _host.StopAsync(timeout.Token);
-        }
-        finally
-        {
-            _host.Dispose();
-        }
-    }
+    public ValueTask DisposeAsync() => _connection.DisposeAsync();
 }

@@ -34,36 +34,58 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// <param name="hedging">The <see cref="Predictions"/> client's hedging (<see cref="ClientHedging"/>); null: none.</param>
     /// <param name="followMembership">Find the gateways in the cluster's Redis membership table, as a deployed client does,
     /// and follow frontends as they join and leave (<c>cluster scale</c>); false: the frontends the state lists now.</param>
-    public static async Task<ClusterConnection> ConnectAsync(ClusterState state, TimeSpan? responseTimeout = null,
+    public static Task<ClusterConnection> ConnectAsync(ClusterState state, TimeSpan? responseTimeout = null,
         Action<ILoggingBuilder>? logging = null, ClientHedging? hedging = null, bool followMembership = false,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
+        if (followMembership)
+        {
+            return ConnectAsync(state.Redis?.ConnectionString ?? throw new InvalidOperationException("this cluster has no Redis to follow"),
+                state.ServiceId, state.ClusterId, responseTimeout, logging, hedging, cancellationToken);
+        }
+
+        // Only the frontends' gateways: a client call through a worker's gateway would activate the frontend grain on a
+        // worker, outside the frontends' admission control.
+        int[] gateways = [.. state.Silos.Where(s => s.Role == SiloRoles.Frontend).Select(s => s.GatewayPort)];
+        return StartAsync(client =>
+        {
+            client.UseAsymCdcLocalhost(gateways, state.ServiceId, state.ClusterId);
+            // A restarted frontend comes back on the same endpoint: try a dead gateway again after a second, not a minute.
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
+        }, responseTimeout, logging, hedging, cancellationToken);
+    }
+
+    /// <summary>Connects to any cluster with Redis (or Kubernetes) clustering — a process cluster, a containerised one, a
+    /// deployed one — through the gateways its membership table lists (with Redis clustering only frontends open one),
+    /// following frontends as they join and leave.</summary>
+    public static Task<ClusterConnection> ConnectAsync(string redis, string serviceId, string clusterId, TimeSpan? responseTimeout = null,
+        Action<ILoggingBuilder>? logging = null, ClientHedging? hedging = null, CancellationToken cancellationToken = default) =>
+        StartAsync(client => client.UseAsymCdcRedis(redis, serviceId, clusterId), responseTimeout, logging, hedging, cancellationToken);
+
+    private static async Task<ClusterConnection> StartAsync(Action<IClientBuilder> clustering, TimeSpan? responseTimeout,
+        Action<ILoggingBuilder>? logging, ClientHedging? hedging, CancellationToken cancellationToken)
+    {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning);
         logging?.Invoke(builder.Logging);
-        // Only the frontends' gateways: worker silos open an Orleans gateway too (the membership table lists them), and a
-        // client call through one would activate the frontend grain on a worker, outside the frontends' admission control.
-        int[] gateways = [.. state.Silos.Where(s => s.Role == SiloRoles.Frontend).Select(s => s.GatewayPort)];
         builder.UseOrleansClient(client =>
         {
-            if (followMembership)
-            {
-                // With Redis clustering only frontends open a gateway, so the table lists exactly them.
-                client.UseAsymCdcRedis(state.Redis?.ConnectionString ?? throw new InvalidOperationException("this cluster has no Redis to follow"),
-                    state.ServiceId, state.ClusterId).AddActivityPropagation();
-            }
-            else
-            {
-                client.UseAsymCdcLocalhost(gateways, state.ServiceId, state.ClusterId).AddActivityPropagation();
-                // A restarted frontend comes back on the same endpoint: try a dead gateway again after a second, not a minute.
-                client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
-            }
-
+            clustering(client);
+            client.AddActivityPropagation();
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout ?? DefaultResponseTimeout);
         });
         var host = builder.Build();
-        await host.StartAsync(cancellationToken);
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
         return new ClusterConnection(host, hedging);
     }
 

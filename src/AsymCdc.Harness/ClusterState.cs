@@ -15,6 +15,8 @@ public sealed record SiloProcessInfo(
 {
     public Uri ReadyUri => new($"http://127.0.0.1:{HttpPort}/health/ready");
 
+    public Uri LiveUri => new($"http://127.0.0.1:{HttpPort}/health/live");
+
     public Uri MetricsUri => new($"http://127.0.0.1:{HttpPort}/metrics");
 
     /// <summary>The number in the name (<c>worker-3</c> → 3).</summary>

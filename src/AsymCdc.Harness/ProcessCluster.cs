@@ -92,7 +92,7 @@ public sealed partial class ProcessCluster : IAsyncDisposable
                 cluster.Update(cluster.State with { Silos = [.. silos] });
             }
 
-            await Task.WhenAll(cluster.State.Silos.Select(s => cluster.WaitReadyAsync(s, cancellationToken)));
+            await Task.WhenAll(cluster.State.Silos.Select(s => cluster.WaitReadyAsync(s, false, cancellationToken)));
             foreach (var silo in cluster.State.Silos)
             {
                 cluster.LimitCpu(silo);
@@ -165,7 +165,7 @@ public sealed partial class ProcessCluster : IAsyncDisposable
 
     /// <summary>Starts a fresh process for a silo that is gone, on the same ports (as Kubernetes restarts a crashed
     /// container), and waits until it is ready. The log is appended to.</summary>
-    /// <param name="startupNice">Niceness of the new process until it is ready, then 0. On Kubernetes a restarted
+    /// <param name="startupNice">Niceness of the new process until it answers HTTP (it is then joining the cluster), then 0. On Kubernetes a restarted
     /// container's start-up (JIT, model loading) runs on its own CPU request; on one machine shared by every silo it
     /// would take those cores from the silos serving the load, which a positive value prevents.</param>
     public async Task RestartAsync(string name, int startupNice = 0, CancellationToken cancellationToken = default)
@@ -178,12 +178,8 @@ public sealed partial class ProcessCluster : IAsyncDisposable
 
         var restarted = Launch(silo, startupNice);
         Update(State with { Silos = [.. State.Silos.Select(s => s.Name == name ? restarted : s)] });
-        await WaitReadyAsync(restarted, cancellationToken);
+        await WaitReadyAsync(restarted, startupNice != 0, cancellationToken);
         LimitCpu(restarted);
-        if (startupNice != 0)
-        {
-            Processes.SetNice(restarted.Pid, 0);
-        }
     }
 
     /// <summary>
@@ -199,13 +195,8 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         var ports = FreePorts.Take(3);
         var silo = Launch(new SiloProcessInfo($"{prefix}-{next}", role, 0, ports[0], ports[1], ports[2], Path.Combine(RunDirectory, $"{prefix}-{next}.log")), startupNice);
         Update(State with { Silos = [.. State.Silos, silo] });
-        await WaitReadyAsync(silo, cancellationToken);
+        await WaitReadyAsync(silo, startupNice != 0, cancellationToken);
         LimitCpu(silo);
-        if (startupNice != 0)
-        {
-            Processes.SetNice(silo.Pid, 0);
-        }
-
         return silo;
     }
 
@@ -397,13 +388,25 @@ public sealed partial class ProcessCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// A worker's CPU limit (<see cref="ProcessClusterOptions.WorkerCpu"/>), from when it is ready: a node's start-up (JIT,
-    /// model loading) has the node's whole CPU, and on one machine shared by every silo a start-up squeezed into a
-    /// fraction of a core would take many times longer than it does on a node.
+    /// A worker's CPU limit (<see cref="ProcessClusterOptions.WorkerCpu"/>), from a while after it is ready: a node's
+    /// start-up (JIT, model loading) has the node's whole CPU, and on one machine shared by every silo a start-up
+    /// squeezed into a fraction of a core would take many times longer than it does on a node.
     /// </summary>
     private void LimitCpu(SiloProcessInfo silo)
     {
         if (silo.Role == SiloRoles.GpuWorker && State.WorkerCpu is { } cores)
+        {
+            _ = LimitCpuLaterAsync(silo, cores);
+        }
+    }
+
+    /// <summary>The limit stands for the worker's accelerator, not its host CPU: it applies
+    /// <see cref="ProcessClusterOptions.WorkerCpuLimitDelay"/> after ready, once the JIT has recompiled the paths the
+    /// first calls took, work that a GPU node does on host cores its inference leaves idle.</summary>
+    private async Task LimitCpuLaterAsync(SiloProcessInfo silo, double cores)
+    {
+        await Task.Delay(ProcessClusterOptions.WorkerCpuLimitDelay);
+        if (Processes.IsRunning(silo.Pid, SiloCommand))
         {
             CpuQuota.Apply(silo.Pid, CgroupName(silo.Name), cores);
         }
@@ -413,12 +416,21 @@ public sealed partial class ProcessCluster : IAsyncDisposable
     private string CgroupName(string silo) =>
         $"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(RunDirectory)))[..8]}-{silo}";
 
-    private async Task WaitReadyAsync(SiloProcessInfo silo, CancellationToken cancellationToken)
+    /// <summary>Waits until the silo answers <c>/health/ready</c>. With <paramref name="unNiceWhenLive"/>, a silo started at a
+    /// positive niceness gets niceness 0 as soon as it answers HTTP at all (<c>/health/live</c>): by then it is joining or
+    /// a member, and a member that takes calls must not be starved of CPU, which a node of its own would not be.</summary>
+    private async Task WaitReadyAsync(SiloProcessInfo silo, bool unNiceWhenLive, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
         while (!await IsReadyAsync(silo, cancellationToken))
         {
+            if (unNiceWhenLive && await AnswersAsync(silo.LiveUri, cancellationToken))
+            {
+                Processes.SetNice(silo.Pid, 0);
+                unNiceWhenLive = false;
+            }
+
             if (!Processes.IsRunning(silo.Pid, SiloCommand))
             {
                 var code = _children.TryGetValue(silo.Name, out var child) && child.HasExited ? $" with code {child.ExitCode}" : "";
@@ -436,11 +448,14 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         }
     }
 
-    private static async Task<bool> IsReadyAsync(SiloProcessInfo silo, CancellationToken cancellationToken)
+    private static Task<bool> IsReadyAsync(SiloProcessInfo silo, CancellationToken cancellationToken) =>
+        AnswersAsync(silo.ReadyUri, cancellationToken);
+
+    private static async Task<bool> AnswersAsync(Uri uri, CancellationToken cancellationToken)
     {
         try
         {
-            using var response = await s_http.GetAsync(silo.ReadyUri, cancellationToken);
+            using var response = await s_http.GetAsync(uri, cancellationToken);
             return response.IsSuccessStatusCode;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)

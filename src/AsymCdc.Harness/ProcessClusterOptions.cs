@@ -36,9 +36,12 @@ public sealed class ProcessClusterOptions
 
     /// <summary>CPU each worker silo may use, in cores, enforced by a cgroup quota as Kubernetes enforces a pod's CPU limit;
     /// null: no limit. On one machine it gives each worker a capacity of its own, so that adding workers adds capacity
-    /// as adding nodes would (needs a writable cgroup v1 <c>cpu</c> or cgroup v2 hierarchy). Applied once a worker is
-    /// ready: its start-up has the machine.</summary>
+    /// as adding nodes would (needs a writable cgroup v1 <c>cpu</c> or cgroup v2 hierarchy). Applied
+    /// <see cref="WorkerCpuLimitDelay"/> after a worker is ready: its start-up and first JIT have the machine.</summary>
     public double? WorkerCpu { get; set; }
+
+    /// <summary>How long after a worker is ready its <see cref="WorkerCpu"/> limit applies.</summary>
+    public static readonly TimeSpan WorkerCpuLimitDelay = TimeSpan.FromSeconds(5);
 
     public void Validate()
     {

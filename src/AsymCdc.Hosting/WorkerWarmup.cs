@@ -27,12 +27,15 @@ public sealed partial class WorkerWarmup(
     /// (its call counting starts 100 ms after the last tier-0 compilation).</summary>
     public static readonly TimeSpan Duration = TimeSpan.FromSeconds(1);
 
-    public const int MinCalls = 64;
+    public const int MinCalls = 256;
 
     private const int Wave = 8;
 
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ViewLimit = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest the warm-up goes on (a silo on a busy machine may not reach <see cref="MinCalls"/> sooner).</summary>
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
 
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -71,7 +74,7 @@ public sealed partial class WorkerWarmup(
             var served = new[] { ServingModels.Classifier, ServingModels.Parm(2), ServingModels.Parm(3), ServingModels.Parm(4) }
                 .Where(models.Contains).Select(name => (Name: name, Input: new float[models.Get(name).InputLength])).ToArray();
             var worker = grains.GetGrain<IModelWorkerGrain>(self.ToParsableString());
-            while (served.Length > 0 && (Stopwatch.GetElapsedTime(started) < Duration || Calls < MinCalls))
+            while (served.Length > 0 && (Stopwatch.GetElapsedTime(started) < Duration || Calls < MinCalls) && Stopwatch.GetElapsedTime(started) < Limit)
             {
                 var wave = new Task[Wave];
                 for (var i = 0; i < Wave; i++)

@@ -36,14 +36,15 @@ public sealed class ElasticRunOptions
 
     public int Workers { get; init; } = 4;
     public int Frontends { get; init; } = 2;
-    public double Rate { get; init; } = 150;
+    public double Rate { get; init; } = 100;
 
     /// <summary>The arrival rate of the overload steps: above what the starting workers can serve.</summary>
-    public double OverloadRate { get; init; } = 600;
+    public double OverloadRate { get; init; } = 400;
 
     /// <summary>How long each step holds its load after its scaling is done; the last 10 s are what the report's
-    /// worker share and queue delay are measured over.</summary>
-    public double HoldSeconds { get; init; } = 12;
+    /// worker share and queue delay are measured over (by then a new worker's CPU limit applies:
+    /// <see cref="ProcessClusterOptions.WorkerCpuLimitDelay"/>).</summary>
+    public double HoldSeconds { get; init; } = 15;
 
     /// <summary>CPU each worker silo may use, in cores (a cgroup quota, as Kubernetes enforces a pod's CPU limit): on one
     /// machine it gives each worker a node's capacity of its own, so that adding workers adds capacity; null: none.</summary>
@@ -61,6 +62,9 @@ public sealed class ElasticRunOptions
     public string? Models { get; init; }
     public string? Silo { get; init; }
 
+    /// <summary>Configuration for every silo on top of the drill's own (<c>--set</c>).</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
+
     public TimeSpan Timeout => TimeSpan.FromMilliseconds(TimeoutMs);
 
     public ProcessClusterOptions ClusterOptions()
@@ -76,6 +80,11 @@ public sealed class ElasticRunOptions
         };
         options.Settings["AsymCdc:Serving:K"] = K.ToString(CultureInfo.InvariantCulture);
         options.Settings["AsymCdc:Serving:RequestTimeout"] = Timeout.ToString();
+        foreach (var (key, value) in Settings)
+        {
+            options.Settings[key] = value;
+        }
+
         return options;
     }
 }
