@@ -19,14 +19,14 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
         [CommandOption("-r|--rate <QPS>"), Description("Open-loop arrival rate of the scaling phases, queries per second."), DefaultValue(100.0)]
         public double Rate { get; init; } = 100;
 
-        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(400.0)]
-        public double OverloadRate { get; init; } = 400;
+        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(450.0)]
+        public double OverloadRate { get; init; } = 450;
 
-        [CommandOption("--hold <S>"), Description("Seconds each phase holds its load once its scaling is done (at least 10: the worker share and queue delay are measured over the last 10 s)."), DefaultValue(15.0)]
-        public double HoldSeconds { get; init; } = 15;
+        [CommandOption("--hold <S>"), Description("Seconds each phase holds its load once its scaling is done (at least 10: the worker share and queue delay are measured over the last 10 s, when a new worker's CPU limit applies)."), DefaultValue(20.0)]
+        public double HoldSeconds { get; init; } = 20;
 
-        [CommandOption("--worker-cpu <CORES>"), Description("CPU limit of each worker silo, in cores, applied with a cgroup quota as Kubernetes applies a pod's CPU limit: on one machine it gives each worker a capacity of its own (0: none)."), DefaultValue(0.15)]
-        public double WorkerCpu { get; init; } = 0.15;
+        [CommandOption("--worker-cpu <CORES>"), Description("CPU limit of each worker silo, in cores, applied with a cgroup quota as Kubernetes applies a pod's CPU limit: on one machine it gives each worker a capacity of its own (0: none)."), DefaultValue(0.1)]
+        public double WorkerCpu { get; init; } = 0.1;
 
         [CommandOption("-m|--mode <MODE>"), Description("Serving mode of the load."), DefaultValue("asymcdc-compact")]
         public string Mode { get; init; } = "asymcdc-compact";
@@ -150,6 +150,11 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
 
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"Client: {result.ResentOnRefusal} call(s) sent again after a leaving frontend refused them, {result.ResentAfterGatewayLoss} after a gateway connection closed.");
+        foreach (var failure in result.CpuLimitFailures)
+        {
+            AnsiConsole.MarkupLine($"[red]CPU limit not applied[/]: {Markup.Escape(failure)}");
+        }
+
         foreach (var (check, ok) in result.Checks)
         {
             AnsiConsole.MarkupLine($"{(ok ? "[green]met[/]   " : "[red]missed[/]")} {Markup.Escape(check)}");

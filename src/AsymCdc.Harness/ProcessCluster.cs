@@ -17,6 +17,7 @@ public sealed partial class ProcessCluster : IAsyncDisposable
     private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(2) };
 
     private readonly Dictionary<string, Process> _children = [];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _cpuLimitFailures = new();
     private readonly Dictionary<string, string?> _environment;
     private readonly TimeSpan _drainTimeout;
     private readonly TimeSpan _readyTimeout;
@@ -406,11 +407,22 @@ public sealed partial class ProcessCluster : IAsyncDisposable
     private async Task LimitCpuLaterAsync(SiloProcessInfo silo, double cores)
     {
         await Task.Delay(ProcessClusterOptions.WorkerCpuLimitDelay);
-        if (Processes.IsRunning(silo.Pid, SiloCommand))
+        try
         {
-            CpuQuota.Apply(silo.Pid, CgroupName(silo.Name), cores);
+            if (Processes.IsRunning(silo.Pid, SiloCommand))
+            {
+                CpuQuota.Apply(silo.Pid, CgroupName(silo.Name), cores);
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or PlatformNotSupportedException)
+        {
+            _cpuLimitFailures.Enqueue($"{silo.Name}: {e.Message}");
         }
     }
+
+    /// <summary>Worker CPU limits that could not be applied (each names the silo and why); a drill that relies on them
+    /// fails on any.</summary>
+    public IReadOnlyCollection<string> CpuLimitFailures => _cpuLimitFailures;
 
     /// <summary>The cgroup of a silo with a CPU limit: unique per run folder, so two clusters do not share one.</summary>
     private string CgroupName(string silo) =>

@@ -41,7 +41,7 @@ public sealed class ProcessClusterOptions
     public double? WorkerCpu { get; set; }
 
     /// <summary>How long after a worker is ready its <see cref="WorkerCpu"/> limit applies.</summary>
-    public static readonly TimeSpan WorkerCpuLimitDelay = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan WorkerCpuLimitDelay = TimeSpan.FromSeconds(10);
 
     public void Validate()
     {

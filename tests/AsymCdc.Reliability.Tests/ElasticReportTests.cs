@@ -37,7 +37,8 @@ public sealed class ElasticReportTests
             Phase("workers 4->6", 6, 2, 150, p99: 19, queueDelay: 0.001, share: 0.8),
             Phase("workers 6->3", 3, 2, 150, p99: 21, queueDelay: 0.001),
             Phase("overload", 3, 2, 600, p99: 400, queueDelay: 0.02),
-            Phase("overload, workers 3->8", 8, 2, 600, p99: 30, queueDelay: 0.004, share: 0.3),
+            Phase("overload, workers 3->6", 6, 2, 600, p99: 300, queueDelay: 0.025, share: 0.9),
+            Phase("overload, workers 6->8", 8, 2, 600, p99: 30, queueDelay: 0.004, share: 0.3),
         };
 
         var checks = ElasticRun.Checks(phases);
@@ -45,11 +46,13 @@ public sealed class ElasticReportTests
         Assert.True(checks["workers 4->6: p99 <= 2x steady"]);
         Assert.False(checks["workers 6->3: p99 <= 2x steady"]);
         Assert.True(checks["workers 4->6: min worker share >= 0.5"]);
-        Assert.False(checks["overload, workers 3->8: min worker share >= 0.5"]);
+        Assert.False(checks["overload, workers 6->8: min worker share >= 0.5"]);
         Assert.True(checks["overload: queue delay above the HPA target"]);
-        Assert.True(checks["overload, workers 3->8: queue delay below the HPA target"]);
-        Assert.True(checks["overload, workers 3->8: p99 <= 2x overload"]); // scaling out under overload is judged too
-        Assert.Equal(7, checks.Count);
+        Assert.False(checks["overload, workers 3->6: queue delay falls"]); // an intermediate step must lower the signal
+        Assert.True(checks["overload, workers 6->8: queue delay below the HPA target"]); // the last one must reach the target
+        Assert.True(checks["overload, workers 3->6: p99 <= 2x overload"]); // scaling out under overload is judged too
+        Assert.True(checks["overload, workers 6->8: p99 <= 2x overload"]);
+        Assert.Equal(10, checks.Count);
     }
 
     [Fact]
@@ -64,6 +67,14 @@ public sealed class ElasticReportTests
             : double.Parse(quantity, System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(ElasticRunOptions.HpaTargetQueueDelaySeconds, seconds, 9);
     }
+
+    [Theory]
+    [InlineData(0.1, 10_000, 1_000)]   // the kernel's smallest quota is 1 ms: the period stretches to fit it
+    [InlineData(0.5, 2_000, 1_000)]    // the shortest period: a throttled worker waits at most 2 ms
+    [InlineData(2.0, 2_000, 4_000)]
+    [InlineData(0.004, 100_000, 1_000)] // below 1 % the kernel's default period caps it (the limit is then 1 %)
+    public void A_worker_CPU_limit_uses_the_shortest_period_the_kernel_allows(double cores, int period, long quota) =>
+        Assert.Equal((period, quota), CpuQuota.PeriodAndQuota(cores));
 
     private static ElasticPhase Phase(string name, int workers, int frontends, double rate, double p99, double queueDelay, double share = 1) =>
         new(name, workers, frontends, rate, 0, 100, 100, 0, 0, new Dictionary<string, int>(), 1, p99, p99, rate, queueDelay,
