@@ -136,7 +136,7 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
     {
         var table = new Table().Title($"Elastic drill: {result.Queries} queries, {result.Answered} answered, {result.Errors} errors, {result.Lost} lost "
             + $"(HPA target: mean worker queue delay {result.HpaTarget * 1000:0.#} ms)");
-        foreach (var column in new[] { "phase", "workers", "frontends", "rate", "scale (s)", "queries", "errors", "lost", "p50", "p99", "p99.9", "qps", "queue delay (ms)", "min worker share" })
+        foreach (var column in new[] { "phase", "workers", "frontends", "rate", "scale (s)", "queries", "errors", "lost", "p50", "p99", "p99.9", "qps", "queue delay (ms)", "HPA wants", "min worker share" })
         {
             table.AddColumn(new TableColumn(column).RightAligned());
         }
@@ -145,7 +145,7 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
         {
             table.AddRow(Markup.Escape(p.Name), $"{p.Workers}", $"{p.Frontends}", F(p.RateQps, "0"), F(p.ScaleSeconds, "0.0"), $"{p.Queries}", $"{p.Errors}", $"{p.Lost}",
                 F(p.P50Ms, "0.0"), F(p.P99Ms, "0.0"), F(p.P999Ms, "0.0"), F(p.ThroughputQps, "0"),
-                (p.AboveHpaTarget ? "[red]" : "") + F(p.QueueDelaySeconds * 1000, "0.00") + (p.AboveHpaTarget ? "[/]" : ""), F(p.MinWorkerShare, "0.00"));
+                (p.AboveHpaTarget ? "[red]" : "") + F(p.QueueDelaySeconds * 1000, "0.00") + (p.AboveHpaTarget ? "[/]" : ""), $"{p.HpaDesiredWorkers}", F(p.MinWorkerShare, "0.00"));
         }
 
         AnsiConsole.Write(table);

@@ -14,6 +14,10 @@ public sealed class SlowWorkerDetector<TWorker>
 {
     public const int Samples = 16;
 
+    /// <summary>A worker's first calls, which are not judged: a worker that has just joined runs cold paths (JIT, an
+    /// accelerator's first kernels) for a while, and passing it over for that would keep it cold.</summary>
+    public const int ColdCalls = 32;
+
     private const int MinSamples = Samples / 2;
     private const int FleetEvery = 64;
     private readonly Dictionary<TWorker, Worker> _workers = [];
@@ -51,8 +55,13 @@ public sealed class SlowWorkerDetector<TWorker>
                 _workers[worker] = w = new Worker();
             }
 
-            w.Add(serviceTime.TotalMilliseconds);
             w.LastSeen = _time.GetTimestamp();
+            if (++w.Seen <= ColdCalls)
+            {
+                return;
+            }
+
+            w.Add(serviceTime.TotalMilliseconds);
             var median = w.Count >= MinSamples ? w.Median() : 0;
             w.LastMedian = median;
             // The fleet's median moves slowly: re-sort it about once per call of every worker, not per call.
@@ -145,6 +154,9 @@ public sealed class SlowWorkerDetector<TWorker>
         public double LastMedian { get; set; }
 
         public long LastSeen { get; set; }
+
+        /// <summary>Calls recorded since the worker was first seen (not reset by a retry).</summary>
+        public int Seen { get; set; }
 
         public void Add(double ms)
         {

@@ -66,7 +66,17 @@ public sealed class ElasticReportTests
         var seconds = quantity.EndsWith('m') ? double.Parse(quantity[..^1], System.Globalization.CultureInfo.InvariantCulture) / 1000
             : double.Parse(quantity, System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(ElasticRunOptions.HpaTargetQueueDelaySeconds, seconds, 9);
+        Assert.Contains($"minReplicas: {ElasticRunOptions.HpaMinReplicas}", values.Select(l => l.Trim()));
+        Assert.Contains($"maxReplicas: {ElasticRunOptions.HpaMaxReplicas}", values.Select(l => l.Trim()));
     }
+
+    [Theory]
+    [InlineData(4, 0.0647, 12)]  // 13x the target: as many as the chart allows
+    [InlineData(4, 0.0117, 10)]
+    [InlineData(6, 0.0052, 6)]   // within the HPA's 10% tolerance
+    [InlineData(6, 0.0004, 3)]   // idle: down to minReplicas
+    public void The_report_says_what_the_charts_HPA_would_ask_for(int workers, double queueDelay, int desired) =>
+        Assert.Equal(desired, ElasticRun.HpaDesiredReplicas(workers, queueDelay));
 
     [Theory]
     [InlineData(0.1, 10_000, 1_000)]   // the kernel's smallest quota is 1 ms: the period stretches to fit it
@@ -78,5 +88,5 @@ public sealed class ElasticReportTests
 
     private static ElasticPhase Phase(string name, int workers, int frontends, double rate, double p99, double queueDelay, double share = 1) =>
         new(name, workers, frontends, rate, 0, 100, 100, 0, 0, new Dictionary<string, int>(), 1, p99, p99, rate, queueDelay,
-            queueDelay > ElasticRunOptions.HpaTargetQueueDelaySeconds, share, new Dictionary<string, double>(), []);
+            queueDelay > ElasticRunOptions.HpaTargetQueueDelaySeconds, ElasticRun.HpaDesiredReplicas(workers, queueDelay), share, new Dictionary<string, double>(), []);
 }

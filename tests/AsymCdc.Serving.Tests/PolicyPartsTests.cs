@@ -182,6 +182,44 @@ public class IssueTwentyTwoPolicyTests
     }
 }
 
+public class SlowWorkerColdStartTests
+{
+    [Fact]
+    public void A_new_workers_cold_first_calls_are_not_judged_but_a_worker_that_stays_slow_is()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var slow = new SlowWorkerDetector<int>(clock, factor: 3, probation: TimeSpan.FromSeconds(1));
+        for (var i = 0; i < 300; i++)
+        {
+            slow.Record(i % 3, TimeSpan.FromMilliseconds(1));
+        }
+
+        // Worker 3 joins: its first calls are 10x slow (cold), then it is as fast as the rest.
+        for (var i = 0; i < SlowWorkerDetector<int>.ColdCalls; i++)
+        {
+            slow.Record(3, TimeSpan.FromMilliseconds(10));
+            Assert.False(slow.IsSlow(3));
+        }
+
+        for (var i = 0; i < 40; i++)
+        {
+            slow.Record(3, TimeSpan.FromMilliseconds(1));
+        }
+
+        Assert.False(slow.IsSlow(3));
+
+        // Worker 4 joins slow and stays slow: judged once its cold calls are past.
+        var flaggedAfter = -1;
+        for (var i = 0; i < 100 && flaggedAfter < 0; i++)
+        {
+            slow.Record(4, TimeSpan.FromMilliseconds(10));
+            flaggedAfter = slow.IsSlow(4) ? i + 1 : -1;
+        }
+
+        Assert.Equal(SlowWorkerDetector<int>.ColdCalls + (SlowWorkerDetector<int>.Samples / 2), flaggedAfter);
+    }
+}
+
 internal static class TriggerTestExtensions
 {
     public static ReconstructionTrigger With(this ReconstructionTrigger trigger, Action<ReconstructionTrigger> act)

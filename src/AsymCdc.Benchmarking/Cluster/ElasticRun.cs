@@ -20,6 +20,11 @@ public sealed class ElasticRunOptions
     /// a Deployment test keeps the two equal.</summary>
     public const double HpaTargetQueueDelaySeconds = 0.005;
 
+    /// <summary>The chart's worker HPA bounds (<c>workers.autoscaling.minReplicas/maxReplicas</c>).</summary>
+    public const int HpaMinReplicas = 3;
+
+    public const int HpaMaxReplicas = 12;
+
     /// <summary>The plan: workers 4 → 6 → 3 → 4 and frontends 2 → 3 → 2 under steady load, then an overload that
     /// the autoscaling signal must show and scale-outs, in steps as the chart's HPA takes them, up to its 12 workers,
     /// that must bring it back below the target.</summary>
@@ -110,6 +115,7 @@ public sealed record ElasticPhase(
     [property: JsonPropertyName("throughput_qps")] double ThroughputQps,
     [property: JsonPropertyName("queue_delay_s")] double QueueDelaySeconds,
     [property: JsonPropertyName("above_hpa_target")] bool AboveHpaTarget,
+    [property: JsonPropertyName("hpa_desired_workers")] int HpaDesiredWorkers,
     [property: JsonPropertyName("min_worker_share")] double MinWorkerShare,
     [property: JsonPropertyName("worker_calls")] IReadOnlyDictionary<string, double> WorkerCalls,
     [property: JsonPropertyName("sigkilled")] IReadOnlyList<string> Sigkilled);
@@ -223,6 +229,7 @@ public static class ElasticRun
                 Math.Round(latencies.Count / ((plan.ToMs - plan.FromMs) / 1000), 1),
                 Math.Round(plan.QueueDelay, 5),
                 plan.QueueDelay > ElasticRunOptions.HpaTargetQueueDelaySeconds,
+                HpaDesiredReplicas(plan.Workers, plan.QueueDelay),
                 evenShare > 0 ? Math.Round(plan.Calls.Values.Min() / evenShare, 3) : 0,
                 plan.Calls.ToDictionary(c => c.Key, c => Math.Round(c.Value)),
                 plan.Killed));
@@ -295,6 +302,15 @@ public static class ElasticRun
         }
 
         return checks;
+    }
+
+    /// <summary>What the chart's HPA would ask for on this signal: ceil(workers × signal ÷ target), unchanged within its
+    /// 10% tolerance, between the chart's minReplicas (3) and maxReplicas (12) (before its rate limits).</summary>
+    public static int HpaDesiredReplicas(int workers, double queueDelaySeconds)
+    {
+        var ratio = queueDelaySeconds / ElasticRunOptions.HpaTargetQueueDelaySeconds;
+        var desired = Math.Abs(ratio - 1) <= 0.1 ? workers : (int)Math.Ceiling(workers * ratio);
+        return Math.Clamp(desired, ElasticRunOptions.HpaMinReplicas, ElasticRunOptions.HpaMaxReplicas);
     }
 
     /// <summary>Each worker silo's queue-delay histogram now, by silo name; a silo that does not answer is left out.</summary>
