@@ -54,6 +54,13 @@ public sealed class KeyedSiloPlacementDirector(WorkerDirectory directory) : IPla
                 $"worker grain key '{key}' does not name a silo (expected SiloAddress.ToParsableString())", e);
         }
 
+        // A leaving worker still answers: a call routed to it just before it left (its group picked it while it was
+        // active) reaches its activation, which lives until the silo has drained.
+        if (directory.IsLeavingWorker(silo))
+        {
+            return Task.FromResult(silo);
+        }
+
         if (!directory.IsActiveWorker(silo) || Array.IndexOf(context.GetCompatibleSilos(target), silo) < 0)
         {
             // Fails the call at once, so the parity group treats the member as missing and decodes it.

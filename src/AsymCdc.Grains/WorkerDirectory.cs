@@ -74,6 +74,12 @@ public sealed partial class WorkerDirectory
 
     public bool IsActiveWorker(SiloAddress silo) => Array.IndexOf(Refresh().Workers, silo) >= 0;
 
+    /// <summary>A worker silo that is leaving gracefully (ShuttingDown or Stopping): no longer picked, but its grains
+    /// still answer the calls already routed to it (<c>GracefulLeave</c>).</summary>
+    public bool IsLeavingWorker(SiloAddress silo) =>
+        _membership.CurrentSnapshot.GetSiloStatus(silo) is SiloStatus.ShuttingDown or SiloStatus.Stopping
+        && _metadata.GetSiloMetadata(silo).Metadata.ContainsKey(SiloRoles.MetadataKey(SiloRoles.GpuWorker));
+
     /// <summary>Whether this silo knows the roles and the manifest entry of every active silo. A silo that has just
     /// become active learns its peers' some milliseconds later; until then it lists none of them.</summary>
     public bool IsComplete => Refresh().Complete;
@@ -153,7 +159,8 @@ public sealed partial class WorkerDirectory
             if (snapshot.Version != _version || workers.Length != _workers.Length)
             {
                 LogWorkersChanged(_logger, snapshot.Version.Value, workers.Length, frontends.Length);
-                foreach (var gone in Suspicion.Known.Where(s => snapshot.GetSiloStatus(s) != SiloStatus.Active).ToList())
+                // Gone means dead: a silo that is leaving (ShuttingDown, Stopping) still answers the calls out to it.
+                foreach (var gone in Suspicion.Known.Where(s => snapshot.GetSiloStatus(s) is SiloStatus.Dead or SiloStatus.None).ToList())
                 {
                     Suspicion.Forget(gone);
                 }

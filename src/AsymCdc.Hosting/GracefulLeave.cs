@@ -10,19 +10,26 @@ namespace AsymCdc.Hosting;
 /// Orleans stops a silo from its highest lifecycle stage down; at <see cref="ServiceLifecycleStage.BecomeActive"/> it
 /// marks the silo ShuttingDown in membership, which the other silos hear by gossip (their frontends stop picking this
 /// worker) and clients by their gateway-list refresh (they stop sending through this gateway). This participant stops
-/// right after that and before any grain deactivates: it keeps serving until no work has arrived for
+/// at that same stage, after the status is written and before any grain deactivates: it keeps serving until no work has arrived for
 /// <see cref="SiloOptions.LeaveQuietPeriod"/> and none is in flight; then a frontend refuses what still comes (refusals
 /// are <see cref="PredictionException.NotStarted"/>, which the client re-sends elsewhere) and waits for its queries in
 /// flight. All of it within <see cref="SiloOptions.DrainTimeout"/>.
 /// </summary>
 internal sealed partial class GracefulLeave(
+    IClusterMembershipService membership,
+    ILocalSiloDetails local,
     SiloActivity activity,
     AdmissionControl admission,
     IOptions<SiloOptions> options,
     TimeProvider time,
     ILogger<GracefulLeave> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
-    public const int Stage = ServiceLifecycleStage.BecomeActive - 1;
+    /// <summary>Orleans' own stage for the membership change: its participants stop together, so this one runs while
+    /// membership marks the silo ShuttingDown, and grains deactivate (the next stage down) only once it is done.</summary>
+    public const int Stage = ServiceLifecycleStage.BecomeActive;
+
+    /// <summary>How long the leave waits to see its own ShuttingDown status before it goes on regardless.</summary>
+    private static readonly TimeSpan StatusLimit = TimeSpan.FromSeconds(5);
 
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
 
@@ -36,6 +43,13 @@ internal sealed partial class GracefulLeave(
         LogLeaving(logger, activity.InFlight, silo.LeaveQuietPeriod.TotalSeconds, silo.DrainTimeout.TotalSeconds);
         try
         {
+            // The quiet period counts from when peers and clients can know: once the table says ShuttingDown.
+            while (membership.CurrentSnapshot.GetSiloStatus(local.SiloAddress) == SiloStatus.Active
+                && time.GetElapsedTime(started) < StatusLimit)
+            {
+                await Task.Delay(Poll, time, cancellationToken);
+            }
+
             while (!(activity.InFlight == 0 && activity.SinceLastArrival >= silo.LeaveQuietPeriod)
                 && time.GetElapsedTime(started) < silo.DrainTimeout)
             {

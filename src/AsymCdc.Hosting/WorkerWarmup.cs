@@ -20,6 +20,7 @@ public sealed partial class WorkerWarmup(
     IModelCatalog models,
     ILocalSiloDetails local,
     WorkerDirectory workers,
+    IOptions<Orleans.Runtime.MembershipService.SiloMetadata.SiloMetadata> metadata,
     IOptions<SiloOptions> silo,
     ILogger<WorkerWarmup> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
@@ -64,8 +65,14 @@ public sealed partial class WorkerWarmup(
         var started = Stopwatch.GetTimestamp();
         try
         {
-            // The keyed placement puts the grain here only once this silo's own view lists it as an active worker.
             var self = local.SiloAddress;
+            // The role this silo publishes (a host may add roles beyond its options, as the test hosts do).
+            if (!metadata.Value.Metadata.ContainsKey(SiloRoles.MetadataKey(SiloRoles.GpuWorker)))
+            {
+                return;
+            }
+
+            // The keyed placement puts the grain here only once this silo's own view lists it as an active worker.
             while (!workers.IsActiveWorker(self) && Stopwatch.GetElapsedTime(started) < ViewLimit)
             {
                 await Task.Delay(10);
