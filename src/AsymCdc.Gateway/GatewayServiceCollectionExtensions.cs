@@ -7,10 +7,12 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class GatewayServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the Open Inference Protocol gateway: options from <c>AsymCdc:Gateway</c> (validated at start-up),
-    /// then <paramref name="configure"/>. Needs an <see cref="IGrainFactory"/> (a frontend silo or an Orleans client).
-    /// Readiness defaults to a probe prediction; register an <see cref="IGatewayReadiness"/> (or call
-    /// <see cref="AddAsymCdcGatewayReadiness"/>) to use the host's own check instead.
+    /// Registers the Open Inference Protocol gateway (REST and gRPC): options from <c>AsymCdc:Gateway</c> (validated at
+    /// start-up), then <paramref name="configure"/>. Needs an <see cref="IGrainFactory"/> (a frontend silo or an Orleans
+    /// client). It serves the models registered with <see cref="AddAsymCdcGatewayModel"/>, Fashion-MNIST when none is;
+    /// register an <see cref="IServedModelCatalog"/> to take them from elsewhere. Readiness defaults to a probe
+    /// prediction; register an <see cref="IGatewayReadiness"/> (or call <see cref="AddAsymCdcGatewayReadiness"/>) to use
+    /// the host's own check instead.
     /// </summary>
     public static IServiceCollection AddAsymCdcGateway(this IServiceCollection services, Action<GatewayOptions>? configure = null)
     {
@@ -26,7 +28,26 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new GatewayInstruments(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton<IGatewayReadiness, FrontendProbeReadiness>();
+        services.TryAddSingleton<IServedModelCatalog>(sp =>
+        {
+            var models = sp.GetServices<ServedModel>().ToList();
+            return new ServedModelCatalog(models.Count > 0 ? models : [ServedModels.FashionMnist]);
+        });
+        services.TryAddSingleton<PredictionFanOut>();
         services.TryAddSingleton<InferenceGateway>();
+        services.AddGrpc();
+        services.TryAddSingleton<InferenceGrpcService>();
+        return services;
+    }
+
+    /// <summary>Adds <paramref name="model"/> to the models the gateway serves (over REST and gRPC). Once any model is
+    /// registered, the gateway serves exactly the registered ones, so register Fashion-MNIST
+    /// (<see cref="ServedModels.FashionMnist"/>) too where it should stay.</summary>
+    public static IServiceCollection AddAsymCdcGatewayModel(this IServiceCollection services, ServedModel model)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(model);
+        services.AddSingleton(model);
         return services;
     }
 
