@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using AsymCdc.Abstractions;
 
@@ -165,7 +166,8 @@ public static class InferResponseWriter
     /// <summary><c>{"error": "..."}</c>, the KServe v2 error body.</summary>
     public static void WriteError(IBufferWriter<byte> output, string message)
     {
-        using var json = new Utf8JsonWriter(output);
+        // Messages quote names ('x', "input") and shapes (1×28×28); a JSON body needs none of them escaped.
+        using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         json.WriteStartObject();
         json.WriteString("error"u8, message);
         json.WriteEndObject();
