@@ -1,4 +1,5 @@
 using AsymCdc.Gateway;
+using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -36,8 +37,20 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<PredictionFanOut>();
         services.TryAddSingleton<InferenceGateway>();
         services.AddGrpc();
+        // gRPC's default 4 MB message limit would refuse a full batch of a larger model or MaxBatchSize before the
+        // gateway could say why; allow the largest valid request (raw or packed FP32) and some room for its framing.
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GatewayOptions>, IServedModelCatalog>((grpc, gateway, catalog) =>
+            grpc.MaxReceiveMessageSize = Math.Max(grpc.MaxReceiveMessageSize ?? 0, GrpcMessageLimit(gateway.Value, catalog)));
         services.TryAddSingleton<InferenceGrpcService>();
         return services;
+    }
+
+    /// <summary>Bytes of the largest infer request the gateway accepts over gRPC: MaxBatchSize items of the largest
+    /// input as float32, plus 1 MiB for names, shapes, parameters and protobuf framing.</summary>
+    internal static int GrpcMessageLimit(GatewayOptions gateway, IServedModelCatalog catalog)
+    {
+        var largestItem = catalog.Models.Max(m => (long)m.Input.ItemLength);
+        return (int)Math.Min(int.MaxValue, (gateway.MaxBatchSize * largestItem * sizeof(float)) + (1 << 20));
     }
 
     /// <summary>Adds <paramref name="model"/> to the models the gateway serves (over REST and gRPC). Once any model is

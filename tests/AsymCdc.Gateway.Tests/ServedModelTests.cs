@@ -160,6 +160,20 @@ public sealed class ServedModelTests
         Assert.Equal(StatusCode.DeadlineExceeded, InferenceGrpcService.ToRpcException(new TimeoutException("late"), TimeSpan.FromSeconds(1)).StatusCode);
     }
 
+    [Fact]
+    public void The_gRPC_message_limit_fits_the_largest_batch_of_the_largest_model()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        services.AddAsymCdcGateway(gateway => gateway.MaxBatchSize = 4096).AddAsymCdcGatewayModel(ServedModels.FashionMnist);
+        using var provider = services.BuildServiceProvider();
+
+        var limit = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>>().Value.MaxReceiveMessageSize;
+
+        Assert.Equal((4096 * 784 * 4) + (1 << 20), limit);
+    }
+
     private static IServedModelCatalog Catalog(Action<IServiceCollection>? configure = null)
     {
         var services = new ServiceCollection();
