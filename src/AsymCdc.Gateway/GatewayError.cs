@@ -9,12 +9,14 @@ namespace AsymCdc.Gateway;
 public readonly record struct GatewayError(int StatusCode, string Message, bool RetryAfter)
 {
     /// <summary>Maps what the cluster threw to HTTP. Predictions are idempotent, so every retryable failure
-    /// is a 503/504 a client or load balancer may retry; the rest are the caller's fault (400).</summary>
+    /// is a 503/504 a client or load balancer may retry; an unknown model is 404; the rest are the caller's fault (400).</summary>
     public static GatewayError From(Exception exception) => exception switch
     {
         PredictionException { Code: PredictionErrorCode.Overloaded } e => new(StatusCodes.Status503ServiceUnavailable, e.Message, RetryAfter: true),
         PredictionException { Code: PredictionErrorCode.Unavailable } e => new(StatusCodes.Status503ServiceUnavailable, e.Message, RetryAfter: true),
         PredictionException { Code: PredictionErrorCode.DeadlineExceeded } e => new(StatusCodes.Status504GatewayTimeout, e.Message, RetryAfter: false),
+        // The gateway checks the model against its catalogue first; a cluster that does not know it either answers as it would.
+        PredictionException { Code: PredictionErrorCode.UnknownModel } e => new(StatusCodes.Status404NotFound, e.Message, RetryAfter: false),
         PredictionException e => new(StatusCodes.Status400BadRequest, e.Message, RetryAfter: false),
         // Orleans' own response timeout: the frontend never answered.
         TimeoutException => new(StatusCodes.Status504GatewayTimeout, "the cluster did not answer in time; retry later", RetryAfter: false),
@@ -44,7 +46,7 @@ public readonly record struct GatewayError(int StatusCode, string Message, bool 
 
         static int Rank(Exception failure) => From(failure).StatusCode switch
         {
-            StatusCodes.Status400BadRequest => 0,
+            StatusCodes.Status400BadRequest or StatusCodes.Status404NotFound => 0,
             StatusCodes.Status503ServiceUnavailable => 1,
             StatusCodes.Status504GatewayTimeout => 2,
             _ => 3,

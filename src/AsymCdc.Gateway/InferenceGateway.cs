@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Globalization;
 using System.IO.Pipelines;
 using AsymCdc.Abstractions;
 using Microsoft.AspNetCore.Http;
@@ -8,19 +10,15 @@ using Microsoft.Net.Http.Headers;
 namespace AsymCdc.Gateway;
 
 /// <summary>
-/// The request handlers behind <see cref="GatewayEndpointRouteBuilderExtensions.MapAsymCdcGateway"/>.
-/// A thin edge: parse (pure), fan out one <see cref="IFrontendGrain.PredictAsync"/> per image, write the answer.
+/// The request handlers behind <see cref="GatewayEndpointRouteBuilderExtensions.MapAsymCdcGateway"/>, for every model
+/// of the <see cref="IServedModelCatalog"/>. A thin edge: parse (pure), fan out one
+/// <see cref="IFrontendGrain.PredictAsync"/> per item (<see cref="PredictionFanOut"/>), write the answer as JSON or,
+/// when asked, with the binary tensor data extension.
 /// </summary>
-internal sealed partial class InferenceGateway(
-    IGrainFactory grains,
-    IGatewayReadiness readiness,
-    IOptions<GatewayOptions> options,
-    GatewayInstruments instruments,
-    TimeProvider time,
-    ILogger<InferenceGateway> logger)
+internal sealed partial class InferenceGateway
 {
     private const string JsonContentType = "application/json";
-    private static readonly byte[] ModelMetadataBody = InferResponseWriter.ModelMetadata();
+    private const string BinaryContentType = "application/octet-stream";
     private static readonly byte[] ServerMetadataBody = InferResponseWriter.ServerMetadata(
         typeof(InferenceGateway).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
 
@@ -28,7 +26,30 @@ internal sealed partial class InferenceGateway(
     private static readonly byte[] NotReadyBody = """{"ready":false}"""u8.ToArray();
     private static readonly byte[] LiveBody = """{"live":true}"""u8.ToArray();
 
-    private readonly GatewayOptions _options = options.Value;
+    private readonly IServedModelCatalog _catalog;
+    private readonly PredictionFanOut _fanOut;
+    private readonly IGatewayReadiness _readiness;
+    private readonly GatewayInstruments _instruments;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly GatewayOptions _options;
+    private readonly Dictionary<ServedModel, byte[]> _metadata = [];
+
+    public InferenceGateway(
+        IServedModelCatalog catalog,
+        PredictionFanOut fanOut,
+        IGatewayReadiness readiness,
+        IOptions<GatewayOptions> options,
+        GatewayInstruments instruments,
+        TimeProvider time,
+        ILogger<InferenceGateway> logger)
+    {
+        (_catalog, _fanOut, _readiness, _instruments, _time, _logger, _options) = (catalog, fanOut, readiness, instruments, time, logger, options.Value);
+        foreach (var model in catalog.Models)
+        {
+            _metadata[model] = InferResponseWriter.ModelMetadata(model);
+        }
+    }
 
     public Task ServerMetadataAsync(HttpContext context) => WriteBodyAsync(context, StatusCodes.Status200OK, ServerMetadataBody);
 
@@ -42,11 +63,11 @@ internal sealed partial class InferenceGateway(
     }
 
     public Task ModelMetadataAsync(HttpContext context) =>
-        IsServedModel(context) ? WriteBodyAsync(context, StatusCodes.Status200OK, ModelMetadataBody) : WriteUnknownModelAsync(context);
+        Lookup(context) is { Model: { } model } ? WriteBodyAsync(context, StatusCodes.Status200OK, MetadataOf(model)) : WriteUnknownModelAsync(context);
 
     public async Task ModelReadyAsync(HttpContext context)
     {
-        if (!IsServedModel(context))
+        if (Lookup(context).Model is null)
         {
             await WriteUnknownModelAsync(context);
             return;
@@ -55,16 +76,44 @@ internal sealed partial class InferenceGateway(
         await ReadyAsync(context);
     }
 
+    /// <summary><c>POST /v2/repository/index</c>: every model version and whether it serves now.</summary>
+    public async Task RepositoryIndexAsync(HttpContext context)
+    {
+        var body = context.Request.BodyReader;
+        var read = await ReadWholeBodyAsync(body, context.RequestAborted);
+        bool onlyReady;
+        try
+        {
+            onlyReady = InferRequestParser.ParseRepositoryIndexRequest(read.Buffer);
+        }
+        catch (InferRequestException e)
+        {
+            await WriteErrorAsync(context, new GatewayError(StatusCodes.Status400BadRequest, e.Message, RetryAfter: false));
+            return;
+        }
+        finally
+        {
+            body.AdvanceTo(read.Buffer.End);
+        }
+
+        var ready = await IsReadyAsync(context.RequestAborted);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = JsonContentType;
+        InferResponseWriter.WriteRepositoryIndex(context.Response.BodyWriter, _catalog.Models, ready, onlyReady);
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
     public async Task InferAsync(HttpContext context)
     {
-        var started = time.GetTimestamp();
+        var started = _time.GetTimestamp();
         var status = await ServeInferAsync(context);
-        instruments.RecordRequest(status, time.GetElapsedTime(started));
+        _instruments.RecordRequest(status, _time.GetElapsedTime(started));
     }
 
     private async Task<int> ServeInferAsync(HttpContext context)
     {
-        if (!IsServedModel(context))
+        var lookup = Lookup(context);
+        if (lookup.Model is not { } model)
         {
             await WriteUnknownModelAsync(context);
             return StatusCodes.Status404NotFound;
@@ -75,11 +124,12 @@ internal sealed partial class InferenceGateway(
         var read = await ReadWholeBodyAsync(body, context.RequestAborted);
         try
         {
-            request = InferRequestParser.Parse(read.Buffer, _options.MaxBatchSize);
+            var jsonLength = InferRequestParser.ParseHeaderContentLength(context.Request.Headers[InferRequestParser.HeaderContentLength]);
+            request = InferRequestParser.Parse(read.Buffer, model, _options.MaxBatchSize, jsonLength);
         }
         catch (InferRequestException e)
         {
-            LogRejected(logger, e.Message);
+            LogRejected(_logger, e.Message);
             await WriteErrorAsync(context, new GatewayError(StatusCodes.Status400BadRequest, e.Message, RetryAfter: false));
             return StatusCodes.Status400BadRequest;
         }
@@ -88,83 +138,70 @@ internal sealed partial class InferenceGateway(
             body.AdvanceTo(read.Buffer.End);
         }
 
-        // One grain call per image, all at once: the frontend forms parity groups across callers, so a batch
-        // must not be serialised here. Any key works; the frontend is stateless.
-        var frontend = grains.GetGrain<IFrontendGrain>(0);
-        var calls = new Task<Prediction>[request.Images.Length];
-        for (var i = 0; i < calls.Length; i++)
+        var result = await _fanOut.PredictAsync(model, request);
+        if (result.Predictions is not { } predictions)
         {
-            calls[i] = PredictAsync(frontend, new PredictionRequest(request.Images[i], PredictionRequest.DefaultModel, request.Mode, request.Timeout));
-        }
-
-        try
-        {
-            await Task.WhenAll(calls);
-        }
-        catch
-        {
-            var failure = DecisiveFailure(calls);
-            var error = GatewayError.From(failure);
+            var error = GatewayError.From(result.Failure!);
             if (error.StatusCode == StatusCodes.Status500InternalServerError)
             {
-                LogUnexpectedFailure(logger, failure);
+                LogUnexpectedFailure(_logger, result.Failure!);
             }
             else
             {
-                LogPredictionFailed(logger, error.StatusCode, error.Message);
+                LogPredictionFailed(_logger, error.StatusCode, error.Message);
             }
 
             await WriteErrorAsync(context, error);
             return error.StatusCode;
         }
 
-        var predictions = new Prediction[calls.Length];
-        for (var i = 0; i < calls.Length; i++)
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        if (request.BinaryOutputs == 0)
         {
-            predictions[i] = calls[i].Result;
-            instruments.RecordPrediction(predictions[i].ServedBy);
+            response.ContentType = JsonContentType;
+            InferResponseWriter.WriteInferResponse(response.BodyWriter, model, lookup.Version, request.Id, predictions, request.Outputs, binaryOutputs: 0);
+        }
+        else
+        {
+            // The binary tensor data extension: the JSON's length goes in a header, so the JSON is measured before
+            // anything is written (writing to the body sends the headers).
+            var json = new ArrayBufferWriter<byte>(1024);
+            InferResponseWriter.WriteInferResponse(json, model, lookup.Version, request.Id, predictions, request.Outputs, request.BinaryOutputs);
+            response.ContentType = BinaryContentType;
+            response.Headers[InferRequestParser.HeaderContentLength] = json.WrittenCount.ToString(CultureInfo.InvariantCulture);
+            response.BodyWriter.Write(json.WrittenSpan);
+            InferResponseWriter.WriteBinaryOutputs(response.BodyWriter, model, predictions, request.BinaryOutputs);
         }
 
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = JsonContentType;
-        InferResponseWriter.WriteInferResponse(context.Response.BodyWriter, request.Id, predictions, request.Outputs);
-        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+        await response.BodyWriter.FlushAsync(context.RequestAborted);
         return StatusCodes.Status200OK;
     }
 
-    /// <summary>Turns a call that throws before returning (e.g. a disconnected client) into a failed task,
-    /// so one bad call cannot leave the others of the batch unobserved.</summary>
-    private static async Task<Prediction> PredictAsync(IFrontendGrain frontend, PredictionRequest request) =>
-        await frontend.PredictAsync(request);
+    private byte[] MetadataOf(ServedModel model) =>
+        _metadata.TryGetValue(model, out var body) ? body : InferResponseWriter.ModelMetadata(model);
 
     private async ValueTask<bool> IsReadyAsync(CancellationToken cancellationToken)
     {
         try
         {
-            return await readiness.IsReadyAsync(cancellationToken);
+            return await _readiness.IsReadyAsync(cancellationToken);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            LogReadinessFailed(logger, e);
+            LogReadinessFailed(_logger, e);
             return false;
         }
     }
 
-    private static bool IsServedModel(HttpContext context)
+    private ModelLookup Lookup(HttpContext context)
     {
         var values = context.Request.RouteValues;
-        return string.Equals(values["model"] as string, PredictionRequest.DefaultModel, StringComparison.Ordinal)
-            && (values["version"] is not string version || string.Equals(version, InferResponseWriter.ModelVersion, StringComparison.Ordinal));
+        return ModelLookup.Find(_catalog, values["model"] as string, values["version"] as string);
     }
 
-    private Task WriteUnknownModelAsync(HttpContext context)
-    {
-        var values = context.Request.RouteValues;
-        var message = values["version"] is string version && string.Equals(values["model"] as string, PredictionRequest.DefaultModel, StringComparison.Ordinal)
-            ? $"unknown version '{version}' of model '{PredictionRequest.DefaultModel}'; this gateway serves version {InferResponseWriter.ModelVersion}"
-            : $"unknown model '{values["model"]}'; this gateway serves '{PredictionRequest.DefaultModel}'";
-        return WriteErrorAsync(context, new GatewayError(StatusCodes.Status404NotFound, message, RetryAfter: false));
-    }
+    private Task WriteUnknownModelAsync(HttpContext context) =>
+        WriteErrorAsync(context, new GatewayError(StatusCodes.Status404NotFound, Lookup(context).NotFound!, RetryAfter: false));
 
     private Task WriteErrorAsync(HttpContext context, GatewayError error)
     {
@@ -173,7 +210,7 @@ internal sealed partial class InferenceGateway(
         if (error.RetryAfter)
         {
             // Retry-After carries whole seconds; round up so a client never retries early.
-            context.Response.Headers[HeaderNames.RetryAfter] = ((long)Math.Ceiling(_options.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers[HeaderNames.RetryAfter] = ((long)Math.Ceiling(_options.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
 
         InferResponseWriter.WriteError(context.Response.BodyWriter, error.Message);
@@ -202,23 +239,5 @@ internal sealed partial class InferenceGateway(
 
             body.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         }
-    }
-
-    private static Exception DecisiveFailure(Task<Prediction>[] calls)
-    {
-        var failures = new List<Exception>();
-        foreach (var call in calls)
-        {
-            if (call.IsFaulted)
-            {
-                failures.Add(call.Exception!.InnerException ?? call.Exception);
-            }
-            else if (call.IsCanceled)
-            {
-                failures.Add(new TimeoutException("the prediction was cancelled"));
-            }
-        }
-
-        return GatewayError.MostTelling(failures);
     }
 }

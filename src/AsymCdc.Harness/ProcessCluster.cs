@@ -371,6 +371,9 @@ public sealed partial class ProcessCluster : IAsyncDisposable
             ["AsymCdc__Silo__SiloPort"] = $"{silo.SiloPort}",
             ["AsymCdc__Silo__GatewayPort"] = $"{silo.GatewayPort}",
             ["AsymCdc__Silo__HttpPort"] = $"{silo.HttpPort}",
+            // Every frontend of this cluster runs on this machine, so each needs a KServe gRPC port of its own (the
+            // default 8081 would clash); workers serve no gRPC.
+            ["AsymCdc__Silo__GrpcPort"] = silo.Role == SiloRoles.Frontend ? $"{FreePorts.Take(1)[0]}" : "0",
             // Loopback: every silo is on this machine, and an address Orleans picks may be a container bridge's that
             // comes and goes.
             ["AsymCdc__Silo__AdvertisedAddress"] = "127.0.0.1",

@@ -8,8 +8,9 @@ namespace AsymCdc.Hosting;
 
 /// <summary>
 /// The HTTP surface of a silo host: health (<c>/health/*</c>), Prometheus <c>/metrics</c> and, on a frontend, the
-/// KServe v2 gateway. One wiring for <c>asymcdc-silo</c> and <c>asymcdc serve</c>; each registers its own health
-/// checks (<see cref="HealthEndpoints"/>).
+/// KServe v2 gateway, REST and gRPC. One wiring for <c>asymcdc-silo</c> and <c>asymcdc serve</c>; each registers its own
+/// health checks (<see cref="HealthEndpoints"/>) and its Kestrel endpoints (gRPC needs an HTTP/2 one:
+/// <see cref="SiloOptions.GrpcPort"/>).
 /// </summary>
 public static class FrontendEndpoints
 {
@@ -36,6 +37,7 @@ public static class FrontendEndpoints
         if (gateway)
         {
             app.MapAsymCdcGateway();
+            app.MapAsymCdcGrpc();
         }
 
         return app;

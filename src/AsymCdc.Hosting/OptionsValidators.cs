@@ -44,9 +44,18 @@ public sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
             CheckPort(failures, "PrimarySiloPort", primary);
         }
 
+        if (options.GrpcPort != 0)
+        {
+            CheckPort(failures, "GrpcPort", options.GrpcPort, offAllowed: true);
+        }
+
         if (options.SiloPort == options.GatewayPort || options.SiloPort == options.HttpPort || options.GatewayPort == options.HttpPort)
         {
             failures.Add($"{s}: SiloPort ({options.SiloPort}), GatewayPort ({options.GatewayPort}) and HttpPort ({options.HttpPort}) must differ");
+        }
+        else if (options.GrpcPort != 0 && (options.GrpcPort == options.SiloPort || options.GrpcPort == options.GatewayPort || options.GrpcPort == options.HttpPort))
+        {
+            failures.Add($"{s}:GrpcPort ({options.GrpcPort}) must differ from SiloPort ({options.SiloPort}), GatewayPort ({options.GatewayPort}) and HttpPort ({options.HttpPort}); 0 turns gRPC off");
         }
 
         if (string.IsNullOrWhiteSpace(options.ServiceId) || string.IsNullOrWhiteSpace(options.ClusterId))
@@ -73,11 +82,11 @@ public sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static void CheckPort(List<string> failures, string key, int port)
+    private static void CheckPort(List<string> failures, string key, int port, bool offAllowed = false)
     {
         if (port is < 1 or > 65535)
         {
-            failures.Add($"{SiloOptions.SectionName}:{key} = {port} is not a TCP port (1..65535)");
+            failures.Add($"{SiloOptions.SectionName}:{key} = {port} is not a TCP port (1..65535{(offAllowed ? ", or 0 for off" : "")})");
         }
     }
 }

@@ -34,6 +34,10 @@ public sealed class SiloOptions
 
     public int HttpPort { get; set; } = 8080;
 
+    /// <summary>A frontend's KServe v2 gRPC endpoint (HTTP/2 cleartext, prior knowledge: gRPC cannot share the HTTP/1.1
+    /// port). 0 turns it off.</summary>
+    public int GrpcPort { get; set; } = 8081;
+
     /// <summary>Redis clustering: the IP address this silo gives its peers and clients (null: Orleans picks one of this
     /// machine's addresses, which on a host with container bridges may be a bridge's). Kubernetes clustering uses the
     /// pod's IP.</summary>

@@ -1,6 +1,8 @@
 // asymcdc-silo: one AsymCDC silo. Roles, clustering and ports come from AsymCdc:Silo (appsettings or AsymCdc__Silo__*).
 using AsymCdc.Grains;
+using System.Net;
 using AsymCdc.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -18,7 +20,18 @@ catch (OptionsValidationException e)
     return 2;
 }
 
-builder.WebHost.UseUrls($"http://0.0.0.0:{silo.HttpPort}");
+// The endpoints are Kestrel's own, below; the .NET images' ASPNETCORE_HTTP_PORTS=8080 would only be overridden, with a warning.
+builder.WebHost.UseSetting(WebHostDefaults.HttpPortsKey, "");
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    // HTTP/1.1: KServe v2 REST, health, /metrics.
+    kestrel.Listen(IPAddress.Any, silo.HttpPort);
+    if (silo.HasRole(SiloRoles.Frontend) && silo.GrpcPort != 0)
+    {
+        // KServe v2 gRPC: HTTP/2 cleartext with prior knowledge, which cannot share a port with HTTP/1.1.
+        kestrel.Listen(IPAddress.Any, silo.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+    }
+});
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = silo.DrainTimeout + TimeSpan.FromSeconds(10));
 builder.Services.AddAsymCdcHealthChecks();
 if (silo.HasRole(SiloRoles.Frontend))

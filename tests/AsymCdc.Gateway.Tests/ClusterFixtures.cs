@@ -13,6 +13,8 @@ public abstract class ClusterWithGatewayFixture : IAsyncLifetime
 
     internal GatewayServer Gateway => _gateway!;
 
+    internal AsymCdc.Gateway.KServe.GRPCInferenceService.GRPCInferenceServiceClient Grpc => _gateway!.Grpc;
+
     public async Task InitializeAsync()
     {
         _cluster = await LocalCluster.StartAsync(CreateCluster());

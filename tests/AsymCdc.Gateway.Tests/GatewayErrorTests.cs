@@ -11,7 +11,7 @@ public sealed class GatewayErrorTests
     [InlineData(PredictionErrorCode.Unavailable, 503, true)]
     [InlineData(PredictionErrorCode.DeadlineExceeded, 504, false)]
     [InlineData(PredictionErrorCode.InvalidInput, 400, false)]
-    [InlineData(PredictionErrorCode.UnknownModel, 400, false)]
+    [InlineData(PredictionErrorCode.UnknownModel, 404, false)]
     [InlineData(PredictionErrorCode.UnknownMode, 400, false)]
     [InlineData(PredictionErrorCode.BatchTooLarge, 400, false)]
     public void Prediction_errors_map_to_HTTP_keeping_the_cluster_message(PredictionErrorCode code, int status, bool retryAfter)

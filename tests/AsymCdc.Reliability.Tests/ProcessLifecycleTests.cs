@@ -177,7 +177,7 @@ public sealed class ProcessLifecycleTests
     /// <summary>Runs one silo (both roles, localhost clustering unless overridden) and waits for it to exit by itself.</summary>
     private static async Task<(int ExitCode, string Output)> RunSiloAsync(string repository, Dictionary<string, string> settings)
     {
-        var ports = FreePorts.Take(3);
+        var ports = FreePorts.Take(4);
         var start = new ProcessStartInfo("dotnet", [SiloLocator.Find()])
         {
             RedirectStandardOutput = true,
@@ -188,6 +188,7 @@ public sealed class ProcessLifecycleTests
         start.Environment["AsymCdc__Silo__SiloPort"] = $"{ports[0]}";
         start.Environment["AsymCdc__Silo__GatewayPort"] = $"{ports[1]}";
         start.Environment["AsymCdc__Silo__HttpPort"] = $"{ports[2]}";
+        start.Environment["AsymCdc__Silo__GrpcPort"] = $"{ports[3]}";
         foreach (var (key, value) in settings)
         {
             start.Environment[key] = value;
