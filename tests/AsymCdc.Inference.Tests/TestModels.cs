@@ -10,6 +10,15 @@ internal static class TestModels
     public static string Directory =>
         Environment.GetEnvironmentVariable("ASYMCDC_MODELS") is { Length: > 0 } dir ? dir : ModelRepositoryLocator.Find();
 
+    /// <summary>Models that are not ours (issue 25): the stand-in user classifiers of models/train-user-models.sh and the
+    /// decoders <c>asymcdc train-decoders</c> trained for them.</summary>
+    public static readonly string[] UserModels =
+    [
+        "fmnist-cnn",
+        "digits-mlp",
+    ];
+
+    /// <summary>Every model of the repository (UserModels is declared first: static fields initialise in order).</summary>
     public static readonly string[] All =
     [
         ModelNames.Classifier,
@@ -19,6 +28,7 @@ internal static class TestModels
         ModelNames.Compact(4),
         ModelNames.Parm(2),
         ModelNames.Parm(4),
+        .. UserModels,
     ];
 
     private static readonly Lazy<FashionMnistSet> TestSet = new(() => FashionMnist.LoadTestSet());
