@@ -15,7 +15,12 @@ internal static class TestModels
     public static readonly string[] UserModels =
     [
         "fmnist-cnn",
+        "fmnist-cnn-compact-k2",
+        "fmnist-cnn-compact-k3",
+        "fmnist-cnn-compact-k4",
+        "fmnist-cnn-parm-k2",
         "digits-mlp",
+        "digits-mlp-compact-k2",
     ];
 
     /// <summary>Every model of the repository (UserModels is declared first: static fields initialise in order).</summary>
