@@ -13,6 +13,7 @@ command -v yamllint >/dev/null || need+=(yamllint)
 /usr/bin/python3 -c "import torch" 2>/dev/null || need+=(python3-torch)
 /usr/bin/python3 -c "import onnx" 2>/dev/null || need+=(python3-onnx)
 /usr/bin/python3 -c "import numpy" 2>/dev/null || need+=(python3-numpy)
+/usr/bin/python3 -c "import sklearn" 2>/dev/null || need+=(python3-sklearn)   # models/train-user-models.sh (digits-mlp)
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"

@@ -33,6 +33,9 @@ public static class AsymCdcCommandLine
         config.AddCommand<EvalCommand>("eval")
             .WithDescription("Degraded-mode accuracy, offline: every test image missing in turn in groups of k, reconstructed by each decoder (exact, compact, parm, approxifer).")
             .WithExample("eval", "-k", "2,4", "--decoders", "exact,compact", "--limit", "1000", "--json", "eval.json");
+        config.AddCommand<TrainDecodersCommand>("train-decoders")
+            .WithDescription("Bring your own model: train compact decoders (and ParM parity models) for your ONNX classifier from its own outputs on your data, install them in the model repository and record their degraded accuracy in MODEL_CARD.md.")
+            .WithExample("train-decoders", "--model", "fmnist-cnn", "--data", "fmnist", "--feature-output", "features", "-k", "2,3,4", "--parm", "--parm-k", "2");
         config.AddCommand<BenchCommand>("bench")
             .WithDescription("Latency under stragglers: every mode on one in-process cluster and one Poisson trace per straggler scenario; writes results.json, results.md, latency.png.")
             .WithExample("bench", "--preset", "quick", "--out", "bench-results");

@@ -10,6 +10,20 @@ internal static class TestModels
     public static string Directory =>
         Environment.GetEnvironmentVariable("ASYMCDC_MODELS") is { Length: > 0 } dir ? dir : ModelRepositoryLocator.Find();
 
+    /// <summary>Models that are not ours (issue 25): the stand-in user classifiers of models/train-user-models.sh and the
+    /// decoders <c>asymcdc train-decoders</c> trained for them.</summary>
+    public static readonly string[] UserModels =
+    [
+        "fmnist-cnn",
+        "fmnist-cnn-compact-k2",
+        "fmnist-cnn-compact-k3",
+        "fmnist-cnn-compact-k4",
+        "fmnist-cnn-parm-k2",
+        "digits-mlp",
+        "digits-mlp-compact-k2",
+    ];
+
+    /// <summary>Every model of the repository (UserModels is declared first: static fields initialise in order).</summary>
     public static readonly string[] All =
     [
         ModelNames.Classifier,
@@ -19,6 +33,7 @@ internal static class TestModels
         ModelNames.Compact(4),
         ModelNames.Parm(2),
         ModelNames.Parm(4),
+        .. UserModels,
     ];
 
     private static readonly Lazy<FashionMnistSet> TestSet = new(() => FashionMnist.LoadTestSet());

@@ -44,6 +44,8 @@ public static class FashionMnist
 {
     public const string ImagesFile = "t10k-images-idx3-ubyte.gz";
     public const string LabelsFile = "t10k-labels-idx1-ubyte.gz";
+    public const string TrainingImagesFile = "train-images-idx3-ubyte.gz";
+    public const string TrainingLabelsFile = "train-labels-idx1-ubyte.gz";
     public const string SystemDirectory = "/usr/share/datasets/fashion-mnist";
     internal const int Rows = 28;
     internal const int Columns = 28;
@@ -66,6 +68,32 @@ public static class FashionMnist
         {
             throw new FileNotFoundException(
                 $"Fashion-MNIST test set not found: expected '{imagesPath}' and '{labelsPath}'.", imagesPath);
+        }
+
+        var images = ReadImages(imagesPath);
+        var labels = ReadLabels(labelsPath);
+        if (images.Length != labels.Length * FashionMnistSet.ImageLength)
+        {
+            throw new InvalidDataException(
+                $"Fashion-MNIST files in '{dir}' disagree: {images.Length / FashionMnistSet.ImageLength} images but {labels.Length} labels.");
+        }
+
+        return new FashionMnistSet(images, labels, dir);
+    }
+
+    /// <summary>
+    /// Loads the 60,000 training images from <paramref name="directory"/> (default: Debian's <see cref="SystemDirectory"/>;
+    /// the repository ships only the test set). Throws <see cref="FileNotFoundException"/> saying what to install.
+    /// </summary>
+    public static FashionMnistSet LoadTrainingSet(string? directory = null)
+    {
+        var dir = directory ?? SystemDirectory;
+        var imagesPath = Path.Combine(dir, TrainingImagesFile);
+        var labelsPath = Path.Combine(dir, TrainingLabelsFile);
+        if (!File.Exists(imagesPath) || !File.Exists(labelsPath))
+        {
+            throw new FileNotFoundException(
+                $"Fashion-MNIST training set not found: expected '{imagesPath}' and '{labelsPath}'. Install Debian's dataset-fashion-mnist.", imagesPath);
         }
 
         var images = ReadImages(imagesPath);
