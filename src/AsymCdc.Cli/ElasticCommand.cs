@@ -19,8 +19,8 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
         [CommandOption("-r|--rate <QPS>"), Description("Open-loop arrival rate of the scaling phases, queries per second."), DefaultValue(100.0)]
         public double Rate { get; init; } = 100;
 
-        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(450.0)]
-        public double OverloadRate { get; init; } = 450;
+        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(350.0)]
+        public double OverloadRate { get; init; } = 350;
 
         [CommandOption("--hold <S>"), Description("Seconds each phase holds its load once its scaling is done (at least 10: the worker share and queue delay are measured over the last 10 s, when a new worker's CPU limit applies)."), DefaultValue(20.0)]
         public double HoldSeconds { get; init; } = 20;

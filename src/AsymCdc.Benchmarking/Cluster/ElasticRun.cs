@@ -26,8 +26,8 @@ public sealed class ElasticRunOptions
     public const int HpaMaxReplicas = 12;
 
     /// <summary>The plan: workers 4 → 6 → 3 → 4 and frontends 2 → 3 → 2 under steady load, then an overload that
-    /// the autoscaling signal must show and scale-outs, in steps as the chart's HPA takes them, up to its 12 workers,
-    /// that must bring it back below the target.</summary>
+    /// the autoscaling signal must show and a scale-out that must bring it back below the target. (Not to the chart's
+    /// 12: on two cores, 14 silo processes exceed the machine, whatever each worker's limit.)</summary>
     public static readonly IReadOnlyList<ElasticStep> DefaultSteps =
     [
         new("steady", null, null),
@@ -38,7 +38,6 @@ public sealed class ElasticRunOptions
         new("frontends 3->2", null, 2),
         new("overload", null, null, Overload: true),
         new("overload, workers 4->8", 8, null, Overload: true),
-        new("overload, workers 8->12", 12, null, Overload: true),
     ];
 
     public int Workers { get; init; } = 4;
@@ -46,7 +45,7 @@ public sealed class ElasticRunOptions
     public double Rate { get; init; } = 100;
 
     /// <summary>The arrival rate of the overload steps: above what the starting workers can serve.</summary>
-    public double OverloadRate { get; init; } = 450;
+    public double OverloadRate { get; init; } = 350;
 
     /// <summary>How long each step holds its load after its scaling is done; the last 10 s are what the report's
     /// worker share and queue delay are measured over (by then a new worker's CPU limit applies:
