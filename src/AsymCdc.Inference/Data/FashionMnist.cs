@@ -59,41 +59,25 @@ public static class FashionMnist
     /// <c>models/data</c> (walking up from the current and the application directory), then
     /// <see cref="SystemDirectory"/>. Throws <see cref="FileNotFoundException"/> naming every path tried.
     /// </summary>
-    public static FashionMnistSet LoadTestSet(string? directory = null)
-    {
-        var dir = directory ?? FindDirectory();
-        var imagesPath = Path.Combine(dir, ImagesFile);
-        var labelsPath = Path.Combine(dir, LabelsFile);
-        if (!File.Exists(imagesPath) || !File.Exists(labelsPath))
-        {
-            throw new FileNotFoundException(
-                $"Fashion-MNIST test set not found: expected '{imagesPath}' and '{labelsPath}'.", imagesPath);
-        }
-
-        var images = ReadImages(imagesPath);
-        var labels = ReadLabels(labelsPath);
-        if (images.Length != labels.Length * FashionMnistSet.ImageLength)
-        {
-            throw new InvalidDataException(
-                $"Fashion-MNIST files in '{dir}' disagree: {images.Length / FashionMnistSet.ImageLength} images but {labels.Length} labels.");
-        }
-
-        return new FashionMnistSet(images, labels, dir);
-    }
+    public static FashionMnistSet LoadTestSet(string? directory = null) =>
+        Load(directory ?? FindDirectory(), ImagesFile, LabelsFile, "test set", "");
 
     /// <summary>
     /// Loads the 60,000 training images from <paramref name="directory"/> (default: Debian's <see cref="SystemDirectory"/>;
     /// the repository ships only the test set). Throws <see cref="FileNotFoundException"/> saying what to install.
     /// </summary>
-    public static FashionMnistSet LoadTrainingSet(string? directory = null)
+    public static FashionMnistSet LoadTrainingSet(string? directory = null) =>
+        Load(directory ?? SystemDirectory, TrainingImagesFile, TrainingLabelsFile, "training set", " Install Debian's dataset-fashion-mnist.");
+
+    /// <summary>One split: its IDX image and label files in <paramref name="dir"/>, checked against each other.</summary>
+    private static FashionMnistSet Load(string dir, string imagesFile, string labelsFile, string split, string hint)
     {
-        var dir = directory ?? SystemDirectory;
-        var imagesPath = Path.Combine(dir, TrainingImagesFile);
-        var labelsPath = Path.Combine(dir, TrainingLabelsFile);
+        var imagesPath = Path.Combine(dir, imagesFile);
+        var labelsPath = Path.Combine(dir, labelsFile);
         if (!File.Exists(imagesPath) || !File.Exists(labelsPath))
         {
             throw new FileNotFoundException(
-                $"Fashion-MNIST training set not found: expected '{imagesPath}' and '{labelsPath}'. Install Debian's dataset-fashion-mnist.", imagesPath);
+                $"Fashion-MNIST {split} not found: expected '{imagesPath}' and '{labelsPath}'.{hint}", imagesPath);
         }
 
         var images = ReadImages(imagesPath);
