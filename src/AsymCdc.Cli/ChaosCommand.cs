@@ -14,7 +14,7 @@ namespace AsymCdc.Cli;
 /// </summary>
 public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : DrillSettings
     {
         [CommandOption("-w|--workers <N>"), Description("Worker silo processes."), DefaultValue(4)]
         public int Workers { get; init; } = 4;
@@ -49,12 +49,6 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
         [CommandOption("--kill-nice <N>"), Description("CPU niceness a silo gets just before its SIGKILL (0..19): the kernel frees a killed process's memory in that process's threads, which on Kubernetes run on the dead pod's own CPU and here on the cores of the silos that react."), DefaultValue(19)]
         public int KillNice { get; init; } = 19;
 
-        [CommandOption("-m|--mode <MODE>"), Description("Serving mode of the load."), DefaultValue("asymcdc-compact")]
-        public string Mode { get; init; } = "asymcdc-compact";
-
-        [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
-        public int K { get; init; } = 2;
-
         [CommandOption("--straggler-deadline <MS>"), Description("Each answer is raced against this before a decode, in ms (the floor of the median rule)."), DefaultValue(5)]
         public int StragglerDeadlineMs { get; init; } = 5;
 
@@ -76,17 +70,8 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
 
         public ClientHedging? Hedging => NoHedge ? null : new ClientHedging { Percentile = HedgePercentile };
 
-        [CommandOption("--timeout <MS>"), Description("Deadline of each query, in ms."), DefaultValue(5000)]
-        public int TimeoutMs { get; init; } = 5000;
-
         [CommandOption("--run-dir <DIR>"), Description("State file and logs of the drill's cluster."), DefaultValue("runs/chaos")]
         public string RunDirectory { get; init; } = "runs/chaos";
-
-        [CommandOption("--models <DIR>"), Description("Model repository (default: models/ found above the working directory).")]
-        public string? Models { get; init; }
-
-        [CommandOption("--silo <DLL>"), Description("The asymcdc-silo.dll to run (default: the silo project's build output).")]
-        public string? Silo { get; init; }
 
         [CommandOption("--json <FILE>"), Description("Also write the report as JSON to FILE.")]
         public string? Json { get; init; }
@@ -98,14 +83,9 @@ public sealed class ChaosCommand : AsyncCommand<ChaosCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (!ServingModes.TryParse(Mode, out _))
+            if (ValidateModeAndK() is { } invalid)
             {
-                return ValidationResult.Error($"--mode '{Mode}' is not one of: {string.Join(", ", ServingModes.All.Select(m => m.ToName()))}");
-            }
-
-            if (K is < 2 or > 4)
-            {
-                return ValidationResult.Error($"-k {K} is outside 2..4");
+                return invalid;
             }
 
             if (Kill < 0 || Kill >= Workers)

@@ -14,7 +14,7 @@ namespace AsymCdc.Cli;
 /// </summary>
 public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : DrillSettings
     {
         [CommandOption("-r|--rate <QPS>"), Description("Open-loop arrival rate of the scaling phases, queries per second."), DefaultValue(100.0)]
         public double Rate { get; init; } = 100;
@@ -28,26 +28,11 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
         [CommandOption("--worker-cpu <CORES>"), Description("CPU limit of each worker silo, in cores, applied with a cgroup quota as Kubernetes applies a pod's CPU limit: on one machine it gives each worker a capacity of its own (0: none)."), DefaultValue(0.1)]
         public double WorkerCpu { get; init; } = 0.1;
 
-        [CommandOption("-m|--mode <MODE>"), Description("Serving mode of the load."), DefaultValue("asymcdc-compact")]
-        public string Mode { get; init; } = "asymcdc-compact";
-
-        [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
-        public int K { get; init; } = 2;
-
         [CommandOption("--warmup <N>"), Description("Queries sent before the measured load (every silo's JIT tiers up meanwhile)."), DefaultValue(3000)]
         public int Warmup { get; init; } = 3000;
 
-        [CommandOption("--timeout <MS>"), Description("Deadline of each query, in ms."), DefaultValue(5000)]
-        public int TimeoutMs { get; init; } = 5000;
-
         [CommandOption("--run-dir <DIR>"), Description("State file and logs of the drill's cluster."), DefaultValue("runs/elastic")]
         public string RunDirectory { get; init; } = "runs/elastic";
-
-        [CommandOption("--models <DIR>"), Description("Model repository (default: models/ found above the working directory).")]
-        public string? Models { get; init; }
-
-        [CommandOption("--silo <DLL>"), Description("The asymcdc-silo.dll to run (default: the silo project's build output).")]
-        public string? Silo { get; init; }
 
         [CommandOption("-s|--set <KEY=VALUE>"), Description("Configuration for every silo, e.g. --set AsymCdc:Serving:K=3 (repeatable).")]
         public string[]? Set { get; init; }
@@ -57,14 +42,9 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (!ServingModes.TryParse(Mode, out _))
+            if (ValidateModeAndK() is { } invalid)
             {
-                return ValidationResult.Error($"--mode '{Mode}' is not one of: {string.Join(", ", ServingModes.All.Select(m => m.ToName()))}");
-            }
-
-            if (K is < 2 or > 4)
-            {
-                return ValidationResult.Error($"-k {K} is outside 2..4");
+                return invalid;
             }
 
             if (Set?.FirstOrDefault(p => !p.Contains('=', StringComparison.Ordinal) || p.StartsWith('=')) is { } bad)
