@@ -11,8 +11,9 @@ OPSET = 17
 MAX_BATCH = 256
 
 
-def export(module, name, role, inputs, outputs, example, out_dir, k=None, golden_input=None):
-    """inputs/outputs: lists of (name, dims-with--1-for-batch)."""
+def export(module, name, role, inputs, outputs, example, out_dir, k=None, golden_input=None, extra=None, input_range=None):
+    """inputs/outputs: lists of (name, dims-with--1-for-batch). extra: more config.json fields (serves, aliases,
+    dataset, ...); input_range: [min, max] of the input's values, checked by the cluster."""
     version_dir = os.path.join(out_dir, name, "1")
     os.makedirs(version_dir, exist_ok=True)
     path = os.path.join(version_dir, "model.onnx")
@@ -31,8 +32,11 @@ def export(module, name, role, inputs, outputs, example, out_dir, k=None, golden
         "inputs": [{"name": n, "data_type": "TYPE_FP32", "dims": d} for n, d in inputs],
         "outputs": [{"name": n, "data_type": "TYPE_FP32", "dims": d} for n, d in outputs],
     }
+    if input_range is not None:
+        config["inputs"][0]["range"] = list(input_range)
     if k is not None:
         config["k"] = k
+    config.update(extra or {})
     with open(os.path.join(out_dir, name, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")

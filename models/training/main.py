@@ -71,9 +71,10 @@ def main():
     sample = x_test[:2].clone()
     export.export(inn.ForwardGraph(net), "fmnist-inn", "classifier",
                   [("input", [-1, 1, 28, 28])], [("logits", [-1, 10]), ("features", [-1, 16, 7, 7])],
-                  sample, out)
+                  sample, out, input_range=(0, 1), extra={"aliases": ["fmnist"], "dataset": "fmnist"})
     export.export(inn.InverseGraph(net), "fmnist-inn-inverse", "inverse",
-                  [("features", [-1, 16, 7, 7])], [("input", [-1, 1, 28, 28])], z_test[:2].clone(), out)
+                  [("features", [-1, 16, 7, 7])], [("input", [-1, 1, 28, 28])], z_test[:2].clone(), out,
+                  extra={"serves": "fmnist-inn"})
     fwd_flops = export.count_flops(net, sample)
     inv_flops = export.count_flops(net, z_test[:2], method="inverse")
     report["models"]["fmnist-inn"] = {"test_accuracy": acc, "params": export.count_params(net),
@@ -121,7 +122,8 @@ def main():
         log(f"fmnist-compact-k{k}: degraded accuracy {acc_k:.4f}, agreement {agree_k:.4f}, "
             f"{flops / 1e6:.2f} MFLOPs vs exact path {exact_flops / 1e6:.2f} MFLOPs ({exact_flops / flops:.1f}x)")
         export.export(dec, f"fmnist-compact-k{k}", "compact-decoder",
-                      [("features", [-1, 16 * k, 7, 7])], [("logits", [-1, 10])], example, out, k=k)
+                      [("features", [-1, 16 * k, 7, 7])], [("logits", [-1, 10])], example, out, k=k,
+                      extra={"serves": "fmnist-inn", "serves_output": "features"})
         report["models"][f"fmnist-compact-k{k}"] = {
             "degraded_accuracy": acc_k, "agreement": agree_k, "params": export.count_params(dec),
             "flops": flops, "exact_path_flops": exact_flops, "train_seconds": round(time.time() - t0)}
@@ -141,7 +143,8 @@ def main():
         log(f"fmnist-parm-k{k}: degraded accuracy {acc_k:.4f}, agreement {agree_k:.4f}")
         example = x_test[:2 * k].reshape(2, k, 1, 28, 28).sum(1)
         export.export(parm.ParityGraph(par), f"fmnist-parm-k{k}", "parity-model",
-                      [("input", [-1, 1, 28, 28])], [("logits", [-1, 10])], example, out, k=k)
+                      [("input", [-1, 1, 28, 28])], [("logits", [-1, 10])], example, out, k=k,
+                      extra={"serves": "fmnist-inn", "encoder": "sum"})
         report["models"][f"fmnist-parm-k{k}"] = {
             "degraded_accuracy": acc_k, "agreement": agree_k, "params": export.count_params(par),
             "flops": export.count_flops(par, example), "train_seconds": round(time.time() - t0)}

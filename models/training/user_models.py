@@ -153,7 +153,8 @@ def main():
         acc = accuracy(net, x_test, y_test)
         log(f"fmnist-cnn test accuracy {acc:.4f}")
         export.export(net, "fmnist-cnn", "classifier", [("input", [-1, 1, 28, 28])],
-                      [("logits", [-1, 10]), ("features", [-1, 128])], x_test[:2].clone(), args.out)
+                      [("logits", [-1, 10]), ("features", [-1, 128])], x_test[:2].clone(), args.out,
+                      input_range=(0, 1), extra={"dataset": "fmnist"})
         report["models"]["fmnist-cnn"] = {"test_accuracy": acc, "params": export.count_params(net),
                                           "flops": export.count_flops(net, x_test[:2]), "epochs": epochs,
                                           "train_seconds": round(time.time() - t0)}
@@ -167,7 +168,8 @@ def main():
         acc = accuracy(net, x_test, y_test)
         log(f"digits-mlp test accuracy {acc:.4f}")
         export.export(net, "digits-mlp", "classifier", [("input", [-1, 1, 8, 8])],
-                      [("logits", [-1, 10]), ("features", [-1, 64])], x_test[:2].clone(), args.out)
+                      [("logits", [-1, 10]), ("features", [-1, 64])], x_test[:2].clone(), args.out,
+                      input_range=(0, 1), extra={"dataset": "digits"})
         source = ("scikit-learn load_digits (UCI optical recognition of handwritten digits, 8x8, pixel counts 0..16 "
                   f"scaled to [0,1]); stratified 75/25 split, random_state {SEED % (2 ** 31)}")
         digits_dir = os.path.join(args.out, "data", "digits")

@@ -1,14 +1,39 @@
 namespace AsymCdc.Abstractions;
 
-/// <summary>One Fashion-MNIST query: 784 float32 pixels in [0, 1], row-major [1, 28, 28].</summary>
+/// <summary>One item of a model's input: float32 values, row-major, of <see cref="Shape"/> (the model's item shape,
+/// without the batch axis, e.g. [1, 28, 28]; a flat [n] of the same length is read row-major too).</summary>
+[GenerateSerializer, Immutable, Alias("asymcdc.Tensor")]
+public sealed record Tensor([property: Id(0)] float[] Data, [property: Id(1)] int[] Shape)
+{
+    /// <summary>A Fashion-MNIST image: 784 pixels in [0, 1], [1, 28, 28].</summary>
+    public static Tensor Image(float[] pixels) => new(pixels, [1, 28, 28]);
+
+    /// <summary>Values of any model, shaped by the model they are sent to.</summary>
+    public static Tensor Flat(float[] values) => new(values, [values?.Length ?? 0]);
+
+    /// <summary>"[1,28,28]", for messages.</summary>
+    public string ShapeText => Shape is null ? "none" : $"[{string.Join(',', Shape)}]";
+}
+
+/// <summary>One query of a model: its input, which model (repository name or alias), how to serve it and how long it
+/// may take. The product's own model, <see cref="DefaultModel"/>, takes a Fashion-MNIST image.</summary>
 [GenerateSerializer, Immutable, Alias("asymcdc.PredictionRequest")]
 public sealed record PredictionRequest(
-    [property: Id(0)] float[] Input,
+    [property: Id(0)] Tensor Input,
     [property: Id(1)] string Model = PredictionRequest.DefaultModel,
     [property: Id(2)] ServingMode? Mode = null,
     [property: Id(3)] TimeSpan? Timeout = null)
 {
+    /// <summary>A Fashion-MNIST query of <paramref name="model"/> (the product's model by default): 784 pixels in [0, 1].</summary>
+    /// <remarks>Its parameters are named as the record's, so <c>Mode:</c> and <c>Timeout:</c> work with either input.</remarks>
+    public PredictionRequest(float[] pixels, string Model = DefaultModel, ServingMode? Mode = null, TimeSpan? Timeout = null)
+        : this(Tensor.Image(pixels), Model, Mode, Timeout)
+    {
+    }
+
     public const string DefaultModel = "fmnist";
+
+    /// <summary>The default model's input length (a 28x28 image) and classes.</summary>
     public const int InputLength = 784;
     public const int Classes = 10;
 }
@@ -38,6 +63,8 @@ public enum PredictionErrorCode
     DeadlineExceeded = 4,
     Unavailable = 5,
     BatchTooLarge = 6,
+    /// <summary>The model lacks what the requested mode needs (a decoder or parity model); the message names it.</summary>
+    ModeNotSupported = 7,
 }
 
 [GenerateSerializer, Alias("asymcdc.PredictionException")]

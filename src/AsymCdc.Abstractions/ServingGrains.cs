@@ -10,7 +10,8 @@ public interface IModelWorkerGrain : IGrainWithStringKey
     ValueTask<WorkerAnswer> RunAsync(WorkerCall call);
 }
 
-/// <summary>Forms parity groups of k queries in arrival order and answers each caller. Key: <c>{mode}/{k}/{shard}</c>
+/// <summary>Forms parity groups of k queries of one model in arrival order and answers each caller. Key:
+/// <c>{model}/{mode}/{k}/{shard}</c>
 /// (see <see cref="ParityGroupKey"/>).</summary>
 [Alias("asymcdc.IParityGroupGrain")]
 public interface IParityGroupGrain : IGrainWithStringKey
@@ -50,29 +51,31 @@ public sealed record GroupQuery(
     [property: Id(1)] string Model,
     [property: Id(2)] DateTime DeadlineUtc);
 
-/// <summary>A decode: K data members (entry <see cref="MissingIndex"/> null), and the parity's answer.</summary>
+/// <summary>A decode of a group of <see cref="Model"/> (its repository name): K data members (entry
+/// <see cref="MissingIndex"/> null), and the parity's answer.</summary>
 [GenerateSerializer, Immutable, Alias("asymcdc.DecodeCall")]
 public sealed record DecodeCall(
     [property: Id(0)] ServingMode Mode,
     [property: Id(1)] int K,
     [property: Id(2)] int MissingIndex,
     [property: Id(3)] WorkerAnswer?[] Data,
-    [property: Id(4)] WorkerAnswer Parity);
+    [property: Id(4)] WorkerAnswer Parity,
+    [property: Id(5)] string Model);
 
-/// <summary>Parity-group grain keys: one group grain per (mode, k, shard).</summary>
+/// <summary>Parity-group grain keys: one group grain per (model, mode, k, shard); a group holds queries of one model.</summary>
 public static class ParityGroupKey
 {
-    public static string Format(ServingMode mode, int k, int shard) => $"{mode.ToName()}/{k}/{shard}";
+    public static string Format(string model, ServingMode mode, int k, int shard) => $"{model}/{mode.ToName()}/{k}/{shard}";
 
-    public static (ServingMode Mode, int K, int Shard) Parse(string key)
+    public static (string Model, ServingMode Mode, int K, int Shard) Parse(string key)
     {
         var parts = key.Split('/');
-        if (parts.Length != 3 || !ServingModes.TryParse(parts[0], out var mode)
-            || !int.TryParse(parts[1], out var k) || !int.TryParse(parts[2], out var shard))
+        if (parts.Length != 4 || parts[0].Length == 0 || !ServingModes.TryParse(parts[1], out var mode)
+            || !int.TryParse(parts[2], out var k) || !int.TryParse(parts[3], out var shard))
         {
-            throw new ArgumentException($"parity-group key '{key}' is not of the form '{{mode}}/{{k}}/{{shard}}'", nameof(key));
+            throw new ArgumentException($"parity-group key '{key}' is not of the form '{{model}}/{{mode}}/{{k}}/{{shard}}'", nameof(key));
         }
 
-        return (mode, k, shard);
+        return (parts[0], mode, k, shard);
     }
 }

@@ -143,6 +143,20 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     }
 
     /// <summary>
+    /// Predicts one item of <paramref name="model"/> (its repository name or an alias): <paramref name="input"/> has the
+    /// model's item shape (or is flat of its length). <paramref name="mode"/> null serves it with the cluster's default
+    /// where the model supports it, else hedged; a mode the model lacks a companion for is refused with
+    /// <see cref="PredictionErrorCode.ModeNotSupported"/>, naming it.
+    /// </summary>
+    public async Task<Prediction> PredictAsync(string model, Tensor input, ServingMode? mode = null, TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(model);
+        ArgumentNullException.ThrowIfNull(input);
+        return await PredictAsync(new PredictionRequest(input, model, mode, timeout), cancellationToken);
+    }
+
+    /// <summary>
     /// The Orleans client's own failures: the gateway died or refused the call before it reached a frontend grain
     /// (rejection, connection failure), or it died with the call in flight and the client's response timeout fired.
     /// Predictions are idempotent, so each is a retryable <see cref="PredictionErrorCode.Unavailable"/>.

@@ -17,7 +17,7 @@ internal sealed class PredictionFanOut(IGrainFactory grains, GatewayInstruments 
         var calls = new Task<Prediction>[request.Images.Length];
         for (var i = 0; i < calls.Length; i++)
         {
-            calls[i] = PredictAsync(frontend, new PredictionRequest(request.Images[i], model.ClusterModelName, request.Mode, request.Timeout));
+            calls[i] = PredictAsync(frontend, new PredictionRequest(new Tensor(request.Images[i], model.Input.TensorShape), model.ClusterModelName, request.Mode, request.Timeout));
         }
 
         try

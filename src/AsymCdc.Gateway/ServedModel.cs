@@ -149,13 +149,18 @@ public sealed record ServedInput(string Name, IReadOnlyList<int> ItemShape, floa
         }
     }
 
+    /// <summary><see cref="ItemShape"/> as the cluster's <see cref="Tensor.Shape"/>.</summary>
+    internal int[] TensorShape { get; } = [.. ItemShape];
+
     /// <summary>[-1, ..ItemShape], as metadata shows it.</summary>
     public IReadOnlyList<long> Shape => [-1, .. ItemShape.Select(d => (long)d)];
 
     /// <summary>"[N,1,28,28]", as messages show the expected shape.</summary>
     internal string ExpectedShape => $"[N,{string.Join(',', ItemShape)}]";
 
-    internal string Range => string.Create(CultureInfo.InvariantCulture, $"[{Min}, {Max}]");
+    internal string Range => Min == float.MinValue && Max == float.MaxValue
+        ? "the float32 range"
+        : string.Create(CultureInfo.InvariantCulture, $"[{Min}, {Max}]");
 }
 
 /// <summary>A served model's output, filled from each answer's <see cref="Prediction.Logits"/> (FP32

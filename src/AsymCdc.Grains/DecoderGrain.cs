@@ -23,24 +23,31 @@ public sealed class DecoderGrain(DecoderSet decoders) : Grain, IDecoderGrain
         }
 
         var request = new DecodeRequest(call.K, call.MissingIndex, data, new MemberAnswer(call.Parity.Logits, call.Parity.Features));
-        return await decoders.For(call.Mode).DecodeAsync(request);
+        return await decoders.For(call.Model, call.Mode).DecodeAsync(request);
     }
 }
 
-/// <summary>The decoders of the coded modes, built once per silo from the model catalog on first use.</summary>
+/// <summary>The decoders of each served model's coded modes, built once per silo from the model catalog on first use.</summary>
 public sealed class DecoderSet(IModelCatalog models)
 {
-    private readonly ConcurrentDictionary<ServingMode, IDecoder> _decoders = new();
+    private readonly ConcurrentDictionary<(string Model, ServingMode Mode), IDecoder> _decoders = new();
 
-    public IDecoder For(ServingMode mode) => _decoders.GetOrAdd(mode, static (m, catalog) => m switch
+    public IDecoder For(string model, ServingMode mode) => _decoders.GetOrAdd((model, mode), static (key, catalog) =>
     {
-        ServingMode.AsymCdcExact => Decoders.Create(DecoderKind.Exact,
-            catalog.Get(ServingModels.Classifier), catalog.Get(ServingModels.Inverse)),
-        // The exact decoder backs up the compact one for a partial group size without a compact model.
-        ServingMode.AsymCdcCompact => Decoders.Create(DecoderKind.Compact,
-            catalog.Get(ServingModels.Classifier), catalog.Get(ServingModels.Inverse), k => catalog.Get(ServingModels.Compact(k))),
-        ServingMode.Parm => Decoders.Create(DecoderKind.Parm),
-        ServingMode.ApproxIfer => Decoders.Create(DecoderKind.ApproxIfer),
-        _ => throw new PredictionException(PredictionErrorCode.UnknownMode, $"mode '{m.ToName()}' has no decoder; only coded modes decode"),
+        var served = catalog.FindServed(key.Model) ?? throw new PredictionException(PredictionErrorCode.UnknownModel,
+            $"no served model '{key.Model}' to decode for; this silo serves: {string.Join(", ", catalog.Served.Select(m => m.Name))}");
+        IModelFunction? inverse = served.Inverse is { } name ? catalog.Get(name) : null;
+        return key.Mode switch
+        {
+            ServingMode.AsymCdcExact => Decoders.Create(DecoderKind.Exact, catalog.Get(served.Name),
+                inverse ?? throw new PredictionException(PredictionErrorCode.ModeNotSupported, $"model '{served.Name}' has no inverse to decode exactly with")),
+            // The exact decoder backs up the compact one for a partial group size without a compact model, where there is an inverse.
+            ServingMode.AsymCdcCompact => Decoders.Create(DecoderKind.Compact, inverse is null ? null : catalog.Get(served.Name), inverse,
+                k => served.Compact.TryGetValue(k, out var compact) ? catalog.Get(compact)
+                    : throw new PredictionException(PredictionErrorCode.ModeNotSupported, $"model '{served.Name}' has no compact decoder for groups of {k}")),
+            ServingMode.Parm => Decoders.Create(DecoderKind.Parm),
+            ServingMode.ApproxIfer => Decoders.Create(DecoderKind.ApproxIfer),
+            _ => throw new PredictionException(PredictionErrorCode.UnknownMode, $"mode '{key.Mode.ToName()}' has no decoder; only coded modes decode"),
+        };
     }, models);
 }

@@ -8,8 +8,9 @@ namespace AsymCdc.Grains;
 
 /// <summary>
 /// The entry grain: validates a request (the trust boundary for Orleans clients), applies admission control, turns its
-/// timeout into the deadline the query carries, and routes it to a parity-group shard for its mode and k, which
-/// enforces that deadline. A stateless worker: it runs on the gateway silo the client called, and so do its shards.
+/// timeout into the deadline the query carries, and routes it to a parity-group shard for its model, mode and k,
+/// which enforces that deadline. A request that names no mode gets the cluster's default where its model supports it,
+/// else hedged (<see cref="ServedModelModes.DefaultFor"/>). A stateless worker: it runs on the gateway silo the client called, and so do its shards.
 /// </summary>
 [StatelessWorker]
 [GrainDirectory(PlacementOnlyDirectory.Name)]
@@ -32,7 +33,7 @@ public sealed class FrontendGrain(
 
     // Orleans resolves a grain interface by reflection on every GetGrain (custom attributes, type-name formatting):
     // measurable on a path taken by every query. References are immutable, so each shard's is made once.
-    private readonly Dictionary<(ServingMode Mode, int Shard), IParityGroupGrain> _groups = [];
+    private readonly Dictionary<(string Model, ServingMode Mode, int Shard), IParityGroupGrain> _groups = [];
 
     public ValueTask PingAsync() => ValueTask.CompletedTask;
 
@@ -40,11 +41,12 @@ public sealed class FrontendGrain(
     {
         var started = time.GetTimestamp();
         ServingMode mode;
+        Coding.CodedModel model;
         try
         {
-            RequestValidator.Validate(request);
-            mode = request.Mode ?? _options.ParsedDefaultMode;
-            EnsureServable(mode);
+            model = RequestValidator.Validate(request, models.Served);
+            mode = request.Mode ?? model.DefaultFor(_options.ParsedDefaultMode, _options.K);
+            model.EnsureSupports(mode, _options.K);
         }
         catch (PredictionException e)
         {
@@ -63,14 +65,14 @@ public sealed class FrontendGrain(
         {
             var timeout = request.Timeout ?? _options.RequestTimeout;
             var deadline = time.GetUtcNow().UtcDateTime + timeout;
-            var query = new GroupQuery(request.Input, request.Model, deadline);
+            var query = new GroupQuery(request.Input.Data, model.Name, deadline);
             var shard = (int)((uint)Interlocked.Increment(ref s_shardCursor) % (uint)_options.GroupShards);
-            var prediction = await Group(mode, shard).PredictAsync(query);
+            var prediction = await Group(model.Name, mode, shard).PredictAsync(query);
             return prediction with { LatencyMs = time.GetElapsedTime(started).TotalMilliseconds, Frontend = _frontend };
         }
         catch (PredictionException e) when (e.Code == PredictionErrorCode.DeadlineExceeded)
         {
-            instruments.Lost(mode);
+            instruments.Lost(model.Name, mode);
             throw;
         }
         catch (Exception e) when (e is not PredictionException)
@@ -86,25 +88,14 @@ public sealed class FrontendGrain(
         }
     }
 
-    private IParityGroupGrain Group(ServingMode mode, int shard)
+    private IParityGroupGrain Group(string model, ServingMode mode, int shard)
     {
-        if (!_groups.TryGetValue((mode, shard), out var group))
+        if (!_groups.TryGetValue((model, mode, shard), out var group))
         {
-            group = GrainFactory.GetGrain<IParityGroupGrain>(ParityGroupKey.Format(mode, _options.K, shard));
-            _groups[(mode, shard)] = group;
+            group = GrainFactory.GetGrain<IParityGroupGrain>(ParityGroupKey.Format(model, mode, _options.K, shard));
+            _groups[(model, mode, shard)] = group;
         }
 
         return group;
-    }
-
-    /// <summary>A coded mode needs its parity model; ParM has none for k = 3.</summary>
-    private void EnsureServable(ServingMode mode)
-    {
-        if (mode == ServingMode.Parm && !models.Contains(ServingModels.Parm(_options.K)))
-        {
-            throw new PredictionException(PredictionErrorCode.UnknownModel,
-                $"mode 'parm' needs the parity model '{ServingModels.Parm(_options.K)}', which is not in the model repository; "
-                + "ParM parity models exist for k = 2 and 4 (set AsymCdc:Serving:K) or choose another mode");
-        }
     }
 }

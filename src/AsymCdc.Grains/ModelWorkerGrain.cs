@@ -8,8 +8,8 @@ namespace AsymCdc.Grains;
 
 /// <summary>
 /// One model instance on one gpu-worker silo (its key names the silo). Stateless; reentrant so that concurrent calls
-/// reach the inference layer's micro-batcher together. Runs the deployed classifier (logits + features z) or, for
-/// ParM parity calls, the parity model. Injected stragglers are delayed here, where a real slow node would be slow.
+/// reach the inference layer's micro-batcher together. Runs a served classifier (logits, and the features its decoders
+/// read) or, for ParM parity calls, its parity model. Injected stragglers are delayed here, where a real slow node would be slow.
 /// </summary>
 [Reentrant]
 [KeyedSiloPlacement]
@@ -51,6 +51,13 @@ public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector str
         }
 
         var outputs = await model.RunAsync(call.Input, 1);
-        return new WorkerAnswer(outputs[0], outputs.Length > 1 ? outputs[1] : null, this.GetPrimaryKeyString(), delay > TimeSpan.Zero);
+        // A served classifier answers its logits and the output its decoders read; a parity model its only output.
+        if (models.FindServed(call.Model) is { } served && served.Name == call.Model)
+        {
+            return new WorkerAnswer(outputs[served.LogitsOutput], served.FeaturesOutput is { } f ? outputs[f] : null,
+                this.GetPrimaryKeyString(), delay > TimeSpan.Zero);
+        }
+
+        return new WorkerAnswer(outputs[0], null, this.GetPrimaryKeyString(), delay > TimeSpan.Zero);
     }
 }

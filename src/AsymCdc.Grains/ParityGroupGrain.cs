@@ -9,7 +9,7 @@ using Orleans.Runtime;
 namespace AsymCdc.Grains;
 
 /// <summary>
-/// Serves the queries of one (mode, k, shard): the Orleans shell around the mode's serving policy
+/// Serves the queries of one (model, mode, k, shard): the Orleans shell around the mode's serving policy
 /// (<see cref="ServingStrategies"/>, in AsymCdc.Serving), which decides which worker gets which input and when, how a
 /// group is batched and sealed, and when a late answer is hedged or decoded. This grain only carries those decisions:
 /// a worker call becomes a <see cref="IModelWorkerGrain"/> call on the chosen silo, a decode a <see cref="IDecoderGrain"/>
@@ -23,14 +23,16 @@ namespace AsymCdc.Grains;
 [GrainDirectory(PlacementOnlyDirectory.Name)]
 public sealed partial class ParityGroupGrain(
     WorkerDirectory workers,
+    IModelCatalog models,
     IOptions<ServingOptions> options,
     ServingInstruments instruments,
     StragglerDeadline adaptiveDeadline,
     TimeProvider time,
     ILogger<ParityGroupGrain> logger) : Grain, IParityGroupGrain, IServingHost<SiloAddress, WorkerAnswer>, IServingObserver<SiloAddress>
 {
-    private const int InputLength = PredictionRequest.InputLength;
     private readonly ServingOptions _options = options.Value;
+    private Coding.CodedModel _model = null!;
+    private string _parityModel = "";
     private ServingMode _mode;
     private int _k;
     private ServingStrategy<SiloAddress, WorkerAnswer>? _strategy;
@@ -46,13 +48,18 @@ public sealed partial class ParityGroupGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        (_mode, _k, _) = ParityGroupKey.Parse(this.GetPrimaryKeyString());
+        (var model, _mode, _k, _) = ParityGroupKey.Parse(this.GetPrimaryKeyString());
+        _model = models.FindServed(model) ?? throw new PredictionException(PredictionErrorCode.UnknownModel,
+            $"parity group '{this.GetPrimaryKeyString()}' is for model '{model}', which this silo does not serve");
+        _model.EnsureSupports(_mode, _k);
+        // ParM's parity query runs on its parity model; every other call on the classifier itself.
+        _parityModel = _mode == ServingMode.Parm ? _model.Parity[_k] : _model.Name;
         _activationTime = new ActivationTimeProvider(time, TaskScheduler.Current, e => LogPolicyFailed(logger, e, _mode.ToName()));
         ReconstructionTrigger Trigger() => ReconstructionTrigger.For(_options.Deadline, _options.StragglerDeadline,
             _options.StragglerDeadlineMedianFactor, _options.TriggerQuantile, _options.TriggerFactor, adaptiveDeadline);
         // A random base keeps group ids unique across shards and re-activations (tests group answers by id).
         var firstGroupId = Random.Shared.NextInt64(1, long.MaxValue >> 20) << 16;
-        var settings = new StrategySettings(_k, InputLength, _options.GroupWindow, _options.HedgePercentile, _options.StragglerDeadline, firstGroupId)
+        var settings = new StrategySettings(_k, _model.InputLength, _options.GroupWindow, _options.HedgePercentile, _options.StragglerDeadline, firstGroupId)
         {
             EagerExactDecode = _options.EagerExactDecode,
             WindowFromArrivals = _options.WindowFromArrivals,
@@ -68,6 +75,7 @@ public sealed partial class ParityGroupGrain(
         ArgumentNullException.ThrowIfNull(query);
         var started = time.GetTimestamp();
         using var span = ServingTelemetry.Source.StartActivity(ServingTelemetry.QuerySpan);
+        span?.SetTag("asymcdc.model", _model.Name);
         span?.SetTag("asymcdc.mode", _mode.ToName());
         span?.SetTag("asymcdc.k", _k);
         try
@@ -86,7 +94,7 @@ public sealed partial class ParityGroupGrain(
             }
 
             var prediction = Answer(served, started);
-            instruments.Answered(_mode, prediction.ServedBy, prediction.LatencyMs);
+            instruments.Answered(_model.Name, _mode, prediction.ServedBy, prediction.LatencyMs);
             span?.SetTag("asymcdc.served_by", prediction.ServedBy.ToName());
             span?.SetTag("asymcdc.group", prediction.GroupId);
             return prediction;
@@ -143,7 +151,7 @@ public sealed partial class ParityGroupGrain(
     void IServingHost<SiloAddress, WorkerAnswer>.Send(WorkerDispatch<SiloAddress, WorkerAnswer> call)
     {
         var silo = call.Worker;
-        var model = call.Role == CallRole.Parity && _mode == ServingMode.Parm ? ServingModels.Parm(_k) : ServingModels.Classifier;
+        var model = call.Role == CallRole.Parity ? _parityModel : _model.Name;
         // Watched: a call to a silo that turns out unreachable fails as soon as any call to it is rejected.
         var task = Traced(ServingTelemetry.WorkerCallSpan, RoleName(call.Role),
             () => workers.Suspicion.Watch(silo, WorkerGrain(silo).RunAsync(new WorkerCall(model, call.Input, _mode)).AsTask()),
@@ -155,7 +163,7 @@ public sealed partial class ParityGroupGrain(
     {
         // auto's coded half is asymcdc-compact.
         var call = new DecodeCall(_mode == ServingMode.Auto ? ServingMode.AsymCdcCompact : _mode, job.Group.Count, job.Missing,
-            job.DataAnswers(), job.ParityAnswer);
+            job.DataAnswers(), job.ParityAnswer, _model.Name);
         _decoder ??= GrainFactory.GetGrain<IDecoderGrain>(0);
         // The decode belongs to the missing member's query, whichever answer of the group made it possible.
         var current = Activity.Current;

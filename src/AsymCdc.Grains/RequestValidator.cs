@@ -1,58 +1,39 @@
+using System.Globalization;
 using AsymCdc.Abstractions;
+using AsymCdc.Coding;
 
 namespace AsymCdc.Grains;
 
-/// <summary>Checks a request before it costs anything: shape, values, model and mode. Every refusal names the
+/// <summary>Checks a request before it costs anything: model, shape, values and mode. Every refusal names the
 /// problem and what to send instead.</summary>
 public static class RequestValidator
 {
-    /// <summary>Model names a request may carry: the product name and the deployed classifier's repository name.</summary>
-    public static readonly IReadOnlyList<string> KnownModels = [PredictionRequest.DefaultModel, ServingModels.Classifier];
-
-    public static void Validate(PredictionRequest? request)
+    /// <summary>Validates <paramref name="request"/> against the model it names among <paramref name="served"/>, which it returns.</summary>
+    public static CodedModel Validate(PredictionRequest? request, IReadOnlyList<CodedModel> served)
     {
+        ArgumentNullException.ThrowIfNull(served);
         if (request is null)
         {
-            throw Invalid("the request is null; send a PredictionRequest with 784 pixels");
+            throw Invalid("the request is null; send a PredictionRequest with a model name and its input tensor");
         }
 
-        if (request.Input is null)
+        CodedModel? model = null;
+        foreach (var candidate in served)
         {
-            throw Invalid($"the request has no input; send {PredictionRequest.InputLength} float32 pixels (a 28x28 image, row-major) in [0, 1]");
-        }
-
-        if (request.Input.Length != PredictionRequest.InputLength)
-        {
-            throw Invalid($"the input has {request.Input.Length} floats; expected {PredictionRequest.InputLength} (a 28x28 image, row-major, pixels in [0, 1])");
-        }
-
-        var input = request.Input;
-        for (var i = 0; i < input.Length; i++)
-        {
-            var v = input[i];
-            if (!float.IsFinite(v))
+            if (request.Model is not null && candidate.IsCalled(request.Model))
             {
-                throw Invalid($"input[{i}] is {v}; every pixel must be a finite number in [0, 1]");
-            }
-
-            if (v is < 0f or > 1f)
-            {
-                throw Invalid($"input[{i}] = {v} is outside [0, 1]; send raw pixels scaled to [0, 1] (divide bytes by 255)");
+                model = candidate;
+                break;
             }
         }
 
-        var known = false;
-        foreach (var name in KnownModels)
-        {
-            known |= string.Equals(name, request.Model, StringComparison.Ordinal);
-        }
-
-        if (!known)
+        if (model is null)
         {
             throw new PredictionException(PredictionErrorCode.UnknownModel,
-                $"unknown model '{request.Model}'; this cluster serves: {string.Join(", ", KnownModels)}");
+                $"unknown model '{request.Model}'; this cluster serves: {string.Join(", ", served.SelectMany(m => m.Aliases.Prepend(m.Name)))}");
         }
 
+        ValidateInput(request.Input, model);
         if (request.Mode is { } mode && !Enum.IsDefined(mode))
         {
             throw new PredictionException(PredictionErrorCode.UnknownMode,
@@ -63,6 +44,64 @@ public static class RequestValidator
         {
             throw Invalid($"the timeout {timeout} is not positive; leave it out for the cluster's default or give a positive time");
         }
+
+        return model;
+    }
+
+    /// <summary>The input must have the model's item shape (or be flat of its length), and finite values in its range.</summary>
+    public static void ValidateInput(Tensor? input, CodedModel model)
+    {
+        var expected = $"[{string.Join(',', model.InputShape)}]";
+        var range = model.InputRange is { } r ? string.Create(CultureInfo.InvariantCulture, $" in [{r.Min}, {r.Max}]") : "";
+        if (input?.Data is null)
+        {
+            throw Invalid($"the request has no input; model '{model.PublicName}' takes {model.InputLength} float32 values of shape {expected}{range}");
+        }
+
+        if (input.Data.Length != model.InputLength)
+        {
+            throw Invalid($"the input has {input.Data.Length} floats; model '{model.PublicName}' takes {model.InputLength} (shape {expected}, row-major{range})");
+        }
+
+        if (input.Shape is null || !(SameShape(input.Shape, model.InputShape) || input.Shape is [var n] && n == model.InputLength))
+        {
+            throw Invalid($"the input's shape is {input.ShapeText}; model '{model.PublicName}' takes {expected} (or a flat [{model.InputLength}])");
+        }
+
+        var data = input.Data;
+        var (min, max) = model.InputRange ?? (float.NegativeInfinity, float.PositiveInfinity);
+        for (var i = 0; i < data.Length; i++)
+        {
+            var v = data[i];
+            if (!float.IsFinite(v))
+            {
+                throw Invalid($"input[{i}] is {v}; every value must be a finite number{range}");
+            }
+
+            if (v < min || v > max)
+            {
+                throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                    $"input[{i}] = {v} is outside [{min}, {max}], the range of model '{model.PublicName}'{(model.InputRange == (0f, 1f) ? "; send raw pixels scaled to [0, 1] (divide bytes by 255)" : "")}"));
+            }
+        }
+    }
+
+    private static bool SameShape(int[] shape, IReadOnlyList<int> expected)
+    {
+        if (shape.Length != expected.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] != expected[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static PredictionException Invalid(string message) => new(PredictionErrorCode.InvalidInput, message);

@@ -28,7 +28,7 @@ public sealed class ServingInstruments
     public ServingInstruments(IMeterFactory meterFactory)
     {
         var meter = _meter = meterFactory.Create(MeterName);
-        _queries = meter.CreateCounter<long>("asymcdc.queries", "{query}", "Queries answered, by mode and served-by path");
+        _queries = meter.CreateCounter<long>("asymcdc.queries", "{query}", "Queries answered, by model, mode and served-by path");
         _latency = meter.CreateHistogram<double>("asymcdc.query.duration", "ms", "Latency of answered queries inside the cluster");
         _groups = meter.CreateCounter<long>("asymcdc.groups", "{group}", "Parity groups formed, by mode and whether partial");
         _decodes = meter.CreateCounter<long>("asymcdc.decodes", "{decode}", "Reconstructions run, by mode");
@@ -78,11 +78,11 @@ public sealed class ServingInstruments
     /// <summary>Worker calls per mode; the demo divides by queries to get the extra-work ratio.</summary>
     public const string WorkerCallsName = "asymcdc.worker.calls";
 
-    public void Answered(ServingMode mode, ServedBy servedBy, double milliseconds)
+    public void Answered(string model, ServingMode mode, ServedBy servedBy, double milliseconds)
     {
-        var tags = new TagList { { "mode", mode.ToName() }, { "path", servedBy.ToName() } };
+        var tags = new TagList { { "model", model }, { "mode", mode.ToName() }, { "path", servedBy.ToName() } };
         _queries.Add(1, tags);
-        _latency.Record(milliseconds, new KeyValuePair<string, object?>("mode", mode.ToName()));
+        _latency.Record(milliseconds, new KeyValuePair<string, object?>("model", model), new KeyValuePair<string, object?>("mode", mode.ToName()));
     }
 
     public void GroupFormed(ServingMode mode, bool partial) =>
@@ -96,7 +96,8 @@ public sealed class ServingInstruments
 
     public void StragglerDetected(ServingMode mode) => _stragglers.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()));
 
-    public void Lost(ServingMode mode) => _lost.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()));
+    public void Lost(string model, ServingMode mode) =>
+        _lost.Add(1, new KeyValuePair<string, object?>("model", model), new KeyValuePair<string, object?>("mode", mode.ToName()));
 
     public void Rejected(PredictionErrorCode code) => _rejected.Add(1, new KeyValuePair<string, object?>("code", code.ToString()));
 

@@ -1,6 +1,7 @@
 using AsymCdc.Gateway;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Metrics;
 
@@ -22,6 +23,8 @@ public static class FrontendEndpoints
             .WithMetrics(metrics => metrics.AddPrometheusExporter());
         if (gateway)
         {
+            // The gateway serves what the model repository serves (needs the host's IModelCatalog).
+            builder.Services.TryAddSingleton(sp => RepositoryServedModels.Catalog(sp.GetRequiredService<Grains.IModelCatalog>()));
             builder.Services.AddAsymCdcGateway();
         }
 

@@ -91,15 +91,20 @@ public sealed partial class FrontendWarmup(
             LogViewKnown(logger, known.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             for (var round = 0; round < 2; round++)
             {
-                var calls = new Task<Prediction>[perRound];
-                for (var i = 0; i < perRound; i++)
+                // Each served model in its default mode: its groups, and its path through the workers.
+                var calls = new List<Task<Prediction>>(perRound * models.Served.Count);
+                foreach (var model in models.Served)
                 {
-                    var request = new PredictionRequest(new float[PredictionRequest.InputLength], Timeout: QueryTimeout);
-                    calls[i] = grains.GetGrain<IFrontendGrain>(FirstKey + i).PredictAsync(request).AsTask();
+                    var blank = Tensor.Flat(Blank(model));
+                    for (var i = 0; i < perRound; i++)
+                    {
+                        var request = new PredictionRequest(blank, model.Name, Timeout: QueryTimeout);
+                        calls.Add(grains.GetGrain<IFrontendGrain>(FirstKey + i).PredictAsync(request).AsTask());
+                    }
                 }
 
                 await Task.WhenAll(calls);
-                Served += perRound;
+                Served += calls.Count;
                 if (round == 0)
                 {
                     first = Stopwatch.GetElapsedTime(started);
@@ -128,39 +133,49 @@ public sealed partial class FrontendWarmup(
     /// </summary>
     private async Task<int> RehearseDecodesAsync()
     {
-        var classifier = models.Get(ServingModels.Classifier);
-        if (classifier.OutputLengths.Count < 2)
-        {
-            return 0;
-        }
-
-        var (logits, features) = (classifier.OutputLengths[0], classifier.OutputLengths[1]);
-        WorkerAnswer Blank() => new(new float[logits], new float[features], "warm-up", Straggled: false);
         var decoder = grains.GetGrain<IDecoderGrain>(0);
         var decodes = 0;
-        foreach (var mode in ServingModes.All.Where(static m => m.IsCoded()))
+        foreach (var model in models.Served)
         {
-            for (var k = 1; k <= serving.Value.K; k++)
+            var logits = model.OutputLengths[model.LogitsOutput];
+            var features = model.FeaturesOutput is { } f ? model.OutputLengths[f] : 0;
+            WorkerAnswer Blank() => new(new float[logits], features == 0 ? null : new float[features], "warm-up", Straggled: false);
+            foreach (var mode in ServingModes.All.Where(m => m.IsCoded() && model.Missing(m, serving.Value.K) is null))
             {
-                var data = new WorkerAnswer?[k];
-                for (var j = 1; j < k; j++)
+                for (var k = 1; k <= serving.Value.K; k++)
                 {
-                    data[j] = Blank();
-                }
+                    var data = new WorkerAnswer?[k];
+                    for (var j = 1; j < k; j++)
+                    {
+                        data[j] = Blank();
+                    }
 
-                try
-                {
-                    await decoder.DecodeAsync(new DecodeCall(mode, k, 0, data, Blank())).AsTask().WaitAsync(QueryTimeout);
-                    decodes++;
-                }
-                catch (Exception e) when (e is PredictionException or ArgumentException or InvalidOperationException or KeyNotFoundException)
-                {
-                    // This mode cannot decode here (its models are not deployed): it would not serve either.
+                    try
+                    {
+                        await decoder.DecodeAsync(new DecodeCall(mode, k, 0, data, Blank(), model.Name)).AsTask().WaitAsync(QueryTimeout);
+                        decodes++;
+                    }
+                    catch (Exception e) when (e is PredictionException or ArgumentException or InvalidOperationException or KeyNotFoundException)
+                    {
+                        // This group size cannot be decoded here: it would not serve either.
+                    }
                 }
             }
         }
 
         return decodes;
+    }
+
+    /// <summary>An input of the model's length, each value 0 clamped into its declared range.</summary>
+    private static float[] Blank(Coding.CodedModel model)
+    {
+        var input = new float[model.InputLength];
+        if (model.InputRange is { } range && (range.Min > 0 || range.Max < 0))
+        {
+            Array.Fill(input, Math.Clamp(0f, range.Min, range.Max));
+        }
+
+        return input;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up the serving path with {Queries} queries and {Decodes} decodes of its own in {ElapsedMs:F0} ms (first round {FirstRoundMs:F0} ms)")]

@@ -21,6 +21,7 @@ public static class LocalClusterGateway
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.WebHost.UseUrls(url);
         builder.Services.AddSingleton<IGrainFactory>(cluster.Client);
+        builder.Services.AddSingleton(cluster.Frontend.Services.GetRequiredService<Grains.IModelCatalog>());
         // One exporter sees every silo's serving meter: they all run in this process.
         builder.Services.AddAsymCdcHealthChecks(cluster.Frontend.Services.GetRequiredService<SiloReadiness>());
         builder.AddAsymCdcEndpoints(gateway: true);

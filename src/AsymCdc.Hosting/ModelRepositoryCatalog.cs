@@ -6,13 +6,35 @@ using AsymCdc.Inference;
 namespace AsymCdc.Hosting;
 
 /// <summary>Adapts the inference layer's <see cref="ModelRepository"/> to the grains' <see cref="IModelCatalog"/>.</summary>
-public sealed class ModelRepositoryCatalog(ModelRepository repository) : IModelCatalog
+public sealed class ModelRepositoryCatalog : IModelCatalog
 {
+    private readonly ModelRepository _repository;
+    private readonly Dictionary<string, CodedModel> _served = new(StringComparer.Ordinal);
+
+    public ModelRepositoryCatalog(ModelRepository repository)
+    {
+        ArgumentNullException.ThrowIfNull(repository);
+        _repository = repository;
+        // Every worker call looks its model up: by name and by alias, once.
+        foreach (var model in repository.Served)
+        {
+            _served[model.Name] = model;
+            foreach (var alias in model.Aliases)
+            {
+                _served[alias] = model;
+            }
+        }
+    }
+
+    public IReadOnlyList<CodedModel> Served => _repository.Served;
+
+    public CodedModel? FindServed(string name) => name is null ? null : _served.GetValueOrDefault(name);
+
     public IModelFunction Get(string name)
     {
         try
         {
-            return repository.Get(name);
+            return _repository.Get(name);
         }
         catch (ModelRepositoryException e)
         {
@@ -20,5 +42,5 @@ public sealed class ModelRepositoryCatalog(ModelRepository repository) : IModelC
         }
     }
 
-    public bool Contains(string name) => repository.Contains(name);
+    public bool Contains(string name) => _repository.Contains(name);
 }

@@ -78,8 +78,9 @@ public sealed partial class WorkerWarmup(
                 await Task.Delay(10);
             }
 
-            var served = new[] { ServingModels.Classifier, ServingModels.Parm(2), ServingModels.Parm(3), ServingModels.Parm(4) }
-                .Where(models.Contains).Select(name => (Name: name, Input: new float[models.Get(name).InputLength])).ToArray();
+            // Every served classifier and its parity models: whatever a data or parity call may run here.
+            var served = models.Served.SelectMany(m => m.Parity.Values.Prepend(m.Name))
+                .Select(name => (Name: name, Input: new float[models.Get(name).InputLength])).ToArray();
             var worker = grains.GetGrain<IModelWorkerGrain>(self.ToParsableString());
             while (served.Length > 0 && (Stopwatch.GetElapsedTime(started) < Duration || Calls < MinCalls) && Stopwatch.GetElapsedTime(started) < Limit)
             {

@@ -16,6 +16,10 @@ public enum ModelRole
 /// type and dims with <c>-1</c> for the dynamic batch axis.</summary>
 public sealed record TensorConfig(string Name, string DataType, IReadOnlyList<long> Dims)
 {
+    /// <summary>The values an input accepts (config.json <c>range: [min, max]</c>, an AsymCdc extension); null when
+    /// the config declares none, and then only finiteness is checked.</summary>
+    public (float Min, float Max)? Range { get; init; }
+
     /// <summary>The only element type the repository uses.</summary>
     public const string Float32 = "TYPE_FP32";
 
@@ -63,6 +67,23 @@ public sealed record ModelConfig(
     IReadOnlyList<TensorConfig> Inputs,
     IReadOnlyList<TensorConfig> Outputs)
 {
+    /// <summary>The classifier a coding companion (inverse, compact decoder, parity model) belongs to (config.json
+    /// <c>serves</c>); null for a classifier.</summary>
+    public string? Serves { get; init; }
+
+    /// <summary>The classifier output a compact decoder reads, one per member (<c>serves_output</c>).</summary>
+    public string? ServesOutput { get; init; }
+
+    /// <summary>A parity model's encoder (<c>encoder</c>: <c>sum</c>, ParM's; the only one).</summary>
+    public string? Encoder { get; init; }
+
+    /// <summary>Other names a classifier is served under (<c>aliases</c>), e.g. the product name <c>fmnist</c>.</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>Where a classifier's test data is (<c>dataset</c>): <c>fmnist</c>, <c>digits</c> or a folder in the
+    /// tensor-dataset format, relative to the repository; what <c>eval</c>, <c>bench</c> and <c>demo</c> send it.</summary>
+    public string? Dataset { get; init; }
+
     public const string FileName = "config.json";
     public const string OnnxPlatform = "onnxruntime_onnx";
 
@@ -127,6 +148,34 @@ public sealed record ModelConfig(
             problems.Add($"role '{file.Role}' needs k between 2 and 16 (got {file.K?.ToString() ?? "none"})");
         }
 
+        if (role is ModelRole.CompactDecoder or ModelRole.ParityModel or ModelRole.Inverse && string.IsNullOrWhiteSpace(file.Serves))
+        {
+            problems.Add($"role '{file.Role}' needs 'serves': the classifier it belongs to");
+        }
+
+        if (role == ModelRole.Classifier && file.Serves is not null)
+        {
+            problems.Add("a classifier serves itself; remove 'serves'");
+        }
+
+        if (file.Encoder is not (null or "sum"))
+        {
+            problems.Add($"encoder '{file.Encoder}' is not 'sum' (the only parity encoder of a parity model)");
+        }
+
+        foreach (var alias in file.Aliases ?? [])
+        {
+            if (!IsModelName(alias))
+            {
+                problems.Add($"alias '{alias}' is not a model name (letters, digits, '.', '_' and '-')");
+            }
+        }
+
+        if (!IsModelName(file.Name))
+        {
+            problems.Add($"name '{file.Name}' is not a model name (letters, digits, '.', '_' and '-')");
+        }
+
         if (file.Inputs is not { Count: 1 })
         {
             problems.Add($"declares {file.Inputs?.Count ?? 0} inputs; exactly one is supported");
@@ -145,7 +194,33 @@ public sealed record ModelConfig(
                 $"Model '{folderName}': '{path}' is invalid: {string.Join("; ", problems)}.", folderName);
         }
 
-        return new ModelConfig(file.Name!, role!.Value, file.Platform!, file.MaxBatchSize, file.K, inputs, outputs);
+        return new ModelConfig(file.Name!, role!.Value, file.Platform!, file.MaxBatchSize, file.K, inputs, outputs)
+        {
+            Serves = file.Serves,
+            ServesOutput = file.ServesOutput,
+            Encoder = file.Encoder,
+            Aliases = file.Aliases ?? [],
+            Dataset = file.Dataset,
+        };
+    }
+
+    /// <summary>A name that is safe in a grain key, a URL path segment and a folder name.</summary>
+    public static bool IsModelName(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 128 || name[0] == '.')
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static List<TensorConfig> ValidateTensors(List<TensorFile>? tensors, string kind, List<string> problems)
@@ -182,7 +257,20 @@ public sealed record ModelConfig(
                 }
             }
 
-            result.Add(new TensorConfig(name, t.DataType ?? "", dims));
+            (float, float)? range = null;
+            if (t.Range is { } r)
+            {
+                if (kind != "input" || r.Count != 2 || !float.IsFinite(r[0]) || !float.IsFinite(r[1]) || r[0] > r[1])
+                {
+                    problems.Add($"{kind} '{name}' range [{string.Join(',', r)}] must be [min, max] of finite numbers on an input");
+                }
+                else
+                {
+                    range = (r[0], r[1]);
+                }
+            }
+
+            result.Add(new TensorConfig(name, t.DataType ?? "", dims) { Range = range });
         }
 
         return result;
@@ -206,6 +294,11 @@ public sealed record ModelConfig(
         [JsonPropertyName("k")] public int? K { get; set; }
         [JsonPropertyName("inputs")] public List<TensorFile>? Inputs { get; set; }
         [JsonPropertyName("outputs")] public List<TensorFile>? Outputs { get; set; }
+        [JsonPropertyName("serves")] public string? Serves { get; set; }
+        [JsonPropertyName("serves_output")] public string? ServesOutput { get; set; }
+        [JsonPropertyName("encoder")] public string? Encoder { get; set; }
+        [JsonPropertyName("aliases")] public List<string>? Aliases { get; set; }
+        [JsonPropertyName("dataset")] public string? Dataset { get; set; }
     }
 
     internal sealed class TensorFile
@@ -213,6 +306,7 @@ public sealed record ModelConfig(
         [JsonPropertyName("name")] public string? Name { get; set; }
         [JsonPropertyName("data_type")] public string? DataType { get; set; }
         [JsonPropertyName("dims")] public List<long>? Dims { get; set; }
+        [JsonPropertyName("range")] public List<float>? Range { get; set; }
     }
 }
 

@@ -29,8 +29,9 @@ public sealed partial class ModelRepository : IDisposable
     private int _warm;
 
     private ModelRepository(string directory, string executionProvider, Dictionary<string, OnnxModelFunction> functions,
-        IReadOnlyList<string> available, ILogger logger, InferenceInstruments instruments)
+        IReadOnlyList<string> available, ILogger logger, InferenceInstruments instruments, IReadOnlyList<CodedModel> served)
     {
+        Served = served;
         _instruments = instruments;
         Directory = directory;
         ExecutionProvider = executionProvider;
@@ -54,6 +55,23 @@ public sealed partial class ModelRepository : IDisposable
 
     /// <summary>The loaded models, in name order.</summary>
     public IReadOnlyList<ModelConfig> Models { get; }
+
+    /// <summary>The classifiers it serves, each with its coding companions, in name order.</summary>
+    public IReadOnlyList<CodedModel> Served { get; }
+
+    /// <summary>The served classifier called <paramref name="name"/> (its repository name or an alias), or null.</summary>
+    public CodedModel? FindServed(string name)
+    {
+        foreach (var model in Served)
+        {
+            if (model.IsCalled(name))
+            {
+                return model;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>True once <see cref="WarmUpAsync"/> has run every model.</summary>
     public bool IsWarm => Volatile.Read(ref _warm) == 1;
@@ -104,6 +122,7 @@ public sealed partial class ModelRepository : IDisposable
         var provider = options.UseCuda ? InferenceOptions.Cuda : InferenceOptions.Cpu;
         var functions = new Dictionary<string, OnnxModelFunction>(StringComparer.Ordinal);
         var instruments = new InferenceInstruments(meterFactory);
+        IReadOnlyList<CodedModel> served;
         try
         {
             foreach (var name in requested)
@@ -113,6 +132,8 @@ public sealed partial class ModelRepository : IDisposable
                 functions.Add(name, function);
                 LogModelLoaded(logger, name, function.Config.Role, function.ModelPath, provider, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
+
+            served = CodedModels.From(functions.Values.Select(f => f.Config).ToList());
         }
         catch
         {
@@ -125,7 +146,7 @@ public sealed partial class ModelRepository : IDisposable
             throw;
         }
 
-        return new ModelRepository(root, provider, functions, available, logger, instruments);
+        return new ModelRepository(root, provider, functions, available, logger, instruments, served);
     }
 
     /// <summary>The model <paramref name="name"/>; throws <see cref="ModelRepositoryException"/> naming what is loaded.</summary>

@@ -13,7 +13,7 @@ public sealed record TrainingData(string Name, LabeledSet Train, LabeledSet Test
     public const string DigitsName = "digits";
 
     /// <summary>The folder, under a model repository, that holds the digits split.</summary>
-    public static readonly string DigitsFolder = Path.Combine("data", "digits");
+    public static readonly string DigitsFolder = TestSets.DigitsFolder;
 
     public const string TrainHeader = "train.json";
     public const string TestHeader = "test.json";
@@ -34,7 +34,7 @@ public sealed record TrainingData(string Name, LabeledSet Train, LabeledSet Test
             result = data switch
             {
                 FashionMnistName => FashionMnistData(),
-                DigitsName => FromFolder(DigitsName, FindDigits(repository),
+                DigitsName => FromFolder(DigitsName, TestSets.FindDigits(repository),
                     "scikit-learn's bundled 8×8 digits (load_digits), split by models/train-user-models.sh"),
                 _ => FromFolder(data, data, null),
             };
@@ -83,28 +83,5 @@ public sealed record TrainingData(string Name, LabeledSet Train, LabeledSet Test
         var test = TensorDataset.Load(Path.Combine(folder, TestHeader));
         return new TrainingData(name, train, test,
             description ?? $"{train.Source} ({train.Count} training and {test.Count} test examples)");
-    }
-
-    /// <summary>The repository's own data/digits, else the nearest <c>models/data/digits</c> (a temporary repository in a
-    /// test holds only models).</summary>
-    private static string FindDigits(string repository)
-    {
-        var own = Path.Combine(repository, DigitsFolder);
-        if (File.Exists(Path.Combine(own, TrainHeader)))
-        {
-            return own;
-        }
-
-        foreach (var root in ModelRepositoryLocator.SearchRoots())
-        {
-            var candidate = Path.Combine(root, ModelRepositoryLocator.FolderName, DigitsFolder);
-            if (File.Exists(Path.Combine(candidate, TrainHeader)))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException(
-            $"the digits split is not in '{own}' nor in any models/{DigitsFolder.Replace('\\', '/')} above the working directory; run models/train-user-models.sh to write it.");
     }
 }

@@ -38,10 +38,13 @@ public sealed class FrontendWarmupTests(WarmupClusterFixture fixture) : IClassFi
             var warmup = joined.ServiceProvider.GetRequiredService<FrontendWarmup>();
             await warmup.Completion.WaitAsync(Limit);
 
-            // Two rounds of k × shards queries, every one answered by the live workers.
-            Assert.True(warmup.Served == 2 * 2 * 2, $"{warmup.Served} of 8 warm-up queries served: {warmup.StoppedBecause}");
-            // Each coded mode's decoder, for groups of k' = 1 and 2, with blank answers.
-            Assert.Equal(ServingModes.All.Count(m => m.IsCoded()) * 2, warmup.Decodes);
+            // Two rounds of k × shards queries of every served model, every one answered by the live workers.
+            var served = joined.ServiceProvider.GetRequiredService<IModelCatalog>().Served;
+            Assert.Equal(3, served.Count);
+            Assert.True(warmup.Served == 2 * 2 * 2 * served.Count, $"{warmup.Served} of {8 * served.Count} warm-up queries served: {warmup.StoppedBecause}");
+            // Each model's decoder of each coded mode it supports, for groups of k' = 1 and 2, with blank answers.
+            Assert.Equal(served.Sum(model => ServingModes.All.Count(m => m.IsCoded() && model.Missing(m, 2) is null)) * 2, warmup.Decodes);
+            Assert.Equal(18, warmup.Decodes); // fmnist: 4 coded modes; fmnist-cnn: all but exact; digits-mlp: compact, approxifer
             var readiness = joined.ServiceProvider.GetRequiredService<SiloReadiness>();
             Assert.True(readiness.ServingPathWarm);
             var health = await readiness.CheckHealthAsync(new HealthCheckContext());

@@ -48,7 +48,7 @@ public sealed class ObservabilityTests(ObservabilityClusterFixture fixture)
         // query's worker-call span (with Orleans' client and server spans in between).
         var byId = spans.GroupBy(s => s.SpanId).ToDictionary(g => g.Key, g => g.First());
         Assert.All(direct, q => Assert.Contains(spans, s => s.OperationName == ServingTelemetry.InferenceSpan && s.TraceId == q.TraceId
-            && (string?)s.GetTagItem("asymcdc.model") == ServingModels.Classifier && HasAncestor(s, q.SpanId, byId)));
+            && (string?)s.GetTagItem("asymcdc.model") == "fmnist-inn" && HasAncestor(s, q.SpanId, byId)));
     }
 
     private static bool HasAncestor(Activity span, ActivitySpanId ancestor, IReadOnlyDictionary<ActivitySpanId, Activity> byId)

@@ -100,11 +100,12 @@ public sealed class PureLogicTests
     [Fact]
     public void Parity_group_keys_round_trip()
     {
-        var key = ParityGroupKey.Format(ServingMode.AsymCdcCompact, 3, 1);
+        var key = ParityGroupKey.Format("digits-mlp", ServingMode.AsymCdcCompact, 3, 1);
 
-        Assert.Equal("asymcdc-compact/3/1", key);
-        Assert.Equal((ServingMode.AsymCdcCompact, 3, 1), ParityGroupKey.Parse(key));
-        Assert.Throws<ArgumentException>(() => ParityGroupKey.Parse("asymcdc-compact/three/1"));
+        Assert.Equal("digits-mlp/asymcdc-compact/3/1", key);
+        Assert.Equal(("digits-mlp", ServingMode.AsymCdcCompact, 3, 1), ParityGroupKey.Parse(key));
+        Assert.Throws<ArgumentException>(() => ParityGroupKey.Parse("fmnist-inn/asymcdc-compact/three/1"));
+        Assert.Throws<ArgumentException>(() => ParityGroupKey.Parse("asymcdc-compact/3/1"));
     }
 
     [Fact]

@@ -116,7 +116,7 @@ public sealed class SiloFailureTests(FailureClusterFixture fixture) : IClassFixt
     /// the migration hint).</summary>
     private async Task PlaceShardAsync(ServingMode mode, int shard, SiloAddress silo)
     {
-        var grain = fixture.Cluster.Client.GetGrain<IParityGroupGrain>(ParityGroupKey.Format(mode, 2, shard));
+        var grain = fixture.Cluster.Client.GetGrain<IParityGroupGrain>(ParityGroupKey.Format("fmnist-inn", mode, 2, shard));
         var query = new GroupQuery(TestModels.Data.Image(0).ToArray(), PredictionRequest.DefaultModel, DateTime.UtcNow + Timeout);
         await grain.PredictAsync(query);
         var management = fixture.Cluster.Client.GetGrain<IManagementGrain>(0);

@@ -139,7 +139,7 @@ public sealed class StragglerTests(StragglerClusterFixture fixture)
 
     private async Task<float[][]> ModelLogitsAsync(int[] images)
     {
-        var classifier = fixture.Models.Get(ServingModels.Classifier);
+        var classifier = fixture.Models.Get("fmnist-inn");
         var results = new float[images.Length][];
         for (var i = 0; i < images.Length; i++)
         {

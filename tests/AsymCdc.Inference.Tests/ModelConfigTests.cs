@@ -12,6 +12,7 @@ public sealed class ModelConfigTests : IDisposable
     {
         var config = Load("fmnist-compact-k3", """
             {"name":"fmnist-compact-k3","role":"compact-decoder","platform":"onnxruntime_onnx","max_batch_size":256,"k":3,
+             "serves":"fmnist-inn","serves_output":"features",
              "inputs":[{"name":"features","data_type":"TYPE_FP32","dims":[-1,48,7,7]}],
              "outputs":[{"name":"logits","data_type":"TYPE_FP32","dims":[-1,10]}]}
             """);
@@ -21,6 +22,24 @@ public sealed class ModelConfigTests : IDisposable
         Assert.Equal(48 * 7 * 7, config.Input.ItemLength);
         Assert.Equal([5L, 48, 7, 7], config.Input.ShapeFor(5));
         Assert.Equal(10, config.Outputs[0].ItemLength);
+        Assert.Equal("fmnist-inn", config.Serves);
+        Assert.Equal("features", config.ServesOutput);
+    }
+
+    [Fact]
+    public void A_companion_must_name_its_classifier_and_names_must_be_safe()
+    {
+        var error = Assert.Throws<ModelRepositoryException>(() => Load("fmnist-parm-k2", """
+            {"name":"fmnist-parm-k2","role":"parity-model","platform":"onnxruntime_onnx","max_batch_size":8,"k":2,"encoder":"xor",
+             "aliases":["a/b"],
+             "inputs":[{"name":"input","data_type":"TYPE_FP32","dims":[-1,784],"range":[1,0]}],
+             "outputs":[{"name":"logits","data_type":"TYPE_FP32","dims":[-1,10]}]}
+            """));
+
+        Assert.Contains("role 'parity-model' needs 'serves'", error.Message);
+        Assert.Contains("encoder 'xor' is not 'sum'", error.Message);
+        Assert.Contains("alias 'a/b' is not a model name", error.Message);
+        Assert.Contains("input 'input' range [1,0] must be [min, max]", error.Message);
     }
 
     [Fact]

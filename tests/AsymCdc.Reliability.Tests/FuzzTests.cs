@@ -9,7 +9,7 @@ namespace AsymCdc.Reliability.Tests;
 /// <summary>One malformed request, the error code it must get and a fragment its message must carry.</summary>
 public sealed record BadRequest(string Kind, PredictionRequest Request, PredictionErrorCode Expected, string MessageFragment)
 {
-    public override string ToString() => $"{Kind}: input length {Request.Input?.Length.ToString() ?? "null"}, model '{Request.Model}', "
+    public override string ToString() => $"{Kind}: input length {Request.Input?.Data?.Length.ToString() ?? "null"}, model '{Request.Model}', "
         + $"mode {(Request.Mode is { } m ? (int)m : -1)}, timeout {Request.Timeout}; expect {Expected} with '{MessageFragment}'";
 }
 
@@ -32,17 +32,17 @@ public static class BadRequests
     /// request), NaN/±∞, pixels outside [0, 1], unknown model or mode, no input, a non-positive timeout.</summary>
     public static Gen<BadRequest> Any { get; } = Gen.OneOf(
         Gen.Choose(0, 4 * PredictionRequest.InputLength).Where(n => n != PredictionRequest.InputLength)
-            .Select(n => new BadRequest("wrong shape", new PredictionRequest(new float[n]), PredictionErrorCode.InvalidInput, $"has {n} floats; expected 784")),
+            .Select(n => new BadRequest("wrong shape", new PredictionRequest(new float[n]), PredictionErrorCode.InvalidInput, $"has {n} floats; model 'fmnist' takes 784")),
         Gen.Choose(2, 64).Select(batch => new BadRequest("huge batch", new PredictionRequest(new float[batch * PredictionRequest.InputLength]),
             PredictionErrorCode.InvalidInput, $"has {batch * PredictionRequest.InputLength} floats")),
-        Gen.Constant(new BadRequest("no input", new PredictionRequest(null!), PredictionErrorCode.InvalidInput, "no input")),
+        Gen.Constant(new BadRequest("no input", new PredictionRequest((Tensor)null!), PredictionErrorCode.InvalidInput, "no input")),
         Index.SelectMany(_ => Gen.Elements(float.NaN, float.PositiveInfinity, float.NegativeInfinity), (i, v) =>
-            new BadRequest("non-finite", Valid() with { Input = WithPixel(i, v) }, PredictionErrorCode.InvalidInput, $"input[{i}] is")),
+            new BadRequest("non-finite", Valid() with { Input = Tensor.Image(WithPixel(i, v)) }, PredictionErrorCode.InvalidInput, $"input[{i}] is")),
         Index.SelectMany(_ => Gen.Elements(-1e30f, -255f, -1f, -1e-3f, 1.001f, 2f, 255f, 1e30f), (i, v) =>
-            new BadRequest("out of range", Valid() with { Input = WithPixel(i, v) }, PredictionErrorCode.InvalidInput, $"input[{i}] =")),
+            new BadRequest("out of range", Valid() with { Input = Tensor.Image(WithPixel(i, v)) }, PredictionErrorCode.InvalidInput, $"input[{i}] =")),
         Gen.Elements("", " ", "FMNIST", "fmnist-inn-inverse", "fmnist-parm-k2", "resnet50", "../models/fmnist-inn", "fmnist\0")
             .Select(name => new BadRequest("unknown model", Valid() with { Model = name }, PredictionErrorCode.UnknownModel, $"unknown model '{name}'")),
-        Gen.OneOf(Gen.Choose(7, int.MaxValue), Gen.Choose(int.MinValue, -1))
+        Gen.OneOf(Gen.Choose(8, int.MaxValue), Gen.Choose(int.MinValue, -1))
             .Select(mode => new BadRequest("unknown mode", Valid() with { Mode = (ServingMode)mode }, PredictionErrorCode.UnknownMode, $"unknown serving mode {mode}")),
         Gen.Choose(-100_000, 0).Select(ms => new BadRequest("non-positive timeout", Valid() with { Timeout = TimeSpan.FromMilliseconds(ms) },
             PredictionErrorCode.InvalidInput, "is not positive")));

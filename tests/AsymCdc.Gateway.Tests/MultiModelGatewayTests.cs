@@ -1,0 +1,208 @@
+using System.Globalization;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using AsymCdc.Gateway.KServe;
+using AsymCdc.Hosting;
+using AsymCdc.Inference;
+using AsymCdc.Inference.Data;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace AsymCdc.Gateway.Tests;
+
+/// <summary>A real cluster serving every classifier of the repository — our Fashion-MNIST INN, the stand-in user CNN
+/// and the 8×8 digits MLP — with the gateway's catalogue taken from the repository, as <c>serve</c> and the silo take it.</summary>
+public sealed class MultiModelClusterFixture : ClusterWithGatewayFixture
+{
+    protected override LocalClusterOptions CreateCluster()
+    {
+        // Generous deadlines: these tests compare answers with the models run directly, so reconstructions stay rare.
+        var options = ClusterOptions.Create(workers: 3);
+        options.Settings["AsymCdc:Serving:StragglerDeadline"] = "00:00:02";
+        options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:30";
+        return options;
+    }
+
+    protected override void ConfigureServices(IServiceCollection services, LocalCluster cluster) =>
+        services.AddSingleton(RepositoryServedModels.Catalog(cluster.Frontend.Services.GetRequiredService<Grains.IModelCatalog>()));
+}
+
+[CollectionDefinition(Name)]
+public sealed class MultiModelClusterCollection : ICollectionFixture<MultiModelClusterFixture>
+{
+    public const string Name = "gateway over a multi-model cluster";
+}
+
+[Collection(MultiModelClusterCollection.Name)]
+public sealed class MultiModelGatewayTests(MultiModelClusterFixture fixture, ITestOutputHelper output)
+{
+    private const int Inputs = 200;
+    private const int Batch = 25;
+
+    /// <summary>Served name, repository name, item shape and test data of each served model.</summary>
+    public static TheoryData<string, string, int[], string> Models() => new()
+    {
+        { "fmnist", "fmnist-inn", [1, 28, 28], TestSets.FashionMnistName },
+        { "fmnist-cnn", "fmnist-cnn", [1, 28, 28], TestSets.FashionMnistName },
+        { "digits-mlp", "digits-mlp", [1, 8, 8], TestSets.DigitsName },
+    };
+
+    [Fact]
+    public async Task The_repository_index_and_metadata_list_every_served_model()
+    {
+        using var index = await fixture.Http.PostAsync("/v2/repository/index", new StringContent("{}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, index.StatusCode);
+        using var listed = JsonDocument.Parse(await index.Content.ReadAsStringAsync());
+        Assert.Equal(["digits-mlp", "fmnist", "fmnist-cnn"],
+            listed.RootElement.EnumerateArray().Select(m => m.GetProperty("name").GetString()).Order());
+
+        using var metadata = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v2/models/digits-mlp"));
+        var input = metadata.RootElement.GetProperty("inputs")[0];
+        Assert.Equal("input", input.GetProperty("name").GetString());
+        Assert.Equal([-1, 1, 8, 8], input.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()));
+        var grpc = await fixture.Grpc.ModelMetadataAsync(new ModelMetadataRequest { Name = "fmnist-cnn" });
+        Assert.Equal([-1L, 1, 28, 28], grpc.Inputs[0].Shape);
+        Assert.Equal(["logits", "label"], grpc.Outputs.Select(o => o.Name));
+        Assert.True((await fixture.Grpc.ModelReadyAsync(new ModelReadyRequest { Name = "digits-mlp" })).Ready);
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public async Task Json_binary_and_grpc_infer_return_the_models_own_prediction(string served, string repositoryName, int[] shape, string dataset)
+    {
+        var data = TestSets.Load(dataset, fixture.Cluster.Models.Directory);
+        Assert.Equal(shape, data.ItemShape);
+        var itemLength = data.ItemLength;
+        var inputs = data.Slice(0, Inputs).ToArray();
+        var own = await OwnLabelsAsync(fixture.Cluster.Models, repositoryName, inputs);
+        var shapeText = string.Join(',', shape);
+
+        var json = new long[Inputs];
+        var binary = new long[Inputs];
+        var grpc = new long[Inputs];
+        for (var start = 0; start < Inputs; start += Batch)
+        {
+            var batch = inputs.AsSpan(start * itemLength, Batch * itemLength).ToArray();
+
+            using var jsonResponse = await fixture.Http.PostAsync($"/v2/models/{served}/infer", new StringContent(
+                $$$"""{"inputs":[{"name":"input","datatype":"FP32","shape":[{{{Batch}}},{{{shapeText}}}],"data":[{{{Flat(batch)}}}]}]}""",
+                Encoding.UTF8, "application/json"));
+            var answer = await jsonResponse.Content.ReadAsStringAsync();
+            Assert.True(jsonResponse.StatusCode == HttpStatusCode.OK, answer);
+            using (var document = JsonDocument.Parse(answer))
+            {
+                Assert.Equal(served, document.RootElement.GetProperty("model_name").GetString());
+                var logits = Output(document.RootElement, "logits");
+                Assert.Equal([Batch, 10], logits.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+                var labels = Output(document.RootElement, "label");
+                Assert.Equal([Batch], labels.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+                labels.GetProperty("data").EnumerateArray().Select(l => l.GetInt64()).ToArray().CopyTo(json, start);
+            }
+
+            var header = $$$"""
+                {"inputs":[{"name":"input","datatype":"FP32","shape":[{{{Batch}}},{{{shapeText}}}],"parameters":{"binary_data_size":{{{batch.Length * 4}}}}}],
+                 "outputs":[{"name":"logits","parameters":{"binary_data":true}},{"name":"label","parameters":{"binary_data":true}}]}
+                """;
+            using var binaryResponse = await fixture.Http.PostAsync($"/v2/models/{served}/infer", GatewayBinaryTests.Binary(header, GatewayBinaryTests.Bytes(batch)));
+            Assert.Equal(HttpStatusCode.OK, binaryResponse.StatusCode);
+            var body = await binaryResponse.Content.ReadAsByteArrayAsync();
+            var jsonLength = int.Parse(binaryResponse.Headers.GetValues("Inference-Header-Content-Length").Single(), CultureInfo.InvariantCulture);
+            Assert.Equal(jsonLength + (Batch * 10 * 4) + (Batch * 8), body.Length);
+            MemoryMarshal.Cast<byte, long>(body.AsSpan(jsonLength + (Batch * 10 * 4))).ToArray().CopyTo(binary, start);
+
+            var request = new ModelInferRequest { ModelName = served };
+            var tensor = new ModelInferRequest.Types.InferInputTensor { Name = "input", Datatype = "FP32" };
+            tensor.Shape.AddRange([Batch, .. shape.Select(d => (long)d)]);
+            request.Inputs.Add(tensor);
+            request.RawInputContents.Add(ByteString.CopyFrom(GatewayBinaryTests.Bytes(batch)));
+            var response = await fixture.Grpc.ModelInferAsync(request);
+            Assert.Equal([(long)Batch, 10], response.Outputs[0].Shape);
+            Assert.Equal([(long)Batch], response.Outputs[1].Shape);
+            MemoryMarshal.Cast<byte, long>(response.RawOutputContents[1].Span).ToArray().CopyTo(grpc, start);
+        }
+
+        foreach (var (protocol, labels) in new[] { ("HTTP JSON", json), ("HTTP binary", binary), ("gRPC", grpc) })
+        {
+            var agreement = labels.Zip(own).Count(p => p.First == p.Second) / (double)Inputs;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{served} over {protocol}: argmax agreement with the model run directly {agreement:0.000} on {Inputs} test inputs"));
+            Assert.True(agreement >= 0.99, $"{served} over {protocol}: agreement {agreement:0.000} < 0.99");
+        }
+    }
+
+    [Fact]
+    public async Task An_input_of_another_models_shape_is_refused_over_both_protocols()
+    {
+        var image = new float[784];
+        using var response = await fixture.Http.PostAsync("/v2/models/digits-mlp/infer", new StringContent(
+            $$$"""{"inputs":[{"name":"input","datatype":"FP32","shape":[1,1,28,28],"data":[{{{Flat(image)}}}]}]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("expected [N,1,8,8]", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var request = new ModelInferRequest { ModelName = "digits-mlp" };
+        var tensor = new ModelInferRequest.Types.InferInputTensor { Name = "input", Datatype = "FP32" };
+        tensor.Shape.AddRange([1, 1, 28, 28]);
+        request.Inputs.Add(tensor);
+        request.RawInputContents.Add(ByteString.CopyFrom(GatewayBinaryTests.Bytes(image)));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await fixture.Grpc.ModelInferAsync(request));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(async () => await fixture.Grpc.ModelInferAsync(new ModelInferRequest { ModelName = "resnet50" }));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        using var missing = await fixture.Http.PostAsync("/v2/models/resnet50/infer", new StringContent("{}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_mode_the_model_has_no_companion_for_is_refused_naming_what_is_missing()
+    {
+        var pixels = new float[64];
+        using var response = await fixture.Http.PostAsync("/v2/models/digits-mlp/infer", new StringContent(
+            $$$"""{"inputs":[{"name":"input","datatype":"FP32","shape":[1,1,8,8],"data":[{{{Flat(pixels)}}}]}],"parameters":{"mode":"asymcdc-exact"}}""",
+            Encoding.UTF8, "application/json"));
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("model 'digits-mlp' cannot be served with mode 'asymcdc-exact' at k = 2: it needs an inverse of 'digits-mlp'", body, StringComparison.Ordinal);
+    }
+
+    /// <summary>The model's own labels: the repository's session run directly, in chunks below its max batch size.</summary>
+    private static async Task<long[]> OwnLabelsAsync(ModelRepository models, string name, float[] inputs)
+    {
+        var model = models.Get(name);
+        var logitsOutput = models.FindServed(name)!.LogitsOutput;
+        var labels = new long[inputs.Length / model.InputLength];
+        for (var start = 0; start < labels.Length; start += 100)
+        {
+            var count = Math.Min(100, labels.Length - start);
+            var outputs = await model.RunAsync(inputs.AsMemory(start * model.InputLength, count * model.InputLength), count);
+            var classes = model.OutputLengths[logitsOutput];
+            for (var i = 0; i < count; i++)
+            {
+                var row = outputs[logitsOutput].AsSpan(i * classes, classes);
+                labels[start + i] = row.IndexOf(TensorMax(row));
+            }
+        }
+
+        return labels;
+    }
+
+    private static float TensorMax(ReadOnlySpan<float> values)
+    {
+        var max = values[0];
+        foreach (var v in values)
+        {
+            max = Math.Max(max, v);
+        }
+
+        return max;
+    }
+
+    private static string Flat(float[] values) => string.Join(",", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+
+    private static JsonElement Output(JsonElement answer, string name) =>
+        answer.GetProperty("outputs").EnumerateArray().Single(o => o.GetProperty("name").GetString() == name);
+}
