@@ -29,51 +29,56 @@ public static class DegradedModeRun
     public static int Reconstructions(IReadOnlyList<EvaluationCase> cases, int count, DegradedModeEvaluatorOptions options) =>
         cases.Sum(c => (count / c.K * c.K) + Math.Min(options.DecodeTimingSamples, count / c.K * c.K));
 
-    /// <summary>Evaluates the first <paramref name="count"/> images of <paramref name="set"/>; <paramref name="done"/> hears
-    /// of every reconstruction.</summary>
-    public static Task<DegradedModeReport> EvaluateAsync(ModelRepository repository, FashionMnistSet set, int count,
+    /// <summary>Evaluates <paramref name="model"/> on the first <paramref name="count"/> items of <paramref name="set"/>;
+    /// <paramref name="done"/> hears of every reconstruction.</summary>
+    public static Task<DegradedModeReport> EvaluateAsync(ModelRepository repository, CodedModel model, LabeledSet set, int count,
         IReadOnlyList<EvaluationCase> cases, DegradedModeEvaluatorOptions options, Action<int>? done, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repository);
+        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(set);
         var counted = done is null ? cases : [.. cases.Select(c => c with { Decoder = new CountingDecoder(c.Decoder, done) })];
-        return new DegradedModeEvaluator(repository.Get(ModelNames.Classifier), options)
+        return new DegradedModeEvaluator(new CodedClassifier(repository.Get(model.Name), model), options)
             .EvaluateAsync(set.Slice(0, count), set.Labels.AsMemory(0, count), counted, cancellationToken);
     }
 
-    /// <summary>The (decoder, k) cells whose models exist, and one line for each requested cell that cannot run.</summary>
-    public static (List<EvaluationCase> Cases, List<string> Skipped) Cases(ModelRepository repository, IReadOnlyList<int> ks, IReadOnlyList<string> decoders)
+    /// <summary>The (decoder, k) cells of <paramref name="model"/> whose companions exist, and one line for each requested
+    /// cell that cannot run.</summary>
+    public static (List<EvaluationCase> Cases, List<string> Skipped) Cases(ModelRepository repository, CodedModel model, IReadOnlyList<int> ks,
+        IReadOnlyList<string> decoders)
     {
+        ArgumentNullException.ThrowIfNull(repository);
+        ArgumentNullException.ThrowIfNull(model);
         var cases = new List<EvaluationCase>();
         var skipped = new List<string>();
-        var classifier = Require(repository, ModelNames.Classifier);
-        var needsInverse = decoders.Contains("exact");
-        var exact = needsInverse ? new ExactDecoder(classifier, Require(repository, ModelNames.Inverse)) : null;
+        var classifier = new CodedClassifier(repository.Get(model.Name), model);
+        var exact = model.Inverse is { } inverse ? new ExactDecoder(classifier, repository.Get(inverse)) : null;
         // No fallback: a compact cell without its compact model is skipped, never silently scored with the exact decoder.
-        var compact = new CompactDecoder(k => repository.Get(ModelNames.Compact(k)));
+        var compact = new CompactDecoder(k => repository.Get(model.Compact[k]));
         foreach (var k in ks)
         {
             foreach (var decoder in decoders)
             {
                 switch (decoder)
                 {
-                    case "exact":
-                        cases.Add(new EvaluationCase(exact!, k));
+                    case "exact" when exact is null:
+                        skipped.Add($"{model.Name}: exact at k = {k}: it has no inverse (a model with role 'inverse' and \"serves\": \"{model.Name}\").");
                         break;
-                    case "compact" when repository.Contains(ModelNames.Compact(k)):
+                    case "exact":
+                        cases.Add(new EvaluationCase(exact, k));
+                        break;
+                    case "compact" when model.Compact.ContainsKey(k):
                         cases.Add(new EvaluationCase(compact, k));
                         break;
                     case "compact":
-                        skipped.Add($"compact at k = {k}: model '{ModelNames.Compact(k)}' is not in {repository.Directory} (train it with models/train.sh).");
+                        skipped.Add($"{model.Name}: compact at k = {k}: no compact decoder for k = {k} in {repository.Directory}{Having(model.Compact)} "
+                            + "(models/train.sh, or asymcdc train-decoders for your own model).");
                         break;
-                    case "parm" when k is not (2 or 4):
-                        skipped.Add($"parm at k = {k}: ParM parity models exist for k = 2 and 4 only.");
-                        break;
-                    case "parm" when !repository.Contains(ModelNames.Parm(k)):
-                        skipped.Add($"parm at k = {k}: model '{ModelNames.Parm(k)}' is not in {repository.Directory} yet (train it with models/train.sh).");
+                    case "parm" when model.Parity.TryGetValue(k, out var parity):
+                        cases.Add(new EvaluationCase(new ParmDecoder(), k, repository.Get(parity)));
                         break;
                     case "parm":
-                        cases.Add(new EvaluationCase(new ParmDecoder(), k, repository.Get(ModelNames.Parm(k))));
+                        skipped.Add($"{model.Name}: parm at k = {k}: no ParM parity model for k = {k}{Having(model.Parity)}.");
                         break;
                     default:
                         cases.Add(new EvaluationCase(new ApproxIferDecoder(), k));
@@ -85,9 +90,8 @@ public static class DegradedModeRun
         return (cases, skipped);
     }
 
-    private static IModelFunction Require(ModelRepository repository, string name) => repository.Contains(name)
-        ? repository.Get(name)
-        : throw new ModelRepositoryException($"'asymcdc eval' needs model '{name}', which is not in {repository.Directory}; train it with models/train.sh or pass --models DIR.");
+    private static string Having(IReadOnlyDictionary<int, string> byK) =>
+        byK.Count == 0 ? "" : $" (it has k = {string.Join(", ", byK.Keys.Order())})";
 
     /// <summary>Forwards to a decoder and reports how many reconstructions it has done, for the progress bar.</summary>
     private sealed class CountingDecoder(IDecoder inner, Action<int> done) : IBatchDecoder

@@ -113,3 +113,34 @@ public sealed record CodedModel
         }
     }
 }
+
+/// <summary>A served classifier's graph as the decoders and the evaluator read it: outputs [logits, features] (the
+/// features output only where its decoders read one), whatever order the graph declares them in.</summary>
+public sealed class CodedClassifier : IModelFunction
+{
+    private readonly IModelFunction _function;
+    private readonly int _logits;
+    private readonly int? _features;
+    private readonly int[] _lengths;
+
+    public CodedClassifier(IModelFunction function, CodedModel model)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentNullException.ThrowIfNull(model);
+        _function = function;
+        (_logits, _features) = (model.LogitsOutput, model.FeaturesOutput);
+        _lengths = _features is { } f ? [function.OutputLengths[_logits], function.OutputLengths[f]] : [function.OutputLengths[_logits]];
+    }
+
+    public string Name => _function.Name;
+
+    public int InputLength => _function.InputLength;
+
+    public IReadOnlyList<int> OutputLengths => _lengths;
+
+    public async ValueTask<float[][]> RunAsync(ReadOnlyMemory<float> inputs, int count, CancellationToken cancellationToken = default)
+    {
+        var outputs = await _function.RunAsync(inputs, count, cancellationToken).ConfigureAwait(false);
+        return _features is { } f ? [outputs[_logits], outputs[f]] : [outputs[_logits]];
+    }
+}

@@ -37,12 +37,13 @@ public sealed class DecoderSet(IModelCatalog models)
         var served = catalog.FindServed(key.Model) ?? throw new PredictionException(PredictionErrorCode.UnknownModel,
             $"no served model '{key.Model}' to decode for; this silo serves: {string.Join(", ", catalog.Served.Select(m => m.Name))}");
         IModelFunction? inverse = served.Inverse is { } name ? catalog.Get(name) : null;
+        var classifier = new CodedClassifier(catalog.Get(served.Name), served);
         return key.Mode switch
         {
-            ServingMode.AsymCdcExact => Decoders.Create(DecoderKind.Exact, catalog.Get(served.Name),
+            ServingMode.AsymCdcExact => Decoders.Create(DecoderKind.Exact, classifier,
                 inverse ?? throw new PredictionException(PredictionErrorCode.ModeNotSupported, $"model '{served.Name}' has no inverse to decode exactly with")),
             // The exact decoder backs up the compact one for a partial group size without a compact model, where there is an inverse.
-            ServingMode.AsymCdcCompact => Decoders.Create(DecoderKind.Compact, inverse is null ? null : catalog.Get(served.Name), inverse,
+            ServingMode.AsymCdcCompact => Decoders.Create(DecoderKind.Compact, inverse is null ? null : classifier, inverse,
                 k => served.Compact.TryGetValue(k, out var compact) ? catalog.Get(compact)
                     : throw new PredictionException(PredictionErrorCode.ModeNotSupported, $"model '{served.Name}' has no compact decoder for groups of {k}")),
             ServingMode.Parm => Decoders.Create(DecoderKind.Parm),

@@ -12,13 +12,13 @@ public sealed class EvalTests
     {
         using var models = await TestModels.OpenAsync();
 
-        var (cases, skipped) = DegradedModeRun.Cases(models, [3], ["exact", "parm", "approxifer"]);
+        var (cases, skipped) = DegradedModeRun.Cases(models, models.FindServed("fmnist")!, [3], ["exact", "parm", "approxifer"]);
 
         Assert.Equal([DecoderKind.Exact, DecoderKind.ApproxIfer], cases.Select(c => c.Decoder.Kind));
         Assert.All(cases, c => Assert.Equal(3, c.K));
         var reason = Assert.Single(skipped);
-        Assert.Contains("parm at k = 3", reason);
-        Assert.Contains("k = 2 and 4", reason);
+        Assert.Contains("fmnist-inn: parm at k = 3", reason);
+        Assert.Contains("(it has k = 2, 4)", reason);
     }
 
     [Fact]
@@ -36,10 +36,10 @@ public sealed class EvalTests
 
             using var partial = ModelRepository.Open(new InferenceOptions { ModelRepository = dir.FullName });
 
-            var (cases, skipped) = DegradedModeRun.Cases(partial, [2], ["compact", "exact"]);
+            var (cases, skipped) = DegradedModeRun.Cases(partial, partial.FindServed("fmnist")!, [2], ["compact", "exact"]);
 
             Assert.Equal(DecoderKind.Exact, Assert.Single(cases).Decoder.Kind);
-            Assert.Contains(ModelNames.Compact(2), Assert.Single(skipped));
+            Assert.Contains("fmnist-inn: compact at k = 2: no compact decoder for k = 2", Assert.Single(skipped));
         }
         finally
         {
@@ -51,7 +51,7 @@ public sealed class EvalTests
     public async Task Exact_decoder_cells_from_eval_agree_with_the_model_on_real_test_images()
     {
         using var models = await TestModels.OpenAsync();
-        var (cases, _) = DegradedModeRun.Cases(models, [2, 4], ["exact", "approxifer"]);
+        var (cases, _) = DegradedModeRun.Cases(models, models.FindServed("fmnist")!, [2, 4], ["exact", "approxifer"]);
         const int count = 40;
 
         var report = await new DegradedModeEvaluator(models.Get(ModelNames.Classifier), new DegradedModeEvaluatorOptions { DecodeTimingSamples = 2, EncodeTimingSamples = 10 })
@@ -60,6 +60,24 @@ public sealed class EvalTests
         Assert.Equal(4, report.Results.Count);
         // Exact decoding recomputes the missing query's own answer; only float error could flip an argmax.
         Assert.All(report.Results.Where(r => r.Decoder == "exact"), r => Assert.True(r.Agreement >= 0.95, $"exact k = {r.K}: agreement {r.Agreement}"));
+    }
+
+    [Fact]
+    public async Task A_user_model_is_evaluated_on_its_own_data_with_the_decoders_it_has()
+    {
+        using var models = await TestModels.OpenAsync();
+        var digits = models.FindServed("digits-mlp")!;
+        var set = Inference.Data.TestSets.Load(digits.Dataset!, models.Directory);
+        var (cases, skipped) = DegradedModeRun.Cases(models, digits, [2, 3], ["exact", "compact", "approxifer"]);
+
+        Assert.Equal([(DecoderKind.Compact, 2), (DecoderKind.ApproxIfer, 2), (DecoderKind.ApproxIfer, 3)], cases.Select(c => (c.Decoder.Kind, c.K)));
+        Assert.Equal(3, skipped.Count); // exact at k = 2 and 3 (no inverse), compact at k = 3
+        var report = await DegradedModeRun.EvaluateAsync(models, digits, set, 100, cases,
+            new DegradedModeEvaluatorOptions { DecodeTimingSamples = 2, EncodeTimingSamples = 10 }, null, CancellationToken.None);
+
+        Assert.Equal("digits-mlp", report.Model);
+        Assert.True(report.Accuracy >= 0.9, $"digits-mlp's own accuracy {report.Accuracy}");
+        Assert.True(report.Results[0].DegradedAccuracy >= 0.8, $"its compact decoder's degraded accuracy {report.Results[0].DegradedAccuracy}");
     }
 
     private static void CopyDirectory(string from, string to)

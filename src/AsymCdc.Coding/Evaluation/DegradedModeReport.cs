@@ -36,4 +36,5 @@ public sealed record DecoderResult(
 /// <summary>Source-generated System.Text.Json metadata for the report (indented, as printed by the CLI).</summary>
 [JsonSourceGenerationOptions(WriteIndented = true)]
 [JsonSerializable(typeof(DegradedModeReport))]
+[JsonSerializable(typeof(List<DegradedModeReport>))]
 public sealed partial class DegradedModeJsonContext : JsonSerializerContext;
