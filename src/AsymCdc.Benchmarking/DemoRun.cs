@@ -26,6 +26,9 @@ public sealed class DemoOptions
     public double Rate { get; init; } = 150;
     public int TimeoutMs { get; init; } = 5000;
     public string? Models { get; init; }
+
+    /// <summary>The served model the load goes to, with items of its test data.</summary>
+    public string Model { get; init; } = PredictionRequest.DefaultModel;
     public int GroupWindowMs { get; init; } = 10;
     public int SlowSiloMs { get; init; }
     public bool Verbose { get; init; }
@@ -77,20 +80,27 @@ public sealed class DemoRun : IAsyncDisposable
     private readonly WorkerCallCounter _counter = new();
     private readonly ShadowCounter _shadow = new();
 
-    private DemoRun(DemoOptions options, LocalCluster? cluster, ConnectedCluster? connected, FashionMnistSet data)
+    private DemoRun(DemoOptions options, LocalCluster? cluster, ConnectedCluster? connected, (Coding.CodedModel Model, LabeledSet Data) served)
     {
         _options = options;
         _cluster = cluster;
         _connected = connected;
-        Data = data;
-        _runner = new OpenLoopRunner(new AsymCdcClient(cluster?.Client ?? connected!.Client), data);
+        (Model, Data) = served;
+        _runner = new OpenLoopRunner(new AsymCdcClient(cluster?.Client ?? connected!.Client), Data, options.Model);
         if (cluster is not null)
         {
             _counter.Track(cluster);
         }
     }
 
-    public FashionMnistSet Data { get; }
+    /// <summary>The test split the load draws from.</summary>
+    public LabeledSet Data { get; }
+
+    /// <summary>The served model the load goes to.</summary>
+    public Coding.CodedModel Model { get; }
+
+    /// <summary>What <see cref="Model"/> lacks for <paramref name="mode"/> at the demo's k, or null when it can be served so.</summary>
+    public string? Missing(ServingMode mode) => Grains.ServedModelModes.Missing(Model, mode, _options.K);
 
     /// <summary>Where the cluster's models come from.</summary>
     public string ModelDirectory => _cluster?.Models.Directory ?? _connected!.ModelRepository;
@@ -102,7 +112,7 @@ public sealed class DemoRun : IAsyncDisposable
     public static async Task<DemoRun> StartAsync(DemoOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var data = FashionMnist.LoadTestSet();
+        var data = ServedData.Resolve(options.Models, options.Model);
         // Connected: the multi-process cluster in the run folder, whose worker calls are read from the silos' /metrics.
         if (options.ConnectTo is { } runDirectory)
         {

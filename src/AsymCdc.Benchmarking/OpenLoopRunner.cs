@@ -9,10 +9,30 @@ namespace AsymCdc.Cli;
 /// <summary>
 /// Open-loop load: query i is sent at t0 + i/rate whether or not earlier ones have returned (a closed loop would hide
 /// the tail by slowing down with the system). Each query is bounded by its timeout plus a grace period; one that
-/// returns neither an answer nor an error by then is counted lost.
+/// returns neither an answer nor an error by then is counted lost. Queries are items of a served model's test split,
+/// sent as typed tensors of its item shape.
 /// </summary>
-public sealed class OpenLoopRunner(AsymCdcClient client, FashionMnistSet data)
+public sealed class OpenLoopRunner
 {
+    private readonly AsymCdcClient client;
+    private readonly LabeledSet data;
+    private readonly string _model;
+    private readonly int[] _shape;
+
+    /// <param name="model">The served model the items are sent to (its repository name or an alias).</param>
+    public OpenLoopRunner(AsymCdcClient client, LabeledSet data, string model = PredictionRequest.DefaultModel)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(data);
+        (this.client, this.data, _model, _shape) = (client, data, model, [.. data.ItemShape]);
+    }
+
+    /// <summary>Fashion-MNIST test images to the product's model.</summary>
+    public OpenLoopRunner(AsymCdcClient client, FashionMnistSet data)
+        : this(client, LabeledSet.From(data, "fmnist/test"))
+    {
+    }
+
     public static readonly TimeSpan LostGrace = TimeSpan.FromSeconds(2);
 
     public async Task<(QueryRecord[] Records, TimeSpan Elapsed)> RunAsync(ServingMode mode, int queries, double rate,
@@ -76,11 +96,11 @@ public sealed class OpenLoopRunner(AsymCdcClient client, FashionMnistSet data)
     private async Task<QueryRecord> OneAsync(int image, ServingMode mode, TimeSpan timeout, CancellationToken cancellationToken,
         long? scheduled = null)
     {
-        var pixels = data.Image(image).ToArray();
+        var input = new Tensor(data.Slice(image, 1).ToArray(), _shape);
         var started = scheduled ?? Stopwatch.GetTimestamp();
         try
         {
-            var prediction = await client.PredictAsync(pixels, mode, timeout, cancellationToken).WaitAsync(timeout + LostGrace, cancellationToken);
+            var prediction = await client.PredictAsync(_model, input, mode, timeout, cancellationToken).WaitAsync(timeout + LostGrace, cancellationToken);
             return new QueryRecord(QueryOutcome.Answered, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 prediction.ServedBy.IsReconstruction(), prediction.Label == data.Labels[image]);
         }

@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Globalization;
 using AsymCdc.Abstractions;
 using AsymCdc.Cli.Bench;
+using AsymCdc.Inference;
 using AsymCdc.Inference.Data;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -63,6 +64,9 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("--models <DIR>"), Description("Model repository (default: models/ found above the working directory).")]
         public string? Models { get; init; }
 
+        [CommandOption("--model <NAME>"), Description("The served model to load, with items of its test data (its config.json's dataset)."), DefaultValue("fmnist")]
+        public string Model { get; init; } = "fmnist";
+
         public BenchOptions ToOptions()
         {
             var options = Preset switch
@@ -78,6 +82,7 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             options.Seed = Seed;
             options.GroupWindow = TimeSpan.FromMilliseconds(GroupWindowMs);
             options.ModelRepository = Models;
+            options.Model = Model;
             options.StragglerRates = [.. StragglerRates.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseRate)];
             options.StragglerDelay = StragglerDelayMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null;
             options.StragglerDeadline = StragglerDeadlineMs is { } deadline ? TimeSpan.FromMilliseconds(deadline) : null;
@@ -121,9 +126,19 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
     {
         var options = settings.ToOptions();
         AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 140);
-        var data = FashionMnist.LoadTestSet();
+        LabeledSet data;
+        try
+        {
+            (_, data) = ServedData.Resolve(options.ModelRepository, options.Model);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or ModelRepositoryException)
+        {
+            AnsiConsole.MarkupLine($"[red]bench:[/] {Markup.Escape(e.Message)}");
+            return 1;
+        }
+
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[bold]asymcdc bench[/] ({options.Preset}): k = {options.K}, 1 frontend + {options.Workers} worker silos, {options.Queries} Poisson queries per mode and scenario at {(options.Load is { } load ? $"{load:0.##} of the measured capacity of the most expensive mode" : $"{options.Rate:0.#}/s")}, straggler rates {string.Join(", ", options.StragglerRates)}"));
+            $"[bold]asymcdc bench[/] ({options.Preset}): model {options.Model}, k = {options.K}, 1 frontend + {options.Workers} worker silos, {options.Queries} Poisson queries per mode and scenario at {(options.Load is { } load ? $"{load:0.##} of the measured capacity of the most expensive mode" : $"{options.Rate:0.#}/s")}, straggler rates {string.Join(", ", options.StragglerRates)}"));
         BenchReport? report = null;
         await AnsiConsole.Progress().AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())

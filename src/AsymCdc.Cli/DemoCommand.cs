@@ -52,6 +52,9 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [CommandOption("--models <DIR>"), Description("Model repository (default: models/ found above the working directory).")]
         public string? Models { get; init; }
 
+        [CommandOption("--model <NAME>"), Description("The served model to load, with items of its test data (its config.json's dataset); modes it lacks a decoder for are skipped."), DefaultValue("fmnist")]
+        public string Model { get; init; } = "fmnist";
+
         [CommandOption("--group-window <MS>"), Description("A partial group is encoded after this, in ms."), DefaultValue(10)]
         public int GroupWindowMs { get; init; } = 10;
 
@@ -156,6 +159,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
             Rate = settings.Rate,
             TimeoutMs = settings.TimeoutMs,
             Models = settings.Models,
+            Model = settings.Model,
             GroupWindowMs = settings.GroupWindowMs,
             SlowSiloMs = settings.SlowSiloMs,
             Verbose = settings.Verbose,
@@ -175,9 +179,30 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
         AnsiConsole.MarkupLine($"[bold]AsymCDC demo[/]: 1 frontend + {settings.Workers} worker silos, k = {settings.K}, "
             + $"{settings.StragglerRate:P0} of worker calls delayed by {settings.StragglerDelayMs} ms, {settings.Rate:0} queries/s open loop");
-        await using var demo = await AnsiConsole.Status().StartAsync(settings.Connect ? $"Connecting to the cluster in {settings.RunDirectory}..." : "Starting the in-process cluster...",
-            _ => DemoRun.StartAsync(ToOptions(settings), cancellationToken));
-        AnsiConsole.MarkupLine($"Cluster up: models from [grey]{Markup.Escape(demo.ModelDirectory)}[/], test set of {demo.Data.Count} images"
+        DemoRun started;
+        try
+        {
+            started = await AnsiConsole.Status().StartAsync(settings.Connect ? $"Connecting to the cluster in {settings.RunDirectory}..." : "Starting the in-process cluster...",
+                _ => DemoRun.StartAsync(ToOptions(settings), cancellationToken));
+        }
+        catch (ArgumentException e)
+        {
+            AnsiConsole.MarkupLine($"[red]demo:[/] {Markup.Escape(e.Message)}");
+            return 1;
+        }
+
+        await using var demo = started;
+        modes = [.. modes.Where(mode =>
+        {
+            if (demo.Missing(mode) is not { } missing)
+            {
+                return true;
+            }
+
+            AnsiConsole.MarkupLine($"[yellow]Skipping mode {mode.ToName()}:[/] model '{Markup.Escape(demo.Model.Name)}' lacks {Markup.Escape(missing)}.");
+            return false;
+        })];
+        AnsiConsole.MarkupLine($"Cluster up: models from [grey]{Markup.Escape(demo.ModelDirectory)}[/], model {Markup.Escape(demo.Model.PublicName)}, test set {Markup.Escape(demo.Data.Name)} of {demo.Data.Count} items"
             + (demo.ConnectedRunDirectory is not { } runDirectory ? "." : $"; connected to the cluster in {Markup.Escape(runDirectory)} (its own straggler settings apply)."));
 
         var results = new List<ScenarioResult>();

@@ -149,6 +149,14 @@ public sealed partial class ModelRepository : IDisposable
         return new ModelRepository(root, provider, functions, available, logger, instruments, served);
     }
 
+    /// <summary>The classifiers a repository serves, from its config.json files alone (no session is created): what a
+    /// load generator needs to know of a model (its input, its dataset) before a cluster has opened it.</summary>
+    public static IReadOnlyList<CodedModel> ReadServed(string? directory = null)
+    {
+        var root = ResolveDirectory(directory ?? ModelRepositoryLocator.Find());
+        return CodedModels.From([.. ListModels(root).Select(name => ModelConfig.Load(Path.Combine(root, name)))]);
+    }
+
     /// <summary>The model <paramref name="name"/>; throws <see cref="ModelRepositoryException"/> naming what is loaded.</summary>
     public IModelFunction Get(string name) => GetFunction(name);
 

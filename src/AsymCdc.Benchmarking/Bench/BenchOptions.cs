@@ -68,6 +68,9 @@ public sealed class BenchOptions
 
     public IReadOnlyList<ServingMode> Modes { get; set; } = ServingModes.All;
 
+    /// <summary>The served model every query goes to (repository name or alias), with items of its test split.</summary>
+    public string Model { get; set; } = PredictionRequest.DefaultModel;
+
     /// <summary>The model repository; null finds <c>models/</c> above the working directory.</summary>
     public string? ModelRepository { get; set; }
 

@@ -29,6 +29,9 @@ public sealed record BenchConfig(
     [property: JsonPropertyName("processor_count")] int ProcessorCount,
     [property: JsonPropertyName("os")] string OperatingSystem)
 {
+    /// <summary>The served model every query went to.</summary>
+    [JsonPropertyName("model")] public string Model { get; init; } = "fmnist";
+
     /// <summary>The rate as a fraction of the capacity of the most expensive mode; null when a rate was given.</summary>
     [JsonPropertyName("load")] public double? Load { get; init; }
 

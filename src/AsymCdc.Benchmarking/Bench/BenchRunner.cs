@@ -19,8 +19,14 @@ namespace AsymCdc.Cli.Bench;
 /// median of mode <c>none</c> in a warm-up on a cluster without stragglers, so the scenario means the same on a fast
 /// and a slow machine.
 /// </remarks>
-public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
+public sealed class BenchRunner(BenchOptions options, LabeledSet data)
 {
+    /// <summary>Fashion-MNIST test images to the product's model.</summary>
+    public BenchRunner(BenchOptions options, FashionMnistSet data)
+        : this(options, LabeledSet.From(data, "fmnist/test"))
+    {
+    }
+
     // 60 s in microseconds: far beyond any query's timeout, so no answered latency is out of range.
     private const long HighestLatencyMicroseconds = 60_000_000;
 
@@ -92,7 +98,7 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
             counter.Track(cluster);
             models ??= cluster.Models.Directory;
             modes ??= RunnableModes(cluster.Models);
-            var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data);
+            var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data, options.Model);
             foreach (var mode in modes)
             {
                 var name = mode.ToName();
@@ -121,6 +127,7 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
             RuntimeInformation.OSDescription)
         {
             Load = options.Load,
+            Model = options.Model,
             CapacitiesQps = Capacities.Count == 0 ? null : Capacities,
             SlowSiloMs = options.SlowSiloScenarios ? Round(slowdown) : null,
         };
@@ -157,15 +164,11 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
         var runnable = new List<ServingMode>();
         foreach (var mode in options.Modes)
         {
-            var needed = mode switch
+            var model = models.FindServed(options.Model)
+                ?? throw new ArgumentException($"The repository {models.Directory} serves no model '{options.Model}'.");
+            if (Grains.ServedModelModes.Missing(model, mode, options.K) is { } missing)
             {
-                ServingMode.Parm => ModelNames.Parm(options.K),
-                ServingMode.AsymCdcCompact => ModelNames.Compact(options.K),
-                _ => null,
-            };
-            if (needed is not null && !models.Contains(needed))
-            {
-                OnNote?.Invoke($"Skipping mode {mode.ToName()}: its model '{needed}' is not in {models.Directory} (train it with models/train.sh).");
+                OnNote?.Invoke($"Skipping mode {mode.ToName()}: model '{model.Name}' lacks {missing}.");
                 continue;
             }
 
@@ -181,7 +184,7 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
     /// <summary>Open loop far above what the cluster serves in <paramref name="mode"/>: the answered rate is its capacity.</summary>
     private async Task<double> MeasureCapacityAsync(LocalCluster cluster, ServingMode mode, CancellationToken cancellationToken)
     {
-        var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data);
+        var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data, options.Model);
         await runner.RunAsync(mode, 300, 300, options.Timeout, 0, null, cancellationToken);
         var (records, elapsed) = await runner.RunAsync(mode, 4000, 8000, TimeSpan.FromSeconds(30), 300, null, cancellationToken);
         return records.Count(r => r.Outcome == QueryOutcome.Answered) / elapsed.TotalSeconds;
@@ -226,7 +229,7 @@ public sealed class BenchRunner(BenchOptions options, FashionMnistSet data)
     // The client-side median of mode none without stragglers: what one query costs this cluster on this machine.
     private async Task<TimeSpan> MeasureServiceTimeAsync(LocalCluster cluster, CancellationToken cancellationToken)
     {
-        var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data);
+        var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data, options.Model);
         var queries = Math.Max(options.WarmupQueries, 50);
         await runner.RunAsync(ServingMode.None, queries, options.Rate, options.Timeout, data.Count / 2, null, cancellationToken);
         var (records, _) = await runner.RunAsync(ServingMode.None, queries, options.Rate, options.Timeout, data.Count / 3, null, cancellationToken);
