@@ -18,8 +18,8 @@ public static class AsymCdcCommandLine
             .WithDescription("Send one test image through an in-process cluster; print its true label, the prediction and how it was served.")
             .WithExample("predict", "--image", "7", "--mode", "asymcdc-exact");
         config.AddCommand<ServeCommand>("serve")
-            .WithDescription("Run the in-process cluster behind the KServe v2 HTTP gateway (+ /metrics) until Ctrl-C.")
-            .WithExample("serve", "--http", "127.0.0.1:8080", "--workers", "4", "--mode", "asymcdc-compact", "-k", "2");
+            .WithDescription("Run the in-process cluster behind the KServe v2 HTTP and gRPC gateways (+ /metrics) until Ctrl-C.")
+            .WithExample("serve", "--http", "127.0.0.1:8080", "--grpc-port", "8081", "--workers", "4", "--mode", "asymcdc-compact", "-k", "2");
         config.AddBranch("cluster", cluster =>
         {
             cluster.SetDescription("A real multi-process cluster on this machine: redis-server + frontend and worker asymcdc-silo processes.");

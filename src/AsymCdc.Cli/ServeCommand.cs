@@ -13,15 +13,18 @@ using Spectre.Console.Cli;
 
 namespace AsymCdc.Cli;
 
-/// <summary><c>asymcdc serve --http HOST:PORT</c>: the in-process cluster of the demo behind the KServe v2 gateway, with
-/// Prometheus <c>/metrics</c>, until Ctrl-C (or SIGTERM); then the gateway stops taking requests and the cluster shuts
-/// down gracefully.</summary>
+/// <summary><c>asymcdc serve --http HOST:PORT [--grpc-port PORT]</c>: the in-process cluster of the demo behind the KServe v2
+/// gateway, REST and gRPC, with Prometheus <c>/metrics</c>, until Ctrl-C (or SIGTERM); then the gateway stops taking
+/// requests and the cluster shuts down gracefully.</summary>
 public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--http <HOST:PORT>"), Description("Address of the HTTP gateway, /metrics and health, e.g. 127.0.0.1:8080 or 0.0.0.0:8080."), DefaultValue("127.0.0.1:8080")]
         public string Http { get; init; } = "127.0.0.1:8080";
+
+        [CommandOption("--grpc-port <PORT>"), Description("Port of the KServe v2 gRPC service (HTTP/2 cleartext) on the --http host, as a frontend silo's AsymCdc:Silo:GrpcPort; 0 turns gRPC off."), DefaultValue(8081)]
+        public int GrpcPort { get; init; } = 8081;
 
         [CommandOption("-w|--workers <N>"), Description("Worker silos (a group needs k+1)."), DefaultValue(4)]
         public int Workers { get; init; } = 4;
@@ -64,6 +67,11 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
                 return ValidationResult.Error(e.Message);
             }
 
+            if (GrpcPort is < 0 or > 65535 || (GrpcPort != 0 && GrpcPort == Endpoint().Port))
+            {
+                return ValidationResult.Error($"--grpc-port {GrpcPort} must be a TCP port (1..65535) other than the --http port, or 0 to turn gRPC off");
+            }
+
             if (!ServingModes.TryParse(Mode, out _))
             {
                 return ValidationResult.Error($"--mode '{Mode}' is unknown; expected one of: {string.Join(", ", ServingModes.All.Select(m => m.ToName()))}");
@@ -104,12 +112,16 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         await using var cluster = await AnsiConsole.Status().StartAsync("Starting the in-process cluster...",
             _ => LocalCluster.StartAsync(options, cancellationToken));
 
-        await using var app = BuildGateway(cluster, $"http://{host}:{port}", settings.Verbose);
+        var grpc = settings.GrpcPort == 0 ? null : $"http://{host}:{settings.GrpcPort}";
+        await using var app = BuildGateway(cluster, $"http://{host}:{port}", settings.Verbose, grpc);
         await app.StartAsync(cancellationToken);
         AnsiConsole.MarkupLine($"[bold]asymcdc serve[/]: 1 frontend + {settings.Workers} worker silos, default mode {Markup.Escape(settings.Mode)}, "
             + $"k = {settings.K}, {settings.Deadline} straggler deadline; models from [grey]{Markup.Escape(cluster.Models.Directory)}[/]");
         AnsiConsole.MarkupLine($"KServe v2 on [bold]http://{Markup.Escape(host)}:{port}/v2[/] (POST /v2/models/fmnist/infer, GET /v2/health/ready), "
             + $"/health/startup|ready|live, Prometheus on /metrics. Ctrl-C stops.");
+        AnsiConsole.MarkupLine(grpc is null
+            ? "KServe v2 gRPC off (--grpc-port 0)."
+            : $"KServe v2 gRPC (inference.GRPCInferenceService, HTTP/2 cleartext) on [bold]{Markup.Escape(grpc)}[/].");
         // Ctrl-C / SIGTERM end the web host (its console lifetime); then the cluster stops gracefully (await using).
         await app.WaitForShutdownAsync(cancellationToken);
         AnsiConsole.MarkupLine("Stopping: the gateway is closed; draining and stopping the silos...");
@@ -117,5 +129,6 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
     }
 
     /// <summary>The web host of <c>serve</c> in front of <paramref name="cluster"/> (<see cref="LocalClusterGateway"/>).</summary>
-    public static WebApplication BuildGateway(LocalCluster cluster, string url, bool verbose = false) => LocalClusterGateway.Build(cluster, url, verbose);
+    public static WebApplication BuildGateway(LocalCluster cluster, string url, bool verbose = false, string? grpcUrl = null) =>
+        LocalClusterGateway.Build(cluster, url, verbose, grpcUrl);
 }

@@ -219,6 +219,11 @@ public sealed partial class DockerfileTests
         var exposed = final.Where(i => i.Keyword == "EXPOSE").SelectMany(i => i.Arguments.Split(' ')).ToList();
         Assert.Contains("8080", exposed);
         Assert.Contains("11111", exposed);
+        if (exposed.Contains("30000"))
+        {
+            // An image that runs frontends (the Orleans gateway) serves their KServe v2 gRPC port too.
+            Assert.Contains("8081", exposed);
+        }
     }
 
     [Fact]

@@ -70,6 +70,9 @@ public sealed partial class HelmChartTests
     [InlineData("/frontend/executionProvider", "tpu")]
     [InlineData("/silo/clustering", "consul")]
     [InlineData("/silo/httpPort", 70000)]
+    [InlineData("/frontend/grpcPort", 70000)]
+    [InlineData("/frontend/grpcPort", -1)]
+    [InlineData("/frontend/grpcPort", "8081")]
     [InlineData("/serving/groupWindow", "5ms")]
     [InlineData("/stragglers/rate", 1.5)]
     [InlineData("/worker/autoscaling/targetQueueDelay", "five")]
@@ -164,11 +167,30 @@ public sealed partial class HelmChartTests
     [InlineData("worker.executionProvider=tpu", "worker.executionProvider")]
     [InlineData("redis.enabled=false", "silo.redisConnectionString")]
     [InlineData("worker.autoscaling.minReplicas=2", "serving.k + 1")]
+    [InlineData("frontend.grpcPort=70000", "frontend.grpcPort")]
+    [InlineData("frontend.grpcPort=8080", "frontend.grpcPort (8080) must differ from silo.httpPort")]
     public void Helm_refuses_to_render_bad_values_and_names_them(string setting, string named)
     {
         var result = HelmTool.Run(["template", "asymcdc", "helm/asymcdc", "--set", setting]);
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains(named, result.StandardError);
+    }
+
+    [Fact]
+    public void Grpc_port_zero_turns_grpc_off_and_another_port_moves_it()
+    {
+        var off = RenderedManifests.Helm("helm-grpc-off", "frontend.grpcPort=0");
+        var frontend = off.SiloDeployment("frontend");
+        Assert.Equal("0", off.Setting(frontend, "AsymCdc__Silo__GrpcPort"));
+        Assert.DoesNotContain(RenderedManifests.SiloContainer(frontend)["ports"]!.AsArray(), p => (string?)p!["name"] == "grpc");
+        Assert.DoesNotContain(off.OfKind("Service"), svc => RenderedManifests.Name(svc) == "asymcdc-grpc");
+
+        var moved = RenderedManifests.Helm("helm-grpc-9090", "frontend.grpcPort=9090");
+        frontend = moved.SiloDeployment("frontend");
+        Assert.Equal("9090", moved.Setting(frontend, "AsymCdc__Silo__GrpcPort"));
+        Assert.Equal(9090, RenderedManifests.ContainerPort(RenderedManifests.SiloContainer(frontend), JsonValue.Create("grpc")));
+        var port = Assert.Single(moved.Get("Service", "asymcdc-grpc")["spec"]!["ports"]!.AsArray())!;
+        Assert.Equal((9090, "kubernetes.io/h2c"), ((int)port["port"]!, (string?)port["appProtocol"]));
     }
 
     [Fact]

@@ -206,13 +206,16 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
 
     [Theory]
     [MemberData(nameof(Overlays))]
-    public void Gateway_and_http_services_reach_the_frontends(string overlay)
+    public void Gateway_http_and_grpc_services_reach_the_frontends(string overlay)
     {
         var m = overlays[overlay];
         var frontend = m.SiloDeployment("frontend");
         var worker = m.SiloDeployment("gpu-worker");
         var container = RenderedManifests.SiloContainer(frontend);
-        foreach (var (service, setting) in new[] { ("asymcdc-gateway", "AsymCdc__Silo__GatewayPort"), ("asymcdc-http", "AsymCdc__Silo__HttpPort") })
+        foreach (var (service, setting) in new[]
+        {
+            ("asymcdc-gateway", "AsymCdc__Silo__GatewayPort"), ("asymcdc-http", "AsymCdc__Silo__HttpPort"), ("asymcdc-grpc", "AsymCdc__Silo__GrpcPort"),
+        })
         {
             var svc = m.Get("Service", service);
             Assert.True(RenderedManifests.Selects(svc["spec"]!["selector"], RenderedManifests.PodLabels(frontend)), $"{service} does not select the frontend pods");
@@ -225,6 +228,65 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
 
         Assert.Equal(30000, int.Parse(m.Setting(frontend, "AsymCdc__Silo__GatewayPort")!, CultureInfo.InvariantCulture));
         Assert.Equal(8080, int.Parse(m.Setting(frontend, "AsymCdc__Silo__HttpPort")!, CultureInfo.InvariantCulture));
+        Assert.Equal(8081, int.Parse(m.Setting(frontend, "AsymCdc__Silo__GrpcPort")!, CultureInfo.InvariantCulture));
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void Grpc_is_served_by_the_frontends_as_h2c(string overlay)
+    {
+        // The silo's gRPC endpoint speaks HTTP/2 only, in cleartext with prior knowledge: a proxy or Gateway API
+        // implementation that spoke HTTP/1.1 to it would fail every call, so the Service port says h2c.
+        var m = overlays[overlay];
+        var frontend = m.SiloDeployment("frontend");
+        var grpc = Assert.Single(m.Get("Service", "asymcdc-grpc")["spec"]!["ports"]!.AsArray())!;
+        Assert.Equal("grpc", (string?)grpc["name"]);
+        Assert.Equal("kubernetes.io/h2c", (string?)grpc["appProtocol"]);
+        Assert.Equal("grpc", (string?)grpc["targetPort"]);
+        var port = Assert.Single(RenderedManifests.SiloContainer(frontend)["ports"]!.AsArray(), p => (string?)p!["name"] == "grpc")!;
+        Assert.Equal(m.Setting(frontend, "AsymCdc__Silo__GrpcPort"), ((int)port["containerPort"]!).ToString(CultureInfo.InvariantCulture));
+
+        // Workers serve no gRPC: no port to reach, and no Service selects them for it.
+        var worker = m.SiloDeployment("gpu-worker");
+        Assert.DoesNotContain(RenderedManifests.SiloContainer(worker)["ports"]!.AsArray(), p => (string?)p!["name"] == "grpc");
+        Assert.DoesNotContain(m.OfKind("Service"), svc => RenderedManifests.Selects(svc["spec"]!["selector"], RenderedManifests.PodLabels(worker))
+            && svc["spec"]!["ports"]!.AsArray().Any(p => (string?)p!["name"] == "grpc"));
+    }
+
+    [Fact]
+    public void Chart_and_kustomize_give_the_frontends_the_same_ports_and_services()
+    {
+        var expected = FrontendPorts(overlays["gpu"]);
+        Assert.Contains("service asymcdc-grpc: grpc 8081 -> grpc (kubernetes.io/h2c)", expected);
+        Assert.Contains("container grpc: 8081 (AsymCdc__Silo__GrpcPort=8081)", expected);
+        foreach (var source in new[] { "dev", "helm", "helm-cpu" })
+        {
+            Assert.Equal(expected, FrontendPorts(overlays[source]));
+        }
+    }
+
+    /// <summary>What a caller of the frontends sees of one deployment source: the frontend container's ports with the
+    /// settings that open them, and every port of the Services that select the frontend pods.</summary>
+    private static List<string> FrontendPorts(RenderedManifests m)
+    {
+        var frontend = m.SiloDeployment("frontend");
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["http"] = "AsymCdc__Silo__HttpPort", ["silo"] = "AsymCdc__Silo__SiloPort", ["gateway"] = "AsymCdc__Silo__GatewayPort", ["grpc"] = "AsymCdc__Silo__GrpcPort",
+        };
+        var lines = RenderedManifests.SiloContainer(frontend)["ports"]!.AsArray().Select(p =>
+        {
+            var name = (string)p!["name"]!;
+            var setting = settings.TryGetValue(name, out var key) ? $" ({key}={m.Setting(frontend, key)})" : "";
+            return $"container {name}: {(int)p["containerPort"]!}{setting}";
+        }).ToList();
+        foreach (var svc in m.OfKind("Service").Where(s => RenderedManifests.Selects(s["spec"]!["selector"], RenderedManifests.PodLabels(frontend))))
+        {
+            lines.AddRange(svc["spec"]!["ports"]!.AsArray().Select(p =>
+                $"service {RenderedManifests.Name(svc)}: {(string?)p!["name"]} {(int)p["port"]!} -> {p["targetPort"]} ({(string?)p["appProtocol"] ?? "no appProtocol"})"));
+        }
+
+        return lines.Order(StringComparer.Ordinal).ToList();
     }
 
     [Theory]

@@ -87,6 +87,11 @@ env:
     value: {{ .role | quote }}
   - name: AsymCdc__Inference__ExecutionProvider
     value: {{ .provider | quote }}
+  {{- if eq .role "frontend" }}
+  # KServe v2 gRPC, frontends only (0 = off).
+  - name: AsymCdc__Silo__GrpcPort
+    value: {{ .ctx.Values.frontend.grpcPort | quote }}
+  {{- end }}
   - name: AsymCdc__Silo__ServiceId
     valueFrom:
       fieldRef:
