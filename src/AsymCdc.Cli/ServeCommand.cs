@@ -117,7 +117,15 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         await app.StartAsync(cancellationToken);
         AnsiConsole.MarkupLine($"[bold]asymcdc serve[/]: 1 frontend + {settings.Workers} worker silos, default mode {Markup.Escape(settings.Mode)}, "
             + $"k = {settings.K}, {settings.Deadline} straggler deadline; models from [grey]{Markup.Escape(cluster.Models.Directory)}[/]");
-        AnsiConsole.MarkupLine($"KServe v2 on [bold]http://{Markup.Escape(host)}:{port}/v2[/] (POST /v2/models/fmnist/infer, GET /v2/health/ready), "
+        var defaultMode = ServingModes.Parse(settings.Mode);
+        foreach (var model in cluster.Models.Served)
+        {
+            // What each model can be served with follows from its companions in the repository.
+            AnsiConsole.MarkupLine($"  model [bold]{Markup.Escape(model.PublicName)}[/] (input [[N,{string.Join(',', model.InputShape)}]], {model.Classes} classes): "
+                + $"default {model.DefaultFor(defaultMode, settings.K).ToName()}; modes {string.Join(", ", model.Supported(settings.K).Select(m => m.ToName()))}");
+        }
+
+        AnsiConsole.MarkupLine($"KServe v2 on [bold]http://{Markup.Escape(host)}:{port}/v2[/] (POST /v2/models/{{name}}/infer, POST /v2/repository/index, GET /v2/health/ready), "
             + $"/health/startup|ready|live, Prometheus on /metrics. Ctrl-C stops.");
         AnsiConsole.MarkupLine(grpc is null
             ? "KServe v2 gRPC off (--grpc-port 0)."

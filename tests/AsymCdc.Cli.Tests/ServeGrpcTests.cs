@@ -72,7 +72,20 @@ public sealed class ServeGrpcTests
             }
 
             Assert.True((await grpc.ServerLiveAsync(new ServerLiveRequest(), cancellationToken: timeout.Token)).Live);
-            Assert.True((await grpc.ModelReadyAsync(new ModelReadyRequest { Name = "fmnist" }, cancellationToken: timeout.Token)).Ready);
+            // One serve process serves every classifier of the repository, ours and the stand-in user models.
+            foreach (var model in (string[])["fmnist", "fmnist-cnn", "digits-mlp"])
+            {
+                Assert.True((await grpc.ModelReadyAsync(new ModelReadyRequest { Name = model }, cancellationToken: timeout.Token)).Ready, model);
+            }
+
+            var digits = new ModelInferRequest { ModelName = "digits-mlp" };
+            var input = new ModelInferRequest.Types.InferInputTensor { Name = "input", Datatype = "FP32" };
+            input.Shape.AddRange([2, 1, 8, 8]);
+            input.Contents = new InferTensorContents();
+            input.Contents.Fp32Contents.AddRange(new float[128]);
+            digits.Inputs.Add(input);
+            var answer = await grpc.ModelInferAsync(digits, cancellationToken: timeout.Token);
+            Assert.Equal([2L, 10], answer.Outputs[0].Shape);
             var unknown = await Assert.ThrowsAsync<RpcException>(async () =>
                 await grpc.ModelReadyAsync(new ModelReadyRequest { Name = "no-such-model" }, cancellationToken: timeout.Token));
             Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
@@ -81,6 +94,9 @@ public sealed class ServeGrpcTests
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/v2/health/ready", timeout.Token)).StatusCode);
             Assert.Contains($"http://127.0.0.1:{grpcPort}", printed.ToString(), StringComparison.Ordinal);
+            var index = await http.PostAsync("/v2/repository/index", new StringContent("{}"), timeout.Token);
+            var listed = await index.Content.ReadAsStringAsync(timeout.Token);
+            Assert.All((string[])["\"fmnist\"", "\"fmnist-cnn\"", "\"digits-mlp\""], name => Assert.Contains(name, listed, StringComparison.Ordinal));
         }
         finally
         {
