@@ -114,6 +114,10 @@ public static class DecoderTrainer
             }
 
             log?.Invoke($"installed {string.Join(", ", names)} into {repository}");
+            if (DeclareDataset(repository, options.Model, options.Data) is { } declared)
+            {
+                log?.Invoke($"'{options.Model}' now declares \"dataset\": \"{declared}\" in its config.json (what eval, bench and demo send it)");
+            }
 
             // 5. Degraded-mode accuracy with the product's decoders, and the model card.
             var evaluation = await EvaluateAsync(repository, options, data, names, cancellationToken).ConfigureAwait(false);
@@ -178,6 +182,30 @@ public static class DecoderTrainer
         BatchWindowMicroseconds = 0,
         MaxBatchSize = 256,
     });
+
+    /// <summary>Writes <c>"dataset"</c> into the classifier's config.json where it declares none, so that the serving tools
+    /// find the data its decoders were measured on: fmnist, digits, or the folder (relative to the repository when inside
+    /// it). Returns what it wrote, or null when the config already declares one.</summary>
+    internal static string? DeclareDataset(string repository, string model, string data)
+    {
+        var path = Path.Combine(repository, model, ModelConfig.FileName);
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        if (config.ContainsKey("dataset"))
+        {
+            return null;
+        }
+
+        var value = data is TrainingData.FashionMnistName or TrainingData.DigitsName ? data : RelativeIfInside(repository, Path.GetFullPath(data));
+        config["dataset"] = value;
+        File.WriteAllText(path, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return value;
+    }
+
+    private static string RelativeIfInside(string repository, string folder)
+    {
+        var relative = Path.GetRelativePath(repository, folder);
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? folder : relative.Replace('\\', '/');
+    }
 
     private static string ResolveRepository(string? configured)
     {
