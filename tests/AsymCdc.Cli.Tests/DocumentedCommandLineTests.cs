@@ -16,7 +16,7 @@ public sealed partial class DocumentedCommandLineTests
     private static readonly Dictionary<string, string> Placeholders = new(StringComparer.Ordinal)
     {
         ["N"] = "4", ["MS"] = "100", ["F"] = "out.json", ["FILE"] = "out.json", ["DIR"] = "out",
-        ["HOST:PORT"] = "127.0.0.1:18080", ["PORT"] = "18081", ["m"] = "none", ["k"] = "2", ["r"] = "0.01",
+        ["HOST:PORT"] = "127.0.0.1:18080", ["PORT"] = "18081", ["NAME"] = "digits-mlp", ["NAMES"] = "fmnist,digits-mlp", ["m"] = "none", ["k"] = "2", ["r"] = "0.01",
     };
 
     public static TheoryData<string, string> CommandLines()

@@ -152,6 +152,7 @@ public sealed class MultiModelGatewayTests(MultiModelClusterFixture fixture, ITe
 
         var unknown = await Assert.ThrowsAsync<RpcException>(async () => await fixture.Grpc.ModelInferAsync(new ModelInferRequest { ModelName = "resnet50" }));
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("unknown model 'resnet50'; this gateway serves 'digits-mlp', 'fmnist-cnn', 'fmnist'", unknown.Status.Detail);
         using var missing = await fixture.Http.PostAsync("/v2/models/resnet50/infer", new StringContent("{}", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
