@@ -204,7 +204,7 @@ public sealed partial class ParityGroupGrain(
         }
     }
 
-    void IServingObserver<SiloAddress>.WorkerCallSent(CallRole role) => instruments.WorkerCall(_mode, RoleName(role));
+    void IServingObserver<SiloAddress>.WorkerCallSent(CallRole role) => instruments.WorkerCall(_model.Name, _mode, RoleName(role));
 
     void IServingObserver<SiloAddress>.CallCompleted(SiloAddress worker, TimeSpan elapsed, bool succeeded)
     {
@@ -214,7 +214,7 @@ public sealed partial class ParityGroupGrain(
         }
     }
 
-    void IServingObserver<SiloAddress>.StragglerDetected() => instruments.StragglerDetected(_mode);
+    void IServingObserver<SiloAddress>.StragglerDetected() => instruments.StragglerDetected(_model.Name, _mode);
 
     IDisposable? IServingObserver<SiloAddress>.Encoding(long groupId, int members)
     {
@@ -224,7 +224,7 @@ public sealed partial class ParityGroupGrain(
         return encode;
     }
 
-    void IServingObserver<SiloAddress>.GroupFormed(bool partial) => instruments.GroupFormed(_mode, partial);
+    void IServingObserver<SiloAddress>.GroupFormed(bool partial) => instruments.GroupFormed(_model.Name, _mode, partial);
 
     void IServingObserver<SiloAddress>.MemberMissed(long groupId, int index, SiloAddress worker, bool failed) =>
         LogMemberMissed(logger, groupId, index, worker, failed ? "failed" : "late");
@@ -233,7 +233,7 @@ public sealed partial class ParityGroupGrain(
 
     void IServingObserver<SiloAddress>.DecodeFailed(long groupId, int index, Exception error) => LogDecodeFailed(logger, error, groupId, index);
 
-    void IServingObserver<SiloAddress>.Decoded(TimeSpan elapsed) => instruments.Decoded(_mode, elapsed.TotalMilliseconds);
+    void IServingObserver<SiloAddress>.Decoded(TimeSpan elapsed) => instruments.Decoded(_model.Name, _mode, elapsed.TotalMilliseconds);
 
     void IServingObserver<SiloAddress>.AutoChose(string mode, string why)
     {

@@ -85,24 +85,27 @@ public sealed class ServingInstruments
         _latency.Record(milliseconds, new KeyValuePair<string, object?>("model", model), new KeyValuePair<string, object?>("mode", mode.ToName()));
     }
 
-    public void GroupFormed(ServingMode mode, bool partial) =>
-        _groups.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()), new KeyValuePair<string, object?>("partial", partial));
+    public void GroupFormed(string model, ServingMode mode, bool partial) =>
+        _groups.Add(1, Model(model), new KeyValuePair<string, object?>("mode", mode.ToName()), new KeyValuePair<string, object?>("partial", partial));
 
-    public void Decoded(ServingMode mode, double milliseconds)
+    public void Decoded(string model, ServingMode mode, double milliseconds)
     {
-        _decodes.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()));
-        _decodeDuration.Record(milliseconds, new KeyValuePair<string, object?>("mode", mode.ToName()));
+        _decodes.Add(1, Model(model), new KeyValuePair<string, object?>("mode", mode.ToName()));
+        _decodeDuration.Record(milliseconds, Model(model), new KeyValuePair<string, object?>("mode", mode.ToName()));
     }
 
-    public void StragglerDetected(ServingMode mode) => _stragglers.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()));
+    public void StragglerDetected(string model, ServingMode mode) =>
+        _stragglers.Add(1, Model(model), new KeyValuePair<string, object?>("mode", mode.ToName()));
+
+    private static KeyValuePair<string, object?> Model(string model) => new("model", model);
 
     public void Lost(string model, ServingMode mode) =>
         _lost.Add(1, new KeyValuePair<string, object?>("model", model), new KeyValuePair<string, object?>("mode", mode.ToName()));
 
     public void Rejected(PredictionErrorCode code) => _rejected.Add(1, new KeyValuePair<string, object?>("code", code.ToString()));
 
-    public void WorkerCall(ServingMode mode, string role) =>
-        _workerCalls.Add(1, new KeyValuePair<string, object?>("mode", mode.ToName()), new KeyValuePair<string, object?>("role", role));
+    public void WorkerCall(string model, ServingMode mode, string role) =>
+        _workerCalls.Add(1, Model(model), new KeyValuePair<string, object?>("mode", mode.ToName()), new KeyValuePair<string, object?>("role", role));
 
     public void ShadowChecked(ServingMode mode, bool agreed)
     {

@@ -40,11 +40,12 @@ if (silo.HasRole(SiloRoles.Frontend))
         ValueTask.FromResult(services.GetRequiredService<SiloReadiness>() is { ModelsWarm: true, Joined: true }));
 }
 
-var app = builder.Build();
-app.MapAsymCdcEndpoints(gateway: silo.HasRole(SiloRoles.Frontend));
-
 try
 {
+    // Mapping the gateway resolves its model catalogue, which opens the model repository: inside, so that a bad
+    // model is reported like any other start-up failure.
+    var app = builder.Build();
+    app.MapAsymCdcEndpoints(gateway: silo.HasRole(SiloRoles.Frontend));
     await app.RunAsync();
     return 0;
 }

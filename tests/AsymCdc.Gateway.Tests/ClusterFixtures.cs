@@ -18,10 +18,8 @@ public abstract class ClusterWithGatewayFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _cluster = await LocalCluster.StartAsync(CreateCluster());
-        _gateway = await GatewayServer.StartAsync(_cluster.Client, ConfigureGateway, services => ConfigureServices(services, _cluster));
+        _gateway = await GatewayServer.StartAsync(_cluster.Client, ConfigureGateway);
     }
-
-    internal LocalCluster Cluster => _cluster!;
 
     public async Task DisposeAsync()
     {
@@ -37,11 +35,6 @@ public abstract class ClusterWithGatewayFixture : IAsyncLifetime
     }
 
     protected abstract LocalClusterOptions CreateCluster();
-
-    /// <summary>The gateway host's services before the gateway's own (e.g. a model catalogue).</summary>
-    protected virtual void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services, LocalCluster cluster)
-    {
-    }
 
     protected virtual void ConfigureGateway(GatewayOptions gateway) => gateway.ReadinessProbeTimeout = TimeSpan.FromSeconds(30);
 }

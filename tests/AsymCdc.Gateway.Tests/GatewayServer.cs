@@ -45,8 +45,7 @@ internal sealed class GatewayServer : IAsyncDisposable
             .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? []).Select(m => (m, e.RoutePattern.RawText!))),
     ];
 
-    public static async Task<GatewayServer> StartAsync(IGrainFactory grains, Action<GatewayOptions>? configure = null,
-        Action<IServiceCollection>? services = null)
+    public static async Task<GatewayServer> StartAsync(IGrainFactory grains, Action<GatewayOptions>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -62,7 +61,6 @@ internal sealed class GatewayServer : IAsyncDisposable
             });
         });
         builder.Services.AddSingleton(grains);
-        services?.Invoke(builder.Services);
         builder.Services.AddAsymCdcGateway(configure);
 
         var app = builder.Build();

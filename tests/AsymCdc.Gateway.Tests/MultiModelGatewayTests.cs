@@ -9,26 +9,56 @@ using AsymCdc.Inference;
 using AsymCdc.Inference.Data;
 using Google.Protobuf;
 using Grpc.Core;
-using Microsoft.Extensions.DependencyInjection;
+using Grpc.Net.Client;
 using Xunit.Abstractions;
 
 namespace AsymCdc.Gateway.Tests;
 
 /// <summary>A real cluster serving every classifier of the repository — our Fashion-MNIST INN, the stand-in user CNN
-/// and the 8×8 digits MLP — with the gateway's catalogue taken from the repository, as <c>serve</c> and the silo take it.</summary>
-public sealed class MultiModelClusterFixture : ClusterWithGatewayFixture
+/// and the 8×8 digits MLP — behind <c>asymcdc serve</c>'s own web host (<see cref="LocalClusterGateway"/>: HTTP and gRPC,
+/// the gateway's catalogue taken from the repository), as one <c>serve</c> process runs them.</summary>
+public sealed class MultiModelClusterFixture : IAsyncLifetime
 {
-    protected override LocalClusterOptions CreateCluster()
+    private LocalCluster? _cluster;
+    private Microsoft.AspNetCore.Builder.WebApplication? _serve;
+    private GrpcChannel? _channel;
+
+    internal LocalCluster Cluster => _cluster!;
+
+    internal HttpClient Http { get; private set; } = null!;
+
+    internal GRPCInferenceService.GRPCInferenceServiceClient Grpc { get; private set; } = null!;
+
+    public async Task InitializeAsync()
     {
         // Generous deadlines: these tests compare answers with the models run directly, so reconstructions stay rare.
         var options = ClusterOptions.Create(workers: 3);
         options.Settings["AsymCdc:Serving:StragglerDeadline"] = "00:00:02";
         options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:30";
-        return options;
+        _cluster = await LocalCluster.StartAsync(options);
+        var ports = FreePorts.Take(2);
+        _serve = LocalClusterGateway.Build(_cluster, $"http://127.0.0.1:{ports[0]}", grpcUrl: $"http://127.0.0.1:{ports[1]}");
+        await _serve.StartAsync();
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[0]}") };
+        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{ports[1]}");
+        Grpc = new GRPCInferenceService.GRPCInferenceServiceClient(_channel);
     }
 
-    protected override void ConfigureServices(IServiceCollection services, LocalCluster cluster) =>
-        services.AddSingleton(RepositoryServedModels.Catalog(cluster.Frontend.Services.GetRequiredService<Grains.IModelCatalog>()));
+    public async Task DisposeAsync()
+    {
+        Http?.Dispose();
+        _channel?.Dispose();
+        if (_serve is not null)
+        {
+            await _serve.StopAsync();
+            await _serve.DisposeAsync();
+        }
+
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
 }
 
 [CollectionDefinition(Name)]
