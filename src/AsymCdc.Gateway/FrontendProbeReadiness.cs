@@ -5,19 +5,20 @@ using Microsoft.Extensions.Options;
 namespace AsymCdc.Gateway;
 
 /// <summary>
-/// The default readiness: ready when the frontend answers a real prediction (a blank image, mode
-/// <c>none</c>) within <see cref="GatewayOptions.ReadinessProbeTimeout"/>. That proves the whole path the
+/// The default readiness: ready when the frontend answers a real prediction (a blank input of the catalogue's first
+/// model, mode <c>none</c>) within <see cref="GatewayOptions.ReadinessProbeTimeout"/>. That proves the whole path the
 /// gateway depends on (client, frontend, a worker with its model). The answer is reused for
 /// <see cref="GatewayOptions.ReadinessCacheDuration"/> so frequent probes cost at most one prediction each.
 /// </summary>
 internal sealed partial class FrontendProbeReadiness(
     IGrainFactory grains,
+    IServedModelCatalog catalog,
     IOptions<GatewayOptions> options,
     TimeProvider time,
     ILogger<FrontendProbeReadiness> logger) : IGatewayReadiness
 {
     private readonly GatewayOptions _options = options.Value;
-    private readonly float[] _blankImage = new float[PredictionRequest.InputLength];
+    private readonly (ServedModel Model, float[] Blank) _probe = Probe(catalog.Models[0]);
     private volatile Answer? _last;
 
     public async ValueTask<bool> IsReadyAsync(CancellationToken cancellationToken)
@@ -31,7 +32,8 @@ internal sealed partial class FrontendProbeReadiness(
         bool ready;
         try
         {
-            var probe = new PredictionRequest(_blankImage, PredictionRequest.DefaultModel, ServingMode.None, _options.ReadinessProbeTimeout);
+            var (model, blank) = _probe;
+            var probe = new PredictionRequest(new Tensor(blank, model.Input.TensorShape), model.ClusterModelName, ServingMode.None, _options.ReadinessProbeTimeout);
             await grains.GetGrain<IFrontendGrain>(0).PredictAsync(probe).AsTask()
                 .WaitAsync(_options.ReadinessProbeTimeout, time, cancellationToken);
             ready = true;
@@ -44,6 +46,14 @@ internal sealed partial class FrontendProbeReadiness(
 
         _last = new Answer(ready, now);
         return ready;
+    }
+
+    /// <summary>The model probed and its input: zeros, clamped into the input's range.</summary>
+    private static (ServedModel, float[]) Probe(ServedModel model)
+    {
+        var blank = new float[model.Input.ItemLength];
+        Array.Fill(blank, Math.Clamp(0f, model.Input.Min, model.Input.Max));
+        return (model, blank);
     }
 
     private sealed record Answer(bool Ready, long Timestamp);

@@ -200,6 +200,55 @@ public sealed class MultiModelGatewayTests(MultiModelClusterFixture fixture, ITe
         Assert.Contains("model 'digits-mlp' cannot be served with mode 'asymcdc-exact' at k = 2: it needs an inverse of 'digits-mlp'", body, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_repository_without_the_product_model_serves_its_own_and_becomes_ready()
+    {
+        // A user's repository: their classifier and its decoder, no Fashion-MNIST model.
+        var repository = Directory.CreateTempSubdirectory("asymcdc-user-repository-").FullName;
+        try
+        {
+            foreach (var name in (string[])["digits-mlp", "digits-mlp-compact-k2"])
+            {
+                CopyDirectory(Path.Combine(fixture.Cluster.Models.Directory, name), Path.Combine(repository, name));
+            }
+
+            var options = ClusterOptions.Create(workers: 3);
+            options.ModelRepository = repository;
+            await using var cluster = await LocalCluster.StartAsync(options);
+            var port = FreePorts.Take(1)[0];
+            await using var serve = LocalClusterGateway.Build(cluster, $"http://127.0.0.1:{port}");
+            await serve.StartAsync();
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+            // The gateway's readiness probe predicts with the catalogue's own model.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+            while ((await http.GetAsync("/v2/health/ready", timeout.Token)).StatusCode != HttpStatusCode.OK)
+            {
+                await poll.WaitForNextTickAsync(timeout.Token);
+            }
+
+            var index = await (await http.PostAsync("/v2/repository/index", new StringContent("{}"), timeout.Token)).Content.ReadAsStringAsync(timeout.Token);
+            Assert.Equal("""[{"name":"digits-mlp","version":"1","state":"READY"}]""", index);
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/v2/models/fmnist", timeout.Token)).StatusCode);
+            await serve.StopAsync();
+        }
+        finally
+        {
+            Directory.Delete(repository, recursive: true);
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
     /// <summary>The model's own labels: the repository's session run directly, in chunks below its max batch size.</summary>
     private static async Task<long[]> OwnLabelsAsync(ModelRepository models, string name, float[] inputs)
     {
