@@ -16,12 +16,12 @@ public sealed partial class HelmChartTests
 
     private static string ChartFile(params string[] relative) => RepositoryLayout.ReadText([.. Chart, .. relative]);
 
-    private static JsonObject DefaultValues() => YamlDocuments.LoadSingle(ChartFile("values.yaml"));
+    internal static JsonObject DefaultValues() => YamlDocuments.LoadSingle(ChartFile("values.yaml"));
 
     private static JsonSchema Schema() => JsonSchema.FromText(ChartFile("values.schema.json"));
 
     /// <summary>Instance locations (JSON pointers) of the schema errors; empty when valid.</summary>
-    private static IReadOnlyList<string> Errors(JsonNode values)
+    internal static IReadOnlyList<string> Errors(JsonNode values)
     {
         var results = Schema().Evaluate(values, new EvaluationOptions { OutputFormat = OutputFormat.List });
         if (results.IsValid)

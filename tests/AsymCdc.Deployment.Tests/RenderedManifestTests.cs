@@ -11,7 +11,7 @@ namespace AsymCdc.Deployment.Tests;
 /// </summary>
 public sealed partial class RenderedManifestTests(OverlayFixture overlays) : IClassFixture<OverlayFixture>
 {
-    public static TheoryData<string> Overlays => new() { "dev", "gpu", "helm", "helm-cpu" };
+    public static TheoryData<string> Overlays => new() { "dev", "gpu", "helm", "helm-cpu", "helm-models", "gpu-models" };
 
     public static TheoryData<string> GpuPool => new() { "gpu", "helm" };
 
@@ -302,7 +302,7 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
             Assert.Contains(m.Setting(deployment, "AsymCdc__Serving__DefaultMode"), modes);
             Assert.Contains(m.Setting(deployment, "AsymCdc__Inference__ExecutionProvider"), new[] { "cpu", "cuda" });
             Assert.Contains(m.Setting(deployment, "AsymCdc__Silo__Clustering"), new[] { "localhost", "redis", "kubernetes" });
-            Assert.Equal("/app/models", m.Setting(deployment, "AsymCdc__Inference__ModelRepository"));
+            AssertModelRepositoryIsInTheImageOrOnAReadOnlyVolume(deployment, m.Setting(deployment, "AsymCdc__Inference__ModelRepository"));
         }
     }
 
@@ -411,6 +411,20 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
         }
     }
 
+    /// <summary>The silo reads its models from the image (/app/models) or from a volume mounted read-only at that path.</summary>
+    private static void AssertModelRepositoryIsInTheImageOrOnAReadOnlyVolume(JsonObject deployment, string? repository)
+    {
+        if (repository == "/app/models")
+        {
+            return;
+        }
+
+        var mount = (RenderedManifests.SiloContainer(deployment)["volumeMounts"]?.AsArray() ?? [])
+            .SingleOrDefault(v => (string?)v!["mountPath"] == repository);
+        Assert.True(mount is not null && (bool?)mount["readOnly"] == true,
+            $"{RenderedManifests.Name(deployment)}: AsymCdc__Inference__ModelRepository is '{repository}', neither the image's /app/models nor a read-only volume mount");
+    }
+
     private static bool HasGpuScheduling(JsonObject deployment)
     {
         var pod = RenderedManifests.PodSpec(deployment);
@@ -418,6 +432,7 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
         return text.Contains("nvidia.com/gpu", StringComparison.Ordinal);
     }
 
-    [GeneratedRegex(@"^AsymCdc__([A-Za-z]+)__([A-Za-z]+)$")]
+    // A list entry carries its index: AsymCdc__Inference__Models__0.
+    [GeneratedRegex(@"^AsymCdc__([A-Za-z]+)__([A-Za-z]+)(?:__[0-9]+)?$")]
     private static partial Regex ConfigurationKey();
 }

@@ -30,6 +30,40 @@ internal sealed partial class RenderedManifests
         return new RenderedManifests(overlay, YamlDocuments.LoadAll(result.StandardOutput));
     }
 
+    /// <summary>
+    /// An overlay with kustomize components added, as an operator adds them to their own overlay
+    /// (`components: [../../components/NAME]`): a kustomization in a scratch folder that names both
+    /// by relative path, since kustomize takes no absolute ones.
+    /// </summary>
+    public static RenderedManifests KustomizeWithComponents(string source, string overlay, params string[] components)
+    {
+        var scratch = Directory.CreateTempSubdirectory("asymcdc-kustomize-");
+        try
+        {
+            string Relative(params string[] path) => Path.GetRelativePath(scratch.FullName, RepositoryLayout.PathOf(["k8s", .. path]));
+            File.WriteAllText(Path.Combine(scratch.FullName, "kustomization.yaml"), string.Join('\n',
+            [
+                "apiVersion: kustomize.config.k8s.io/v1beta1",
+                "kind: Kustomization",
+                "resources:",
+                $"  - {Relative("overlays", overlay)}",
+                "components:",
+                .. components.Select(c => $"  - {Relative("components", c)}"),
+                "",
+            ]));
+            var result = ExternalTool.Run(
+                "kubectl", ["kustomize", scratch.FullName],
+                "install kubectl (it bundles kustomize) to render the manifests");
+            Assert.True(result.ExitCode == 0,
+                result.Describe($"kubectl kustomize of k8s/overlays/{overlay} + components {string.Join(", ", components)}"));
+            return new RenderedManifests(source, YamlDocuments.LoadAll(result.StandardOutput));
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+    }
+
     /// <summary>`helm template asymcdc helm/asymcdc -n asymcdc --set ...`: release `asymcdc` gives the overlays' names.</summary>
     public static RenderedManifests Helm(string source, params string[] settings)
     {
@@ -73,6 +107,16 @@ internal sealed partial class RenderedManifests
         PodSpec(deployment)["containers"]!.AsArray().Select(c => c!.AsObject())
             .SingleOrDefault(c => (string?)c["name"] == "silo")
         ?? throw new Xunit.Sdk.XunitException($"Deployment {Name(deployment)} has no container named silo");
+
+    /// <summary>The pod volume named <paramref name="name"/>, or null.</summary>
+    public static JsonObject? Volume(JsonObject deployment, string name) =>
+        (PodSpec(deployment)["volumes"]?.AsArray() ?? []).Select(v => v!.AsObject())
+            .SingleOrDefault(v => (string?)v["name"] == name);
+
+    /// <summary>The silo container's mount of the volume <paramref name="name"/>, or null.</summary>
+    public static JsonObject? VolumeMount(JsonObject deployment, string name) =>
+        (SiloContainer(deployment)["volumeMounts"]?.AsArray() ?? []).Select(v => v!.AsObject())
+            .SingleOrDefault(v => (string?)v["name"] == name);
 
     public static IEnumerable<JsonObject> Containers(JsonObject deployment) =>
         PodSpec(deployment)["containers"]!.AsArray().Select(c => c!.AsObject());
