@@ -20,6 +20,14 @@ public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector str
     public async ValueTask<WorkerAnswer> RunAsync(WorkerCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
+        if (!models.Contains(call.Model))
+        {
+            // The caller's repository has it and this silo's does not: a rollout onto a new repository in progress.
+            throw new PredictionException(PredictionErrorCode.Unavailable,
+                $"worker silo {this.GetPrimaryKeyString()} does not load model '{call.Model}' (its model repository differs from the caller's: "
+                + "a rollout in progress?); another worker can serve it, so the query may be retried");
+        }
+
         var model = models.Get(call.Model);
         if (call.Input.Length != model.InputLength)
         {

@@ -31,6 +31,10 @@ public abstract class ServingClusterFixture : IAsyncLifetime
     /// <summary>Configuration of one silo (by instance number, frontends first), over <see cref="Settings"/>.</summary>
     protected virtual IReadOnlyDictionary<string, string?>? SettingsOf(int instance) => null;
 
+    /// <summary>The model repository one silo loads (by instance number): the shared <see cref="Models"/> unless a fixture
+    /// gives a silo another, as a silo not yet restarted onto a new repository has.</summary>
+    protected virtual ModelRepository RepositoryOf(int instance) => Models;
+
     /// <summary>Frontend silos serve warm-up queries of their own once active (<see cref="FrontendWarmup"/>, as silo
     /// processes do); off by default, so that tests see only their own queries.</summary>
     protected virtual bool WarmUpFrontends => false;
@@ -64,7 +68,7 @@ public abstract class ServingClusterFixture : IAsyncLifetime
             {
                 host.Configuration.AddInMemoryCollection(own);
             }
-            host.Services.AddSingleton(Models);
+            host.Services.AddSingleton(RepositoryOf(InstanceOf(options.SiloName)));
             if (WarmUpFrontends && IsFrontendInstance(InstanceOf(options.SiloName)))
             {
                 host.Services.AddAsymCdcFrontendWarmup();
@@ -101,7 +105,7 @@ public abstract class ServingClusterFixture : IAsyncLifetime
 
     public string NameOf(SiloAddress silo) => silo.ToParsableString();
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await Cluster.DisposeAsync();
         Models.Dispose();
