@@ -23,11 +23,12 @@ public interface IModelCatalog
 /// <summary>Which serving modes a served model supports, from its companions (docs/ARCHITECTURE.md, "Model repository").</summary>
 public static class ServedModelModes
 {
-    /// <summary>The decoder a mode reconstructs with (auto's coded half is asymcdc-compact); null for the baselines.</summary>
+    /// <summary>The decoder a mode needs; null for the baselines and for auto, which only hedges where its coded half
+    /// (asymcdc-compact) lacks a decoder.</summary>
     public static DecoderKind? DecoderOf(ServingMode mode) => mode switch
     {
         ServingMode.AsymCdcExact => DecoderKind.Exact,
-        ServingMode.AsymCdcCompact or ServingMode.Auto => DecoderKind.Compact,
+        ServingMode.AsymCdcCompact => DecoderKind.Compact,
         ServingMode.Parm => DecoderKind.Parm,
         ServingMode.ApproxIfer => DecoderKind.ApproxIfer,
         _ => null,

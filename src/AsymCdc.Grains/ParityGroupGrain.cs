@@ -63,6 +63,7 @@ public sealed partial class ParityGroupGrain(
         {
             EagerExactDecode = _options.EagerExactDecode,
             WindowFromArrivals = _options.WindowFromArrivals,
+            CodingUnavailable = _mode == ServingMode.Auto ? _model.Missing(ServingMode.AsymCdcCompact, _k) : null,
         };
         // auto's two halves each learn from their own answers: its coded half gets a trigger of its own.
         _strategy = ServingStrategies.Create(_mode.ToName(), settings with { RedundancyBudget = _options.RedundancyBudget }, this, this,

@@ -8,7 +8,8 @@ namespace AsymCdc.Serving;
 /// - coding rescues it at the reconstruction trigger plus a decode: ≈ p90 + the recent decode time (no re-execution;
 ///   the parity ran alongside).
 /// Coding costs 1/k extra calls per query, hedging about 1 − its percentile; a budget below 1/k rules coding out.
-/// The choice is revisited every <see cref="ReviewEvery"/> queries and reported to the observer when it changes.
+/// The choice is made at the first query, revisited every <see cref="ReviewEvery"/> queries and reported to the observer
+/// then and whenever it changes. Where coding is over the budget or the model has no compact decoder, it only hedges.
 /// </summary>
 public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TAnswer>
     where TAnswer : class
@@ -23,6 +24,7 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
     private readonly LatencyWindow _p95;
     private readonly double _budget;
     private readonly int _k;
+    private readonly string? _codingUnavailable;
     private readonly Action<ServedQuery<TAnswer>> _record;
     private long _served;
 
@@ -39,9 +41,17 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
         _coded = new CodedStrategy<TWorker, TAnswer>("asymcdc-compact", host, _decodes, codedTrigger, AsymCdc.Coding.MeanEncoder.Encode,
             settings.K, settings.InputLength, settings.GroupWindow, settings.FirstGroupId, settings.WindowFromArrivals);
         _record = Record;
-        Choice = "asymcdc-compact";
-        Why = "no answers yet: coding until the statistics say otherwise";
+        _codingUnavailable = settings.CodingUnavailable;
+        // Never above the budget, nor coding without a decoder, from the first query on.
+        (Choice, Why) = HedgeOnly() is { } why ? ("hedged", why) : ("asymcdc-compact", "no answers yet: coding until the statistics say otherwise");
     }
+
+    /// <summary>Why auto may only hedge, or null when coding is an option.</summary>
+    private string? HedgeOnly() => _codingUnavailable is { } missing
+        ? $"coding is not available for this model: it needs {missing}"
+        : 1.0 / _k > _budget
+            ? $"coding's 1/k = {1.0 / _k:0.##} extra calls per query is over the redundancy budget {_budget:0.##}"
+            : null;
 
     /// <summary>The mode serving new queries now: <c>hedged</c> or <c>asymcdc-compact</c>.</summary>
     public string Choice { get; private set; }
@@ -57,6 +67,12 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
 
     protected override void Serve(ServedQuery<TAnswer> query)
     {
+        if (_served == 0)
+        {
+            // The first choice is reported too, so that the metrics and the log show every group's mode.
+            Observer.AutoChose(Choice, Why);
+        }
+
         if (_served++ % ReviewEvery == 0 && _p50.Count > 0)
         {
             Review();
@@ -94,8 +110,8 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
         var decode = _decodes.Count > 0 ? _decodes.MeanMs : p50 / 2;
         var coded = _p90.Percentile(0) + decode;
         Estimates = (hedged, coded);
-        var (choice, why) = 1.0 / _k > _budget
-            ? ("hedged", $"coding's 1/k = {1.0 / _k:0.##} extra calls per query is over the redundancy budget {_budget:0.##}")
+        var (choice, why) = HedgeOnly() is { } only
+            ? ("hedged", only)
             : coded <= hedged
                 ? ("asymcdc-compact", $"a late answer is rebuilt in ≈ {coded:0.##} ms (p90 {_p90.Percentile(0):0.##} + decode {decode:0.##}) against ≈ {hedged:0.##} ms by hedging (p95 + a re-run)")
                 : ("hedged", $"a hedge answers a late query in ≈ {hedged:0.##} ms (p95 + a re-run) against ≈ {coded:0.##} ms by coding (p90 + decode {decode:0.##})");

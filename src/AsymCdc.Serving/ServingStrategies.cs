@@ -17,6 +17,10 @@ public sealed record StrategySettings(int K, int InputLength, TimeSpan GroupWind
     /// <summary><c>auto</c>: extra worker calls per query it may spend; null: 1/k (what the coded mode spends).</summary>
     public double? RedundancyBudget { get; init; }
 
+    /// <summary><c>auto</c>: why its coded half cannot serve this model (it lacks the compact decoder), so that it only
+    /// hedges; null: coding is available.</summary>
+    public string? CodingUnavailable { get; init; }
+
     /// <summary>The group window follows the arrival rate, up to <see cref="GroupWindow"/> (see <see cref="GroupBatcher{TWorker,TAnswer}.WindowNow"/>).</summary>
     public bool WindowFromArrivals { get; init; }
 }

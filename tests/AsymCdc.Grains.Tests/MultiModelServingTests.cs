@@ -84,6 +84,6 @@ public sealed class MultiModelServingTests(StragglerClusterFixture fixture)
         Assert.Equal(ServingMode.Hedged, plain.DefaultFor(ServingMode.AsymCdcCompact, 2));
         Assert.Equal(ServingMode.AsymCdcCompact, withCompact.DefaultFor(ServingMode.AsymCdcCompact, 2));
         Assert.Equal(ServingMode.Hedged, withCompact.DefaultFor(ServingMode.AsymCdcCompact, 3));
-        Assert.Equal([ServingMode.None, ServingMode.Hedged, ServingMode.Replication, ServingMode.ApproxIfer], plain.Supported(2));
+        Assert.Equal([ServingMode.None, ServingMode.Hedged, ServingMode.Replication, ServingMode.ApproxIfer, ServingMode.Auto], plain.Supported(2));
     }
 }

@@ -233,9 +233,9 @@ public class AutoStrategyTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMilliseconds(50);
 
-    private static AutoStrategy<int, Reply> Auto(FakeHost host, double? budget = null) =>
+    private static AutoStrategy<int, Reply> Auto(FakeHost host, double? budget = null, string? codingUnavailable = null) =>
         (AutoStrategy<int, Reply>)ServingStrategies.Create("auto",
-            new StrategySettings(2, 4, TimeSpan.FromMilliseconds(5), 0.95, Deadline, 1) { RedundancyBudget = budget },
+            new StrategySettings(2, 4, TimeSpan.FromMilliseconds(5), 0.95, Deadline, 1) { RedundancyBudget = budget, CodingUnavailable = codingUnavailable },
             host, host, ReconstructionTrigger.Quantile(0.9, Deadline), ReconstructionTrigger.Quantile(0.9, Deadline));
 
     /// <summary>Serves <paramref name="queries"/> queries whose answers come after <paramref name="ms"/>(i) ms.</summary>
@@ -283,5 +283,20 @@ public class AutoStrategyTests
         var before = host.Calls.Count;
         auto.Submit(FakeHost.Query(1));
         Assert.Equal(CallRole.Data, Assert.Single(host.Calls.Skip(before)).Role); // no parity: a hedge, later if at all
+    }
+
+    [Theory]
+    [InlineData(0.1, null, "over the redundancy budget 0.1")]
+    [InlineData(null, "a compact decoder of 'm' for groups of 2", "coding is not available for this model: it needs a compact decoder")]
+    public void Auto_hedges_from_its_first_query_where_it_may_not_code(double? budget, string? unavailable, string why)
+    {
+        var host = new FakeHost();
+        var auto = Auto(host, budget, unavailable);
+
+        Assert.Equal("hedged", auto.Choice);
+        Assert.Contains(why, auto.Why);
+        Serve(host, auto, AutoStrategy<int, Reply>.ReviewEvery + 1, i => 1 + (i % 10));
+        Assert.Equal("hedged", auto.Choice);
+        Assert.DoesNotContain(host.Calls, c => c.Role == CallRole.Parity);
     }
 }
