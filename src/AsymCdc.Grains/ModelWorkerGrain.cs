@@ -23,9 +23,10 @@ public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector str
         if (!models.Contains(call.Model))
         {
             // The caller's repository has it and this silo's does not: a rollout onto a new repository in progress.
+            // NotStarted: nothing ran, and the caller's worker directory passes this silo over for the model from now on.
             throw new PredictionException(PredictionErrorCode.Unavailable,
                 $"worker silo {this.GetPrimaryKeyString()} does not load model '{call.Model}' (its model repository differs from the caller's: "
-                + "a rollout in progress?); another worker can serve it, so the query may be retried");
+                + "a rollout in progress?); another worker can serve it, so the query may be retried") { NotStarted = true };
         }
 
         var model = models.Get(call.Model);

@@ -147,7 +147,7 @@ public sealed partial class ParityGroupGrain(
         served.WhenOwnAnswerArrives?.Invoke(own => instruments.ShadowChecked(mode, ArgMax(own.Logits) == predicted));
     }
 
-    SiloAddress[] IServingHost<SiloAddress, WorkerAnswer>.Pick(int count) => workers.Pick(count);
+    SiloAddress[] IServingHost<SiloAddress, WorkerAnswer>.Pick(int count) => workers.Pick(count, _model.Name);
 
     void IServingHost<SiloAddress, WorkerAnswer>.Send(WorkerDispatch<SiloAddress, WorkerAnswer> call)
     {
@@ -157,7 +157,7 @@ public sealed partial class ParityGroupGrain(
         var task = Traced(ServingTelemetry.WorkerCallSpan, RoleName(call.Role),
             () => workers.Suspicion.Watch(silo, WorkerGrain(silo).RunAsync(new WorkerCall(model, call.Input, _mode)).AsTask()),
             span => span.SetTag("asymcdc.model", model).SetTag("asymcdc.silo", silo.ToString()));
-        _ = CompleteAsync(task, call.Complete, call.Fail);
+        _ = CompleteAsync(task, call.Complete, call.Fail, silo);
     }
 
     void IServingHost<SiloAddress, WorkerAnswer>.Decode(DecodeJob<SiloAddress, WorkerAnswer> job)
@@ -177,7 +177,7 @@ public sealed partial class ParityGroupGrain(
     }
 
     /// <summary>Reports a grain call's outcome to the policy; the await resumes on this activation.</summary>
-    private async Task CompleteAsync(Task<WorkerAnswer> task, Action<WorkerAnswer> complete, Action<Exception> fail)
+    private async Task CompleteAsync(Task<WorkerAnswer> task, Action<WorkerAnswer> complete, Action<Exception> fail, SiloAddress? worker = null)
     {
         WorkerAnswer answer;
         try
@@ -186,6 +186,12 @@ public sealed partial class ParityGroupGrain(
         }
         catch (Exception e)
         {
+            if (worker is not null && e is PredictionException { NotStarted: true })
+            {
+                // The worker does not load this group's model (or its parity model): pass it over for the model.
+                workers.NoteLacks(worker, _model.Name);
+            }
+
             Report(() => fail(e));
             return;
         }

@@ -41,6 +41,10 @@ public sealed partial class WorkerDirectory
     private readonly bool _slowWorkersOn;
     private readonly Func<SiloAddress, bool> _isSlow;
 
+    // Workers that said they do not load a model (their repository differs: a rollout half done, or a pool that loads
+    // a subset). A silo's repository does not change while it runs, so an entry lasts until the silo is dead.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(SiloAddress Silo, string Model), bool> _lacking = new();
+
     public WorkerDirectory(IClusterMembershipService membership, ISiloMetadataCache metadata,
         IClusterManifestProvider manifest, WorkerSuspicion suspicion, TimeProvider time, IOptions<ServingOptions> options,
         ILogger<WorkerDirectory> logger)
@@ -107,7 +111,11 @@ public sealed partial class WorkerDirectory
     /// the list wraps (members share silos) rather than fail: a degraded group still answers, it just loses failure
     /// independence.
     /// </summary>
-    public SiloAddress[] Pick(int count)
+    public SiloAddress[] Pick(int count) => Pick(count, model: null);
+
+    /// <summary>As <see cref="Pick(int)"/>, for calls of <paramref name="model"/>: workers known not to load it are passed
+    /// over like suspects (<see cref="NoteLacks"/>).</summary>
+    public SiloAddress[] Pick(int count, string? model)
     {
         var workers = Refresh().Workers;
         if (workers.Length == 0)
@@ -122,6 +130,12 @@ public sealed partial class WorkerDirectory
         }
 
         var isSuspected = Suspicion.Count > 0 ? _isSuspected : null;
+        if (model is not null && !_lacking.IsEmpty)
+        {
+            var suspected = isSuspected;
+            isSuspected = silo => _lacking.ContainsKey((silo, model)) || (suspected?.Invoke(silo) ?? false);
+        }
+
         var isSlow = _slowWorkersOn && SlowWorkers.SlowCount > 0 ? _isSlow : null;
         if (_newcomers > 0 && count > 1)
         {
@@ -137,6 +151,15 @@ public sealed partial class WorkerDirectory
         }
 
         return _picker.Pick(workers, count, isSuspected, isNewcomer: null, isSlow);
+    }
+
+    /// <summary><paramref name="silo"/> answered that it does not load <paramref name="model"/>.</summary>
+    public void NoteLacks(SiloAddress silo, string model)
+    {
+        if (_lacking.TryAdd((silo, model), true))
+        {
+            LogLacksModel(_logger, silo, model);
+        }
     }
 
     private (SiloAddress[] Workers, SiloAddress[] Frontends, bool Complete) Refresh()
@@ -170,6 +193,10 @@ public sealed partial class WorkerDirectory
                     if (member.Value.Status is SiloStatus.Dead)
                     {
                         SlowWorkers.Forget(member.Key);
+                        foreach (var key in _lacking.Keys.Where(k => k.Silo.Equals(member.Key)))
+                        {
+                            _lacking.TryRemove(key, out _);
+                        }
                     }
                 }
             }
@@ -243,6 +270,9 @@ public sealed partial class WorkerDirectory
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker silo {Silo} suspected unreachable, not picked for {ProbationSeconds} s: {Reason}")]
     private static partial void LogSuspected(ILogger logger, SiloAddress silo, double probationSeconds, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker silo {Silo} does not load model {Model} (its model repository differs): passed over for it")]
+    private static partial void LogLacksModel(ILogger logger, SiloAddress silo, string model);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A group needs {Needed} distinct worker silos but only {Live} are alive; members will share silos")]
     private static partial void LogTooFewWorkers(ILogger logger, int needed, int live);
