@@ -10,7 +10,8 @@ namespace AsymCdc.Grains;
 /// The entry grain: validates a request (the trust boundary for Orleans clients), applies admission control, turns its
 /// timeout into the deadline the query carries, and routes it to a parity-group shard for its model, mode and k,
 /// which enforces that deadline. A request that names no mode gets the cluster's default where its model supports it,
-/// else hedged (<see cref="ServedModelModes.DefaultFor"/>). A stateless worker: it runs on the gateway silo the client called, and so do its shards.
+/// else hedged (<see cref="ServedModelModes.DefaultFor"/>). A stateless worker: it runs on the gateway silo the client
+/// called, and so do its shards.
 /// </summary>
 [StatelessWorker]
 [GrainDirectory(PlacementOnlyDirectory.Name)]
