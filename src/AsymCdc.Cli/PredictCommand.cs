@@ -9,7 +9,7 @@ using Spectre.Console.Cli;
 
 namespace AsymCdc.Cli;
 
-/// <summary><c>asymcdc predict --image N</c>: one test image through an in-process cluster.</summary>
+/// <summary><c>asymcdc predict --image N [--model NAME]</c>: one test item of a served model through an in-process cluster.</summary>
 public sealed class PredictCommand : AsyncCommand<PredictCommand.Settings>
 {
     public static readonly string[] ClassNames =
@@ -17,8 +17,11 @@ public sealed class PredictCommand : AsyncCommand<PredictCommand.Settings>
 
     public sealed class Settings : CommandSettings
     {
-        [CommandOption("-i|--image <N>"), Description("Index of the Fashion-MNIST test image, 0..9999."), DefaultValue(0)]
+        [CommandOption("-i|--image <N>"), Description("Index of the test item (for fmnist: the Fashion-MNIST test image, 0..9999)."), DefaultValue(0)]
         public int Image { get; init; }
+
+        [CommandOption("--model <NAME>"), Description("The served model, with items of its test data (its config.json's dataset)."), DefaultValue("fmnist")]
+        public string Model { get; init; } = "fmnist";
 
         [CommandOption("-m|--mode <MODE>"), Description("Serving mode (default: the cluster's, asymcdc-compact).")]
         public string? Mode { get; init; }
@@ -42,10 +45,20 @@ public sealed class PredictCommand : AsyncCommand<PredictCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var data = FashionMnist.LoadTestSet();
+        LabeledSet data;
+        try
+        {
+            (_, data) = ServedData.Resolve(settings.Models, settings.Model);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or ModelRepositoryException)
+        {
+            AnsiConsole.MarkupLine($"[red]predict:[/] {Markup.Escape(e.Message)}");
+            return 2;
+        }
+
         if (settings.Image >= data.Count)
         {
-            AnsiConsole.MarkupLine($"[red]--image {settings.Image} is out of range: the test set has {data.Count} images (0..{data.Count - 1}).[/]");
+            AnsiConsole.MarkupLine($"[red]--image {settings.Image} is out of range: {Markup.Escape(data.Name)} has {data.Count} items (0..{data.Count - 1}).[/]");
             return 2;
         }
 
@@ -53,9 +66,12 @@ public sealed class PredictCommand : AsyncCommand<PredictCommand.Settings>
         var mode = settings.Mode is null ? (ServingMode?)null : ServingModes.Parse(settings.Mode);
         try
         {
-            var prediction = await new AsymCdcClient(cluster.Client).PredictAsync(data.Image(settings.Image).ToArray(), mode, cancellationToken: cancellationToken);
+            var input = new Tensor(data.Slice(settings.Image, 1).ToArray(), [.. data.ItemShape]);
+            var prediction = await new AsymCdcClient(cluster.Client).PredictAsync(settings.Model, input, mode, cancellationToken: cancellationToken);
             var truth = data.Labels[settings.Image];
-            AnsiConsole.MarkupLine($"image {settings.Image}: true [bold]{ClassNames[truth]}[/] ({truth}), predicted [bold]{ClassNames[prediction.Label]}[/] ({prediction.Label}) "
+            // Fashion-MNIST's classes have names; another data set's are their numbers.
+            string Name(int label) => data.Name.StartsWith(TestSets.FashionMnistName, StringComparison.Ordinal) ? ClassNames[label] : $"class {label}";
+            AnsiConsole.MarkupLine($"{Markup.Escape(settings.Model)} item {settings.Image}: true [bold]{Name(truth)}[/] ({truth}), predicted [bold]{Name(prediction.Label)}[/] ({prediction.Label}) "
                 + $"{(prediction.Label == truth ? "[green]correct[/]" : "[red]wrong[/]")}");
             AnsiConsole.MarkupLine($"mode {prediction.Mode.ToName()}, served by {prediction.ServedBy.ToName()}, worker {Markup.Escape(prediction.Worker ?? "-")}, {prediction.LatencyMs:0.0} ms");
             return 0;
