@@ -40,8 +40,10 @@ public sealed class SlowNodeTests(SlowNodeClusterFixture fixture) : IClassFixtur
             await fixture.Client.PredictAsync(TestModels.Data.Image(6990 + i).ToArray(), ServingMode.AsymCdcCompact, TimeSpan.FromSeconds(10));
         }
 
+        // Until two members have landed on the slow node: which queries share a group (and so which slots they take)
+        // depends on how fast the others answer, which a loaded machine changes; each one must still beat its deadline.
         var predictions = new List<Prediction>();
-        for (var i = 0; i < 6; i++)
+        for (var i = 0; i < 12 && predictions.Count(p => p.ServedBy == ServedBy.ReconstructedCompact) < 2; i++)
         {
             predictions.Add(await fixture.Client.PredictAsync(TestModels.Data.Image(7000 + i).ToArray(), ServingMode.AsymCdcCompact, Deadline));
         }
