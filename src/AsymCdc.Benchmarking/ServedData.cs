@@ -21,8 +21,6 @@ public static class ServedData
             throw new ArgumentException($"--model {model}: its config.json declares no \"dataset\" (fmnist, digits or a folder holding test.json) to send it.");
         }
 
-        return (found, dataset == TestSets.FashionMnistName
-            ? LabeledSet.From(FashionMnist.LoadTestSet(), "fmnist/test")
-            : TestSets.Load(dataset, Path.GetFullPath(root)));
+        return (found, TestSets.Load(dataset, Path.GetFullPath(root)));
     }
 }
