@@ -80,6 +80,11 @@ public static class ServingModes
     public static bool IsCoded(this ServingMode mode) =>
         mode is ServingMode.Parm or ServingMode.ApproxIfer or ServingMode.AsymCdcExact or ServingMode.AsymCdcCompact;
 
+    /// <summary>True for the modes whose decoders read each member's feature map (the AsymCDC decoders, and auto's
+    /// coded half): only their worker answers carry it.</summary>
+    public static bool DecodesFromFeatures(this ServingMode mode) =>
+        mode is ServingMode.AsymCdcExact or ServingMode.AsymCdcCompact or ServingMode.Auto;
+
     public static string ToName(this ServedBy servedBy) => servedBy switch
     {
         ServedBy.Direct => "direct",

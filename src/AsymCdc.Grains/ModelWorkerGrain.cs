@@ -60,10 +60,12 @@ public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector str
         }
 
         var outputs = await model.RunAsync(call.Input, 1);
-        // A served classifier answers its logits and the output its decoders read; a parity model its only output.
+        // A served classifier answers its logits, and the output its decoders read where the mode decodes from it
+        // (the fmnist feature map is 784 floats against 10 logits); a parity model its only output.
         if (models.FindServed(call.Model) is { } served && served.Name == call.Model)
         {
-            return new WorkerAnswer(outputs[served.LogitsOutput], served.FeaturesOutput is { } f ? outputs[f] : null,
+            return new WorkerAnswer(outputs[served.LogitsOutput],
+                served.FeaturesOutput is { } f && call.Mode.DecodesFromFeatures() ? outputs[f] : null,
                 this.GetPrimaryKeyString(), delay > TimeSpan.Zero);
         }
 

@@ -32,7 +32,7 @@ public sealed class ServingInstruments
         _latency = meter.CreateHistogram<double>("asymcdc.query.duration", "ms", "Latency of answered queries inside the cluster");
         _groups = meter.CreateCounter<long>("asymcdc.groups", "{group}", "Parity groups formed, by mode and whether partial");
         _decodes = meter.CreateCounter<long>("asymcdc.decodes", "{decode}", "Reconstructions run, by mode");
-        _decodeDuration = meter.CreateHistogram<double>("asymcdc.decode.duration", "ms", "Duration of one reconstruction");
+        _decodeDuration = meter.CreateHistogram<double>(DecodeDurationName, "ms", "Duration of one reconstruction");
         _stragglers = meter.CreateCounter<long>("asymcdc.stragglers", "{call}", "Member answers that missed the straggler deadline");
         _lost = meter.CreateCounter<long>("asymcdc.lost", "{query}", "Queries that got no answer by their deadline");
         _rejected = meter.CreateCounter<long>("asymcdc.rejected", "{query}", "Queries refused, by error code");
@@ -77,6 +77,8 @@ public sealed class ServingInstruments
 
     /// <summary>Worker calls per mode; the demo divides by queries to get the extra-work ratio.</summary>
     public const string WorkerCallsName = "asymcdc.worker.calls";
+
+    public const string DecodeDurationName = "asymcdc.decode.duration";
 
     public void Answered(string model, ServingMode mode, ServedBy servedBy, double milliseconds)
     {

@@ -32,7 +32,9 @@ public sealed class InferenceOptions
     /// <summary>Most items coalesced into one session run (further capped by each model's max_batch_size).</summary>
     public int MaxBatchSize { get; set; } = 64;
 
-    /// <summary>How long the first queued call of a batch waits for company; 0 runs whatever is queued at once.</summary>
+    /// <summary>How long the first queued call of a batch waits for company; 0 runs whatever is queued at once. Worker
+    /// models only (classifiers, parity models): a decoder (inverse, compact decoder) runs each call at once on the
+    /// caller's thread, as it is called once per late answer and waiting for company would only make that answer later.</summary>
     public int BatchWindowMicroseconds { get; set; } = 200;
 
     /// <summary>Models to load; empty loads every model in the repository. Entries may also be

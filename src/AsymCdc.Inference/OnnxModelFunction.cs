@@ -13,6 +13,8 @@ namespace AsymCdc.Inference;
 /// <see cref="InferenceOptions.MaxBatchSize"/> items) are coalesced into ONE session run over a pooled
 /// buffer, and each caller gets its own rows back. A single runner loop per session reads the queue,
 /// so the session never runs concurrently with itself (one intra-op thread, sequential execution).
+/// A decoder (inverse, compact decoder) runs on the caller's thread instead: it is called once per late answer, which
+/// is on the critical path, and a hand-off to the runner (a thread-pool wake-up, a window) cost more than the run.
 /// </summary>
 public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
 {
@@ -36,7 +38,8 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
 
     // Counters: written by the runner (and by callers for the queue gauge), read by Stats.
     private long _calls, _items, _runs, _cancelled, _failed, _queueDelayTicks, _maxQueueDelayTicks, _runTicks;
-    private int _largestBatch, _queueLength;
+    private int _largestBatch, _queueLength, _inlineRuns;
+    private readonly bool _inline;
     private volatile bool _disposing;
 
     internal OnnxModelFunction(ModelConfig config, string modelPath, InferenceSession session, SessionOptions sessionOptions,
@@ -51,6 +54,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         _time = time;
         _logger = logger;
         _maxBatchItems = Math.Min(options.MaxBatchSize, config.MaxBatchSize);
+        _inline = config.Role is ModelRole.Inverse or ModelRole.CompactDecoder;
         _windowTicks = (long)(options.BatchWindow.TotalSeconds * time.TimestampFrequency);
         _timerSlackTicks = time.TimestampFrequency / 1000; // timers fire up to ~1 ms late
         _timerThresholdTicks = 2 * _timerSlackTicks;
@@ -103,6 +107,12 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         Validate(inputs.Span, count);
         cancellationToken.ThrowIfCancellationRequested();
         var call = new Call(inputs, count, _time.GetTimestamp(), cancellationToken);
+        if (_inline)
+        {
+            RunInline(call);
+            return new ValueTask<float[][]>(call.Completion.Task);
+        }
+
         Interlocked.Increment(ref _queueLength);
         if (!_queue.Writer.TryWrite(call))
         {
@@ -114,13 +124,40 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         return new ValueTask<float[][]>(call.Completion.Task);
     }
 
+    /// <summary>Runs one call now, on this thread; concurrent callers run concurrently (a session's Run is thread-safe).</summary>
+    private void RunInline(Call call)
+    {
+        Interlocked.Increment(ref _inlineRuns);
+        try
+        {
+            if (_disposing)
+            {
+                call.Dispose();
+                throw new ObjectDisposedException(nameof(OnnxModelFunction), $"Model '{Name}' has been unloaded.");
+            }
+
+            RunBatch([call], call.Count);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inlineRuns);
+        }
+    }
+
     public void Dispose()
     {
         _disposing = true; // stop holding a batch window open: run what is queued and exit
+        Interlocked.MemoryBarrier(); // an inline run that missed the flag has announced itself before this reads the count
         if (_queue.Writer.TryComplete())
         {
-            // The runner drains what was queued before completion, then exits.
+            // The runner drains what was queued before completion, then exits; inline runs finish theirs.
             _runner.GetAwaiter().GetResult();
+            var inline = default(SpinWait);
+            while (Volatile.Read(ref _inlineRuns) > 0)
+            {
+                inline.SpinOnce();
+            }
+
             _session.Dispose();
             _sessionOptions.Dispose();
             _runOptions.Dispose();
@@ -361,9 +398,10 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         Interlocked.Increment(ref _runs);
         Interlocked.Add(ref _items, rows);
         Interlocked.Add(ref _calls, batch.Count);
-        if (rows > _largestBatch)
+        int largest;
+        while (rows > (largest = Volatile.Read(ref _largestBatch)) && Interlocked.CompareExchange(ref _largestBatch, rows, largest) != largest)
         {
-            Volatile.Write(ref _largestBatch, rows); // only the runner writes it
+            // another inline run raised it meanwhile: compare again
         }
 
         foreach (var call in batch)
@@ -371,9 +409,11 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
             var delay = started - call.EnqueuedAt;
             _instruments?.QueueDelay(_modelTag, (double)delay / _time.TimestampFrequency);
             Interlocked.Add(ref _queueDelayTicks, delay);
-            if (delay > Interlocked.Read(ref _maxQueueDelayTicks))
+            long longest;
+            while (delay > (longest = Interlocked.Read(ref _maxQueueDelayTicks))
+                && Interlocked.CompareExchange(ref _maxQueueDelayTicks, delay, longest) != longest)
             {
-                Interlocked.Exchange(ref _maxQueueDelayTicks, delay); // only the runner writes it
+                // an inline run raised it meanwhile: compare again
             }
         }
     }

@@ -30,6 +30,14 @@ public sealed record ScenarioResult(
     [JsonPropertyName("rate_qps"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? RateQps { get; init; }
 
+    /// <summary>Median and p99 time of one reconstruction (ms), from the decode's start to its answer as the parity
+    /// group sees it (bench: the silos' <c>asymcdc.decode.duration</c>); null where nothing was rebuilt.</summary>
+    [JsonPropertyName("decode_p50_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? DecodeP50Ms { get; init; }
+
+    [JsonPropertyName("decode_p99_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? DecodeP99Ms { get; init; }
+
     /// <summary>Worker-busy milliseconds per query: a GPU batch counts once, whatever rides in it (simulator).</summary>
     [JsonPropertyName("cost"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? CostMs { get; init; }

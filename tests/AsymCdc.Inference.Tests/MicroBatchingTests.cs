@@ -42,6 +42,29 @@ public sealed class MicroBatchingTests
     }
 
     [Fact]
+    public async Task A_decoder_runs_each_call_at_once_on_the_callers_thread_whatever_the_window()
+    {
+        // A window far longer than the test: a classifier would hold its first call for it; a decoder must not.
+        var options = TestModels.Options(ModelNames.Compact(2));
+        options.BatchWindowMicroseconds = 1_000_000;
+        using var repository = ModelRepository.Open(options);
+        var decoder = repository.GetFunction(ModelNames.Compact(2));
+        var inputs = Enumerable.Range(0, 8).Select(i => Enumerable.Range(0, decoder.InputLength).Select(j => (float)Math.Sin(i + (0.01 * j))).ToArray()).ToArray();
+        var runsBefore = decoder.Stats.Runs;
+
+        var first = decoder.RunAsync(inputs[0], 1);
+        Assert.True(first.IsCompletedSuccessfully, "the decoder's call waited for company or for a runner thread");
+        var concurrent = await Task.WhenAll(inputs.Select(input => Task.Run(async () => (await decoder.RunAsync(input, 1))[0])));
+
+        var stats = decoder.Stats;
+        Assert.Equal(1 + inputs.Length, stats.Runs - runsBefore); // one run per call: nothing waited to be batched
+        Assert.Equal(1, stats.LargestBatch);
+        Assert.Equal(0, stats.QueueLength);
+        AssertClose((await first)[0], concurrent[0]); // the same input gives the same logits on any thread
+        Assert.NotEqual(concurrent[0], concurrent[1]);
+    }
+
+    [Fact]
     public async Task Calls_of_several_items_are_batched_whole_and_split_back()
     {
         // Calls of 1, 2, 3, 4 and 6 items: 16 in all, one run at MaxBatchSize 16.

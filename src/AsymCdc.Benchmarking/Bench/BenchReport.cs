@@ -92,13 +92,13 @@ public static class BenchReportWriter
             md.AppendLine();
             md.AppendLine(CultureInfo.InvariantCulture, $"## {scenario} (straggler rate {rows[0].StragglerRate:0.##%}{(scenario.StartsWith("slow", StringComparison.Ordinal) ? string.Create(CultureInfo.InvariantCulture, $"; worker 0 slowed {c.SlowSiloMs:0.#} ms per call") : "")})");
             md.AppendLine();
-            md.AppendLine("| mode | p50 | p99 | p99.9 | p50 ÷ none | p99 ÷ none | p99.9 ÷ none | answered | errors | lost | reconstructed | accuracy | extra work | qps |");
-            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| mode | p50 | p99 | p99.9 | p50 ÷ none | p99 ÷ none | p99.9 ÷ none | answered | errors | lost | reconstructed | decode p50 | accuracy | extra work | qps |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var r in rows)
             {
                 md.AppendLine(CultureInfo.InvariantCulture,
                     $"| {r.Mode} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.P999Ms:0.00} | {Ratio(r.P50Ms, none?.P50Ms)} | {Ratio(r.P99Ms, none?.P99Ms)} | {Ratio(r.P999Ms, none?.P999Ms)} "
-                    + $"| {r.Answered} | {r.Errors} | {r.Lost} | {r.Reconstructed} | {r.Accuracy:0.0000} | {r.ExtraWorkRatio:0.000} | {r.ThroughputQps:0.#} |");
+                    + $"| {r.Answered} | {r.Errors} | {r.Lost} | {r.Reconstructed} | {(r.DecodeP50Ms is { } d ? d.ToString("0.000", CultureInfo.InvariantCulture) : "—")} | {r.Accuracy:0.0000} | {r.ExtraWorkRatio:0.000} | {r.ThroughputQps:0.#} |");
             }
         }
 
