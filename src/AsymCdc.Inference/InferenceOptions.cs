@@ -29,6 +29,12 @@ public sealed class InferenceOptions
     /// several models (and the silo) share the machine predictably; throughput comes from batching.</summary>
     public int IntraOpThreads { get; set; } = 1;
 
+    /// <summary>Runners per session (Triton's instance_group count): each takes its own batches off the model's queue,
+    /// so that one model is served on that many cores at once; with one, a parity call queues behind data calls while
+    /// a worker's second core idles. Two by default, the cores the chart requests per worker silo: on the 2-core
+    /// development machine two raised the in-process cluster's capacity in mode none from about 2,700 to 3,900 q/s.</summary>
+    public int Instances { get; set; } = 2;
+
     /// <summary>Most items coalesced into one session run (further capped by each model's max_batch_size).</summary>
     public int MaxBatchSize { get; set; } = 64;
 
@@ -88,6 +94,11 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
         if (options.IntraOpThreads is < 1 or > 256)
         {
             problems.Add($"{Prefix}IntraOpThreads is {options.IntraOpThreads}; it must be between 1 and 256.");
+        }
+
+        if (options.Instances is < 1 or > 64)
+        {
+            problems.Add($"{Prefix}Instances is {options.Instances}; it must be between 1 and 64.");
         }
 
         if (options.MaxBatchSize is < 1 or > 4096)

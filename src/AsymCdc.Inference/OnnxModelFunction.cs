@@ -11,8 +11,8 @@ namespace AsymCdc.Inference;
 /// One ONNX Runtime session behind <see cref="IModelFunction"/>, with micro-batching: calls that arrive
 /// within <see cref="InferenceOptions.BatchWindowMicroseconds"/> of the first queued one (or until
 /// <see cref="InferenceOptions.MaxBatchSize"/> items) are coalesced into ONE session run over a pooled
-/// buffer, and each caller gets its own rows back. A single runner loop per session reads the queue,
-/// so the session never runs concurrently with itself (one intra-op thread, sequential execution).
+/// buffer, and each caller gets its own rows back. <see cref="InferenceOptions.Instances"/> runner loops (one by
+/// default) read the queue, each running its own batches, so a session runs at most that many batches at once.
 /// A decoder (inverse, compact decoder) runs on the caller's thread instead: it is called once per late answer, which
 /// is on the critical path, and a hand-off to the runner (a thread-pool wake-up, a window) cost more than the run.
 /// </summary>
@@ -21,15 +21,14 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
     private readonly InferenceSession _session;
     private readonly SessionOptions _sessionOptions;
     private readonly RunOptions _runOptions = new();
-    private readonly Channel<Call> _queue = Channel.CreateUnbounded<Call>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _runner;
+    private readonly Channel<Call> _queue;
+    private readonly Task[] _runners;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly int _maxBatchItems;
     private readonly long _windowTicks;
     private readonly long _timerThresholdTicks;
     private readonly long _timerSlackTicks;
-    private CancellationTokenSource _windowTimer;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly int[] _outputLengths;
@@ -58,7 +57,6 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         _windowTicks = (long)(options.BatchWindow.TotalSeconds * time.TimestampFrequency);
         _timerSlackTicks = time.TimestampFrequency / 1000; // timers fire up to ~1 ms late
         _timerThresholdTicks = 2 * _timerSlackTicks;
-        _windowTimer = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         _inputNames = [config.Input.Name];
         _outputNames = new string[config.Outputs.Count];
         _outputLengths = new int[config.Outputs.Count];
@@ -70,7 +68,10 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
 
         InputLength = config.Input.ItemLength;
         OutputLengths = _outputLengths;
-        _runner = Task.Run(RunLoopAsync);
+        // Triton's instance_group count: that many runners take batches off one queue, so that a CPU worker's cores
+        // serve one model in parallel (a session's Run is thread-safe); one keeps a session on one core.
+        _queue = Channel.CreateUnbounded<Call>(new UnboundedChannelOptions { SingleReader = options.Instances == 1 });
+        _runners = [.. Enumerable.Range(0, options.Instances).Select(_ => Task.Run(RunLoopAsync))];
     }
 
     public string Name => Config.Name;
@@ -150,8 +151,8 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         Interlocked.MemoryBarrier(); // an inline run that missed the flag has announced itself before this reads the count
         if (_queue.Writer.TryComplete())
         {
-            // The runner drains what was queued before completion, then exits; inline runs finish theirs.
-            _runner.GetAwaiter().GetResult();
+            // The runners drain what was queued before completion, then exit; inline runs finish theirs.
+            Task.WaitAll(_runners);
             var inline = default(SpinWait);
             while (Volatile.Read(ref _inlineRuns) > 0)
             {
@@ -161,7 +162,6 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
             _session.Dispose();
             _sessionOptions.Dispose();
             _runOptions.Dispose();
-            _windowTimer.Dispose();
         }
     }
 
@@ -190,6 +190,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
     private async Task RunLoopAsync()
     {
         var reader = _queue.Reader;
+        using var window = new WindowTimer(_time);
         var batch = new List<Call>(_maxBatchItems);
         Call? carried = null;
         while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -240,7 +241,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
                 if (remaining > _timerThresholdTicks)
                 {
                     // A long window: sleep on the queue with a timer, ending a timer tick early...
-                    await WaitForMoreAsync(reader, remaining - _timerSlackTicks).ConfigureAwait(false);
+                    await WaitForMoreAsync(reader, window, remaining - _timerSlackTicks).ConfigureAwait(false);
                     continue;
                 }
 
@@ -266,23 +267,37 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
     }
 
     /// <summary>Waits until a call is queued or <paramref name="ticks"/> pass, whichever is first.</summary>
-    private async ValueTask WaitForMoreAsync(ChannelReader<Call> reader, long ticks)
+    private async ValueTask WaitForMoreAsync(ChannelReader<Call> reader, WindowTimer window, long ticks)
     {
-        if (!_windowTimer.TryReset())
-        {
-            _windowTimer.Dispose();
-            _windowTimer = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
-        }
-
-        _windowTimer.CancelAfter(TimeSpan.FromSeconds((double)ticks / _time.TimestampFrequency));
+        var timer = window.Arm(TimeSpan.FromSeconds((double)ticks / _time.TimestampFrequency));
         try
         {
-            await reader.WaitToReadAsync(_windowTimer.Token).ConfigureAwait(false);
+            await reader.WaitToReadAsync(timer.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_windowTimer.IsCancellationRequested)
+        catch (OperationCanceledException) when (timer.IsCancellationRequested)
         {
             // The window has (nearly) closed; the caller re-checks the clock.
         }
+    }
+
+    /// <summary>One runner's batch-window timer, reused from batch to batch while it has not fired.</summary>
+    private sealed class WindowTimer(TimeProvider time) : IDisposable
+    {
+        private CancellationTokenSource _source = new(Timeout.InfiniteTimeSpan, time);
+
+        public CancellationTokenSource Arm(TimeSpan after)
+        {
+            if (!_source.TryReset())
+            {
+                _source.Dispose();
+                _source = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+            }
+
+            _source.CancelAfter(after);
+            return _source;
+        }
+
+        public void Dispose() => _source.Dispose();
     }
 
     private bool TryTake(ref Call? carried, ChannelReader<Call> reader, out Call call)

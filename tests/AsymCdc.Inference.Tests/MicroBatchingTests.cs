@@ -14,6 +14,7 @@ public sealed class MicroBatchingTests
         var options = TestModels.Options(ModelNames.Classifier);
         options.MaxBatchSize = 16;
         options.BatchWindowMicroseconds = 1_000_000;
+        options.Instances = 1; // one runner: how calls coalesce is then exact
         using var repository = ModelRepository.Open(options);
         var function = repository.GetFunction(ModelNames.Classifier);
 
@@ -39,6 +40,34 @@ public sealed class MicroBatchingTests
         Assert.Equal(16, stats.MeanBatchSize);
         Assert.Equal(0, stats.QueueLength);
         Assert.True(stats.TotalQueueDelay > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Several_runners_share_one_queue_and_each_caller_gets_its_own_result()
+    {
+        const int calls = 96;
+        var expected = await UnbatchedAsync(0, calls);
+        var options = TestModels.Options(ModelNames.Classifier);
+        options.Instances = 3;
+        options.MaxBatchSize = 8;
+        using var repository = ModelRepository.Open(options);
+        var function = repository.GetFunction(ModelNames.Classifier);
+        var runsBefore = function.Stats.Runs;
+
+        // From many threads at once, so that the runners take batches off the queue concurrently.
+        var results = await Task.WhenAll(Enumerable.Range(0, calls).Select(c => Task.Run(() => function.RunAsync(TestModels.Images.Image(c), 1).AsTask())));
+
+        for (var c = 0; c < calls; c++)
+        {
+            AssertClose(expected[c][0], results[c][0]);
+            AssertClose(expected[c][1], results[c][1]);
+        }
+
+        var stats = function.Stats;
+        Assert.Equal(calls, stats.Items);
+        Assert.InRange(stats.Runs - runsBefore, calls / 8, calls);
+        Assert.InRange(stats.LargestBatch, 1, 8);
+        Assert.Equal(0, stats.QueueLength);
     }
 
     [Fact]
@@ -72,6 +101,7 @@ public sealed class MicroBatchingTests
         var options = TestModels.Options(ModelNames.Classifier);
         options.MaxBatchSize = 16;
         options.BatchWindowMicroseconds = 1_000_000;
+        options.Instances = 1; // one runner: how calls coalesce is then exact
         using var repository = ModelRepository.Open(options);
         var function = repository.GetFunction(ModelNames.Classifier);
         var expected = await UnbatchedAsync(0, 16);
