@@ -30,10 +30,15 @@ public sealed class InferenceOptions
     public int IntraOpThreads { get; set; } = 1;
 
     /// <summary>Runners per session (Triton's instance_group count): each takes its own batches off the model's queue,
-    /// so that one model is served on that many cores at once; with one, a parity call queues behind data calls while
-    /// a worker's second core idles. Two by default, the cores the chart requests per worker silo: on the 2-core
-    /// development machine two raised the in-process cluster's capacity in mode none from about 2,700 to 3,900 q/s.</summary>
-    public int Instances { get; set; } = 2;
+    /// so that one model is served on that many cores at once. Unset: 2 on <c>cpu</c> (the cores the chart requests
+    /// per silo; with one, a parity call queues behind data calls while the second core idles — on the 2-core
+    /// development machine two raised the in-process cluster's capacity in mode none from about 2,700 to 3,900 q/s),
+    /// 1 on <c>cuda</c>, where one device runs one batch at a time and the queue delay (the autoscaling signal) then
+    /// counts every wait for it.</summary>
+    public int? Instances { get; set; }
+
+    /// <summary><see cref="Instances"/>, or the execution provider's default.</summary>
+    public int Runners => Instances ?? (string.Equals(ExecutionProvider, Cuda, StringComparison.OrdinalIgnoreCase) ? 1 : 2);
 
     /// <summary>Most items coalesced into one session run (further capped by each model's max_batch_size).</summary>
     public int MaxBatchSize { get; set; } = 64;
@@ -96,7 +101,7 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
             problems.Add($"{Prefix}IntraOpThreads is {options.IntraOpThreads}; it must be between 1 and 256.");
         }
 
-        if (options.Instances is < 1 or > 64)
+        if (options.Instances is { } instances && instances is < 1 or > 64)
         {
             problems.Add($"{Prefix}Instances is {options.Instances}; it must be between 1 and 64.");
         }

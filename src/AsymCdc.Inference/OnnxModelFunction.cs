@@ -11,8 +11,8 @@ namespace AsymCdc.Inference;
 /// One ONNX Runtime session behind <see cref="IModelFunction"/>, with micro-batching: calls that arrive
 /// within <see cref="InferenceOptions.BatchWindowMicroseconds"/> of the first queued one (or until
 /// <see cref="InferenceOptions.MaxBatchSize"/> items) are coalesced into ONE session run over a pooled
-/// buffer, and each caller gets its own rows back. <see cref="InferenceOptions.Instances"/> runner loops (one by
-/// default) read the queue, each running its own batches, so a session runs at most that many batches at once.
+/// buffer, and each caller gets its own rows back. <see cref="InferenceOptions.Runners"/> runner loops (two on a CPU,
+/// one on a GPU by default) read the queue, each running its own batches, so a session runs at most that many batches at once.
 /// A decoder (inverse, compact decoder) runs on the caller's thread instead: it is called once per late answer, which
 /// is on the critical path, and a hand-off to the runner (a thread-pool wake-up, a window) cost more than the run.
 /// </summary>
@@ -70,8 +70,8 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         OutputLengths = _outputLengths;
         // Triton's instance_group count: that many runners take batches off one queue, so that a CPU worker's cores
         // serve one model in parallel (a session's Run is thread-safe); one keeps a session on one core.
-        _queue = Channel.CreateUnbounded<Call>(new UnboundedChannelOptions { SingleReader = options.Instances == 1 });
-        _runners = [.. Enumerable.Range(0, options.Instances).Select(_ => Task.Run(RunLoopAsync))];
+        _queue = Channel.CreateUnbounded<Call>(new UnboundedChannelOptions { SingleReader = options.Runners == 1 });
+        _runners = [.. Enumerable.Range(0, options.Runners).Select(_ => Task.Run(RunLoopAsync))];
     }
 
     public string Name => Config.Name;

@@ -2,16 +2,16 @@ namespace AsymCdc.Simulation;
 
 /// <summary>
 /// The CPU model of <see cref="Scenarios.Cpu4Workers"/>, calibrated by <c>asymcdc simulate --fidelity</c> on the 2-core
-/// development machine (2026-12-06): a worker call's time (100 quantiles of mode none's latency at 70% load, less the
-/// caller's core time), of which <see cref="CoreMs"/> holds one of the 2 shared cores, and <see cref="CallerCpuMs"/> of
-/// core time per query on the caller's side. Capacities measured: 2488 queries/s in mode none,
-/// 1566 in replication.
+/// development machine (2026-12-07, 2 runners per session): a worker call's time (100 quantiles of mode none's latency
+/// at 70% load, less the caller's core time), of which <see cref="CoreMs"/> holds one of the 2 shared cores, and <see cref="CallerCpuMs"/> of
+/// core time per query on the caller's side. Capacities measured: 3017 queries/s in mode none,
+/// 2195 in replication.
 /// </summary>
 public static class CpuServiceTimes
 {
-    public const double CoreMs = 0.4731;
+    public const double CoreMs = 0.2484;
 
-    public const double CallerCpuMs = 0.3307;
+    public const double CallerCpuMs = 0.4144;
 
-    public static readonly IReadOnlyList<double> Samples = [0.473, 0.473, 0.647, 0.829, 0.95, 1.028, 1.141, 1.251, 1.328, 1.42, 1.493, 1.561, 1.622, 1.682, 1.75, 1.809, 1.873, 1.936, 2.008, 2.061, 2.12, 2.179, 2.238, 2.296, 2.365, 2.421, 2.482, 2.531, 2.582, 2.624, 2.673, 2.719, 2.757, 2.803, 2.847, 2.898, 2.942, 2.981, 3.027, 3.069, 3.116, 3.167, 3.211, 3.27, 3.307, 3.353, 3.396, 3.443, 3.482, 3.52, 3.552, 3.599, 3.64, 3.7, 3.738, 3.781, 3.839, 3.89, 3.934, 3.984, 4.045, 4.094, 4.14, 4.179, 4.222, 4.277, 4.32, 4.375, 4.441, 4.497, 4.572, 4.643, 4.711, 4.766, 4.853, 4.925, 4.998, 5.075, 5.151, 5.204, 5.297, 5.386, 5.476, 5.587, 5.696, 5.827, 5.99, 6.142, 6.312, 6.54, 6.769, 6.977, 7.277, 7.655, 8.055, 8.533, 9.117, 9.651, 10.581, 17.931];
+    public static readonly IReadOnlyList<double> Samples = [0.248, 0.248, 0.383, 0.543, 0.685, 0.805, 0.918, 1.007, 1.101, 1.187, 1.262, 1.353, 1.423, 1.484, 1.552, 1.623, 1.684, 1.768, 1.818, 1.884, 1.948, 2.006, 2.053, 2.115, 2.158, 2.222, 2.279, 2.342, 2.393, 2.442, 2.492, 2.539, 2.578, 2.627, 2.673, 2.716, 2.763, 2.808, 2.849, 2.894, 2.942, 2.99, 3.03, 3.076, 3.121, 3.165, 3.201, 3.251, 3.297, 3.343, 3.4, 3.442, 3.475, 3.526, 3.578, 3.631, 3.691, 3.738, 3.793, 3.835, 3.884, 3.927, 3.971, 4.024, 4.086, 4.138, 4.2, 4.258, 4.325, 4.391, 4.456, 4.515, 4.587, 4.68, 4.754, 4.828, 4.92, 5.018, 5.11, 5.201, 5.312, 5.422, 5.561, 5.718, 5.869, 6.019, 6.263, 6.514, 6.74, 7.061, 7.477, 7.81, 8.084, 8.467, 8.861, 9.39, 9.845, 10.612, 12.123, 21.367];
 }

@@ -105,10 +105,12 @@ public sealed record ServiceModel
     /// with <see cref="SharedCores"/>, it waits for a core like the workers' calls do.</summary>
     [JsonPropertyName("caller_cpu_ms")] public double CallerCpuMs { get; init; }
 
-    /// <summary>Decode time per mode (ms): the decoder runs next to the group, not on a worker.</summary>
+    /// <summary>Decode time per mode (ms): the decoder runs next to the group, not on a worker. Defaults: the serving
+    /// path's median as <c>asymcdc bench</c> reports it (<c>decode_p50_ms</c>: from the decode's start to its answer,
+    /// as the parity group sees it), over the quick preset's scenarios on the 2-core machine, 2026-12-07.</summary>
     [JsonPropertyName("decode_ms")] public IReadOnlyDictionary<string, double> DecodeMs { get; init; } = new Dictionary<string, double>
     {
-        ["asymcdc-exact"] = 1.7, ["asymcdc-compact"] = 0.41, ["parm"] = 0.01, ["approxifer"] = 0.01,
+        ["asymcdc-exact"] = 1.7, ["asymcdc-compact"] = 0.27, ["parm"] = 0.03, ["approxifer"] = 0.04,
     };
 
     /// <summary>docs/GPU.md: fmnist-inn on one H100, p50 of one call per batch size (ms).</summary>

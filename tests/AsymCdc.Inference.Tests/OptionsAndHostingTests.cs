@@ -21,6 +21,18 @@ public sealed class OptionsAndHostingTests
         Assert.Empty(options.ModelNames());
     }
 
+    [Theory]
+    [InlineData("cpu", null, 2)]
+    [InlineData("CUDA", null, 1)]
+    [InlineData("cuda", 3, 3)]
+    [InlineData("cpu", 1, 1)]
+    public void Runners_default_to_two_on_a_cpu_and_one_on_a_gpu_unless_set(string provider, int? instances, int runners)
+    {
+        var options = new InferenceOptions { ExecutionProvider = provider, Instances = instances };
+
+        Assert.Equal(runners, options.Runners);
+    }
+
     [Fact]
     public void Every_bad_setting_is_one_line_naming_its_key()
     {

@@ -29,6 +29,16 @@ public sealed class ElasticReportTests
     }
 
     [Fact]
+    public void A_worker_standing_for_an_accelerator_runs_one_batch_at_a_time_as_a_gpu_worker_does()
+    {
+        var emulated = new ElasticRunOptions { WorkerCpu = 0.1 }.ClusterOptions();
+        var unlimited = new ElasticRunOptions { WorkerCpu = null }.ClusterOptions();
+
+        Assert.Equal("1", emulated.Settings["AsymCdc:Inference:Instances"]);
+        Assert.False(unlimited.Settings.ContainsKey("AsymCdc:Inference:Instances")); // the product's default, 2 on a CPU
+    }
+
+    [Fact]
     public void The_checks_compare_each_scaling_phase_with_the_steady_one_before_and_judge_the_signal()
     {
         var phases = new[]

@@ -86,6 +86,13 @@ public sealed class ElasticRunOptions
         };
         options.Settings["AsymCdc:Serving:K"] = K.ToString(CultureInfo.InvariantCulture);
         options.Settings["AsymCdc:Serving:RequestTimeout"] = Timeout.ToString();
+        if (WorkerCpu is not null)
+        {
+            // A worker held to a fraction of a core stands for one accelerator, which a GPU worker serves with one
+            // runner per session (the cuda default); two would share that fraction and hide waits in their run times.
+            options.Settings["AsymCdc:Inference:Instances"] = "1";
+        }
+
         foreach (var (key, value) in Settings)
         {
             options.Settings[key] = value;
