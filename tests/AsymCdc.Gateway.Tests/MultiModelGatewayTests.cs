@@ -114,6 +114,7 @@ public sealed class MultiModelGatewayTests(MultiModelClusterFixture fixture, ITe
         var json = new long[Inputs];
         var binary = new long[Inputs];
         var grpc = new long[Inputs];
+        var rebuilt = new[] { new bool[Inputs], new bool[Inputs], new bool[Inputs] }; // JSON, binary, gRPC
         for (var start = 0; start < Inputs; start += Batch)
         {
             var batch = inputs.AsSpan(start * itemLength, Batch * itemLength).ToArray();
@@ -131,6 +132,7 @@ public sealed class MultiModelGatewayTests(MultiModelClusterFixture fixture, ITe
                 var labels = Output(document.RootElement, "label");
                 Assert.Equal([Batch], labels.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
                 labels.GetProperty("data").EnumerateArray().Select(l => l.GetInt64()).ToArray().CopyTo(json, start);
+                Rebuilt(document.RootElement).CopyTo(rebuilt[0], start);
             }
 
             var header = $$$"""
@@ -143,6 +145,10 @@ public sealed class MultiModelGatewayTests(MultiModelClusterFixture fixture, ITe
             var jsonLength = int.Parse(binaryResponse.Headers.GetValues("Inference-Header-Content-Length").Single(), CultureInfo.InvariantCulture);
             Assert.Equal(jsonLength + (Batch * 10 * 4) + (Batch * 8), body.Length);
             MemoryMarshal.Cast<byte, long>(body.AsSpan(jsonLength + (Batch * 10 * 4))).ToArray().CopyTo(binary, start);
+            using (var binaryHeader = JsonDocument.Parse(body.AsMemory(0, jsonLength)))
+            {
+                Rebuilt(binaryHeader.RootElement).CopyTo(rebuilt[1], start);
+            }
 
             var request = new ModelInferRequest { ModelName = served };
             var tensor = new ModelInferRequest.Types.InferInputTensor { Name = "input", Datatype = "FP32" };
@@ -153,15 +159,28 @@ public sealed class MultiModelGatewayTests(MultiModelClusterFixture fixture, ITe
             Assert.Equal([(long)Batch, 10], response.Outputs[0].Shape);
             Assert.Equal([(long)Batch], response.Outputs[1].Shape);
             MemoryMarshal.Cast<byte, long>(response.RawOutputContents[1].Span).ToArray().CopyTo(grpc, start);
+            response.Parameters["served_by"].StringParam.Split(',').Select(IsReconstruction).ToArray().CopyTo(rebuilt[2], start);
         }
 
-        foreach (var (protocol, labels) in new[] { ("HTTP JSON", json), ("HTTP binary", binary), ("gRPC", grpc) })
+        // Answers the model computed must be its own prediction; a reconstruction (the default mode rebuilds the
+        // slowest answers, without stragglers too) is the documented approximation and only bounds the whole.
+        foreach (var (protocol, labels, reconstructed) in new[] { ("HTTP JSON", json, rebuilt[0]), ("HTTP binary", binary, rebuilt[1]), ("gRPC", grpc, rebuilt[2]) })
         {
+            var computed = Enumerable.Range(0, Inputs).Where(i => !reconstructed[i]).ToList();
+            var computedAgreement = computed.Count(i => labels[i] == own[i]) / (double)computed.Count;
             var agreement = labels.Zip(own).Count(p => p.First == p.Second) / (double)Inputs;
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{served} over {protocol}: argmax agreement with the model run directly {agreement:0.000} on {Inputs} test inputs"));
-            Assert.True(agreement >= 0.99, $"{served} over {protocol}: agreement {agreement:0.000} < 0.99");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{served} over {protocol}: argmax agreement with the model run directly {agreement:0.000} on {Inputs} test inputs, {computedAgreement:0.000} on the {computed.Count} not reconstructed"));
+            Assert.True(computedAgreement >= 0.995, $"{served} over {protocol}: the computed answers agree {computedAgreement:0.000} < 0.995");
+            Assert.True(agreement >= 0.95, $"{served} over {protocol}: agreement {agreement:0.000} < 0.95 ({Inputs - computed.Count} reconstructed)");
         }
     }
+
+    private static bool IsReconstruction(string servedBy) =>
+        servedBy is "reconstructed-exact" or "reconstructed-compact" or "parm" or "approxifer";
+
+    private static bool[] Rebuilt(JsonElement response) =>
+        [.. response.GetProperty("parameters").GetProperty("served_by").EnumerateArray().Select(s => IsReconstruction(s.GetString()!))];
 
     [Fact]
     public async Task An_input_of_another_models_shape_is_refused_over_both_protocols()
