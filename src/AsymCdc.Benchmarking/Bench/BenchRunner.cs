@@ -99,15 +99,16 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
             models ??= cluster.Models.Directory;
             modes ??= RunnableModes(cluster.Models);
             var runner = new OpenLoopRunner(new AsymCdcClient(cluster.Client), data, options.Model);
+            // Unmeasured, every mode before any is measured: activates each mode's grains on every silo and fills its
+            // latency windows, and takes the fresh cluster's first seconds, which inflated whichever mode came first.
+            foreach (var mode in options.WarmupQueries > 0 ? modes : [])
+            {
+                await runner.RunAsync(mode, options.WarmupQueries, rate, options.Timeout, data.Count / 2, null, cancellationToken);
+            }
+
             foreach (var mode in modes)
             {
                 var name = mode.ToName();
-                if (options.WarmupQueries > 0)
-                {
-                    // Unmeasured: activates this mode's grains on every silo and fills its latency windows.
-                    await runner.RunAsync(mode, options.WarmupQueries, rate, options.Timeout, data.Count / 2, null, cancellationToken);
-                }
-
                 var onQuery = OnCell?.Invoke($"{scenario} {name}", options.Queries);
                 var before = counter.Calls(name);
                 var decodesBefore = counter.DecodeTimes(name).Count;
