@@ -35,7 +35,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
     private readonly InferenceInstruments? _instruments;
     private readonly KeyValuePair<string, object?> _modelTag;
 
-    // Counters: written by the runner (and by callers for the queue gauge), read by Stats.
+    // Counters: written by the runners and inline runs (and by callers for the queue gauge), read by Stats.
     private long _calls, _items, _runs, _cancelled, _failed, _queueDelayTicks, _maxQueueDelayTicks, _runTicks;
     private int _largestBatch, _queueLength, _inlineRuns;
     private readonly bool _inline;
@@ -71,7 +71,8 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         // Triton's instance_group count: that many runners take batches off one queue, so that a CPU worker's cores
         // serve one model in parallel (a session's Run is thread-safe); one keeps a session on one core.
         _queue = Channel.CreateUnbounded<Call>(new UnboundedChannelOptions { SingleReader = options.Runners == 1 });
-        _runners = [.. Enumerable.Range(0, options.Runners).Select(_ => Task.Run(RunLoopAsync))];
+        // A decoder runs inline and never queues, so it needs no runner.
+        _runners = _inline ? [] : [.. Enumerable.Range(0, options.Runners).Select(_ => Task.Run(RunLoopAsync))];
     }
 
     public string Name => Config.Name;
