@@ -123,7 +123,7 @@ def main():
             f"{flops / 1e6:.2f} MFLOPs vs exact path {exact_flops / 1e6:.2f} MFLOPs ({exact_flops / flops:.1f}x)")
         export.export(dec, f"fmnist-compact-k{k}", "compact-decoder",
                       [("features", [-1, 16 * k, 7, 7])], [("logits", [-1, 10])], example, out, k=k,
-                      extra={"serves": "fmnist-inn", "serves_output": "features"})
+                      extra={"serves": "fmnist-inn", "serves_output": "features", "agreement": round(agree_k, 4)})
         report["models"][f"fmnist-compact-k{k}"] = {
             "degraded_accuracy": acc_k, "agreement": agree_k, "params": export.count_params(dec),
             "flops": flops, "exact_path_flops": exact_flops, "train_seconds": round(time.time() - t0)}
@@ -144,7 +144,7 @@ def main():
         example = x_test[:2 * k].reshape(2, k, 1, 28, 28).sum(1)
         export.export(parm.ParityGraph(par), f"fmnist-parm-k{k}", "parity-model",
                       [("input", [-1, 1, 28, 28])], [("logits", [-1, 10])], example, out, k=k,
-                      extra={"serves": "fmnist-inn", "encoder": "sum"})
+                      extra={"serves": "fmnist-inn", "encoder": "sum", "agreement": round(agree_k, 4)})
         report["models"][f"fmnist-parm-k{k}"] = {
             "degraded_accuracy": acc_k, "agreement": agree_k, "params": export.count_params(par),
             "flops": export.count_flops(par, example), "train_seconds": round(time.time() - t0)}

@@ -46,6 +46,13 @@ public sealed record CodedModel
     /// <summary>ParM parity models by group size k.</summary>
     public IReadOnlyDictionary<int, string> Parity { get; init; } = new Dictionary<int, string>();
 
+    /// <summary>Each decoder's recorded agreement of its reconstructions with this model's own answers on its test set
+    /// (config.json <c>agreement</c> of a compact decoder or parity model), by the decoder's name.</summary>
+    public IReadOnlyDictionary<string, double> Agreements { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The recorded agreement of decoder <paramref name="companion"/>, or null where its config has none.</summary>
+    public double? AgreementOf(string companion) => Agreements.TryGetValue(companion, out var a) ? a : null;
+
     /// <summary>Where its test data is (config.json <c>dataset</c>), if declared.</summary>
     public string? Dataset { get; init; }
 

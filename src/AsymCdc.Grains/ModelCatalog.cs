@@ -23,8 +23,8 @@ public interface IModelCatalog
 /// <summary>Which serving modes a served model supports, from its companions (docs/ARCHITECTURE.md, "Model repository").</summary>
 public static class ServedModelModes
 {
-    /// <summary>The decoder a mode needs; null for the baselines and for auto, which only hedges where its coded half
-    /// (asymcdc-compact) lacks a decoder.</summary>
+    /// <summary>The decoder a mode needs; null for the baselines and for auto, which only hedges where it has no decoder
+    /// it may code with (AutoCoding).</summary>
     public static DecoderKind? DecoderOf(ServingMode mode) => mode switch
     {
         ServingMode.AsymCdcExact => DecoderKind.Exact,

@@ -34,6 +34,7 @@ public sealed partial class ParityGroupGrain(
     private Coding.CodedModel _model = null!;
     private string _parityModel = "";
     private ServingMode _mode;
+    private ServingMode _coder; // the mode whose encoder and decoder serve the coded queries: _mode, or auto's coder
     private int _k;
     private ServingStrategy<SiloAddress, WorkerAnswer>? _strategy;
     private TimeProvider? _activationTime;
@@ -52,8 +53,12 @@ public sealed partial class ParityGroupGrain(
         _model = models.FindServed(model) ?? throw new PredictionException(PredictionErrorCode.UnknownModel,
             $"parity group '{this.GetPrimaryKeyString()}' is for model '{model}', which this silo does not serve");
         _model.EnsureSupports(_mode, _k);
+        var (autoCoder, autoWhy) = _mode == ServingMode.Auto
+            ? AutoCoding.Choose(AutoCoding.Options(_model, _k), _options.AutoMinAgreement)
+            : (null, "");
+        _coder = _mode == ServingMode.Auto ? ServingModes.Parse(autoCoder ?? AutoCoding.Compact) : _mode;
         // ParM's parity query runs on its parity model; every other call on the classifier itself.
-        _parityModel = _mode == ServingMode.Parm ? _model.Parity[_k] : _model.Name;
+        _parityModel = _coder == ServingMode.Parm ? _model.Parity[_k] : _model.Name;
         _activationTime = new ActivationTimeProvider(time, TaskScheduler.Current, e => LogPolicyFailed(logger, e, _mode.ToName()));
         ReconstructionTrigger Trigger() => ReconstructionTrigger.For(_options.Deadline, _options.StragglerDeadline,
             _options.StragglerDeadlineMedianFactor, _options.TriggerQuantile, _options.TriggerFactor, adaptiveDeadline);
@@ -63,7 +68,8 @@ public sealed partial class ParityGroupGrain(
         {
             EagerExactDecode = _options.EagerExactDecode,
             WindowFromArrivals = _options.WindowFromArrivals,
-            CodingUnavailable = _mode == ServingMode.Auto ? _model.Missing(ServingMode.AsymCdcCompact, _k) : null,
+            CodingUnavailable = _mode == ServingMode.Auto && autoCoder is null ? autoWhy : null,
+            AutoCoder = _coder == ServingMode.Parm ? AutoCoding.Parm : AutoCoding.Compact,
         };
         // auto's two halves each learn from their own answers: its coded half gets a trigger of its own.
         _strategy = ServingStrategies.Create(_mode.ToName(), settings with { RedundancyBudget = _options.RedundancyBudget }, this, this,
@@ -121,7 +127,7 @@ public sealed partial class ParityGroupGrain(
         {
             AnswerPath.Direct => ServedBy.Direct,
             AnswerPath.Backup => _mode == ServingMode.Replication ? ServedBy.Replica : ServedBy.Hedge,
-            _ => Reconstruction(_mode == ServingMode.Auto ? ServingMode.AsymCdcCompact : _mode),
+            _ => Reconstruction(_coder),
         };
         var label = ArgMax(answer.Logits);
         if (served.Path == AnswerPath.Reconstructed)
@@ -155,15 +161,14 @@ public sealed partial class ParityGroupGrain(
         var model = call.Role == CallRole.Parity ? _parityModel : _model.Name;
         // Watched: a call to a silo that turns out unreachable fails as soon as any call to it is rejected.
         var task = Traced(ServingTelemetry.WorkerCallSpan, RoleName(call.Role),
-            () => workers.Suspicion.Watch(silo, WorkerGrain(silo).RunAsync(new WorkerCall(model, call.Input, _mode)).AsTask()),
+            () => workers.Suspicion.Watch(silo, WorkerGrain(silo).RunAsync(new WorkerCall(model, call.Input, _coder)).AsTask()),
             span => span.SetTag("asymcdc.model", model).SetTag("asymcdc.silo", silo.ToString()));
         _ = CompleteAsync(task, call.Complete, call.Fail, silo);
     }
 
     void IServingHost<SiloAddress, WorkerAnswer>.Decode(DecodeJob<SiloAddress, WorkerAnswer> job)
     {
-        // auto's coded half is asymcdc-compact.
-        var call = new DecodeCall(_mode == ServingMode.Auto ? ServingMode.AsymCdcCompact : _mode, job.Group.Count, job.Missing,
+        var call = new DecodeCall(_coder, job.Group.Count, job.Missing,
             job.DataAnswers(), job.ParityAnswer, _model.Name);
         _decoder ??= GrainFactory.GetGrain<IDecoderGrain>(0);
         // The decode belongs to the missing member's query, whichever answer of the group made it possible.

@@ -54,6 +54,11 @@ public sealed class ServingOptions
     /// percentile); null: 1/k.</summary>
     public double? RedundancyBudget { get; set; }
 
+    /// <summary><c>auto</c>: the lowest agreement with the model (its decoder's config.json <c>agreement</c>) of the
+    /// reconstructions it may serve; it codes with ParM where ParM's parity model records at least this (its decode is a
+    /// subtraction), else with the compact decoder (see AutoCoding). 1 keeps auto to the compact decoder.</summary>
+    public double AutoMinAgreement { get; set; } = AsymCdc.Serving.AutoCoding.DefaultMinAgreement;
+
     /// <summary>A worker silo whose median of its last 16 service times is above this multiple of the fleet's is passed
     /// over (every mode) while enough others remain, and retried after a second; 0 turns it off.</summary>
     public double SlowWorkerFactor { get; set; } = 3;

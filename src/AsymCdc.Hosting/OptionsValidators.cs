@@ -157,6 +157,11 @@ public sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
             failures.Add($"{s}:RedundancyBudget = {budget} must be 0 or more extra calls per query (default 1/k)");
         }
 
+        if (options.AutoMinAgreement is < 0 or > 1 || double.IsNaN(options.AutoMinAgreement))
+        {
+            failures.Add($"{s}:AutoMinAgreement = {options.AutoMinAgreement} must be a fraction in [0, 1] (default {AsymCdc.Serving.AutoCoding.DefaultMinAgreement})");
+        }
+
         if (options.SlowWorkerFactor is < 0 or (> 0 and <= 1) || double.IsNaN(options.SlowWorkerFactor))
         {
             failures.Add($"{s}:SlowWorkerFactor = {options.SlowWorkerFactor} must be 0 (off) or above 1, e.g. 3");

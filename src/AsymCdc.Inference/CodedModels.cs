@@ -102,6 +102,7 @@ public static class CodedModels
             Inverse = inverse,
             Compact = compact,
             Parity = parity,
+            Agreements = companions.Where(c => c.Agreement is not null).ToDictionary(c => c.Name, c => c.Agreement!.Value, StringComparer.Ordinal),
             Dataset = classifier.Dataset,
         };
     }

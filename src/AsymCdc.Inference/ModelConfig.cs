@@ -77,6 +77,10 @@ public sealed record ModelConfig(
     /// <summary>A parity model's encoder (<c>encoder</c>: <c>sum</c>, ParM's; the only one).</summary>
     public string? Encoder { get; init; }
 
+    /// <summary>A decoder's (compact decoder, parity model) agreement of its reconstructions with its classifier's own
+    /// answers on the test set (<c>agreement</c>, 0..1, as training measured it); what <c>auto</c> weighs it by.</summary>
+    public double? Agreement { get; init; }
+
     /// <summary>Other names a classifier is served under (<c>aliases</c>), e.g. the product name <c>fmnist</c>.</summary>
     public IReadOnlyList<string> Aliases { get; init; } = [];
 
@@ -163,6 +167,11 @@ public sealed record ModelConfig(
             problems.Add($"encoder '{file.Encoder}' is not 'sum' (the only parity encoder of a parity model)");
         }
 
+        if (file.Agreement is { } agreement && (agreement is < 0 or > 1 || double.IsNaN(agreement) || role is not (ModelRole.CompactDecoder or ModelRole.ParityModel)))
+        {
+            problems.Add($"agreement {agreement} must be a fraction in [0, 1], and only a compact decoder or a parity model records one");
+        }
+
         foreach (var alias in file.Aliases ?? [])
         {
             if (!IsModelName(alias))
@@ -199,6 +208,7 @@ public sealed record ModelConfig(
             Serves = file.Serves,
             ServesOutput = file.ServesOutput,
             Encoder = file.Encoder,
+            Agreement = file.Agreement,
             Aliases = file.Aliases ?? [],
             Dataset = file.Dataset,
         };
@@ -297,6 +307,7 @@ public sealed record ModelConfig(
         [JsonPropertyName("serves")] public string? Serves { get; set; }
         [JsonPropertyName("serves_output")] public string? ServesOutput { get; set; }
         [JsonPropertyName("encoder")] public string? Encoder { get; set; }
+        [JsonPropertyName("agreement")] public double? Agreement { get; set; }
         [JsonPropertyName("aliases")] public List<string>? Aliases { get; set; }
         [JsonPropertyName("dataset")] public string? Dataset { get; set; }
     }

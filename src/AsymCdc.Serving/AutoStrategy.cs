@@ -1,15 +1,17 @@
 namespace AsymCdc.Serving;
 
 /// <summary>
-/// <c>auto</c>: serves each query by hedging or by coding (asymcdc-compact), whichever the live statistics say gives
-/// the lower tail within the redundancy budget, and says why. Both estimates come from the same recent answer times,
+/// <c>auto</c>: serves each query by hedging or by coding, whichever the live statistics say gives the lower tail
+/// within the redundancy budget, and says why. It codes with the mode of <see cref="StrategySettings.AutoCoder"/>
+/// (chosen from the model's decoders by <see cref="AutoCoding"/>: ParM where its reconstructions are faithful enough,
+/// else asymcdc-compact). Both estimates come from the same recent answer times,
 /// so neither strategy has to be tried to be judged:
 /// - hedging rescues a late query at its hedge delay plus a re-execution: ≈ p95 + p50 of answer times;
 /// - coding rescues it at the reconstruction trigger plus a decode: ≈ p90 + the recent decode time (no re-execution;
 ///   the parity ran alongside).
 /// Coding costs 1/k extra calls per query, hedging about 1 − its percentile; a budget below 1/k rules coding out.
 /// The choice is made at the first query, revisited every <see cref="ReviewEvery"/> queries and reported to the observer
-/// then and whenever it changes. Where coding is over the budget or the model has no compact decoder, it only hedges.
+/// then and whenever it changes. Where coding is over the budget or the model has no decoder auto may use, it only hedges.
 /// </summary>
 public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TAnswer>
     where TAnswer : class
@@ -25,6 +27,7 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
     private readonly double _budget;
     private readonly int _k;
     private readonly string? _codingUnavailable;
+    private readonly string _coder;
     private readonly Action<ServedQuery<TAnswer>> _record;
     private long _served;
 
@@ -38,22 +41,23 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
         _p95 = new LatencyWindow(settings.HedgePercentile);
         _decodes = new DecodeTimer(observer);
         _hedged = new HedgedStrategy<TWorker, TAnswer>(host, observer, trigger, settings.HedgePercentile, settings.HedgeFallback);
-        _coded = new CodedStrategy<TWorker, TAnswer>("asymcdc-compact", host, _decodes, codedTrigger, AsymCdc.Coding.MeanEncoder.Encode,
+        _coder = settings.AutoCoder;
+        _coded = new CodedStrategy<TWorker, TAnswer>(_coder, host, _decodes, codedTrigger, AutoCoding.EncoderOf(_coder),
             settings.K, settings.InputLength, settings.GroupWindow, settings.FirstGroupId, settings.WindowFromArrivals);
         _record = Record;
         _codingUnavailable = settings.CodingUnavailable;
         // Never above the budget, nor coding without a decoder, from the first query on.
-        (Choice, Why) = HedgeOnly() is { } why ? ("hedged", why) : ("asymcdc-compact", "no answers yet: coding until the statistics say otherwise");
+        (Choice, Why) = HedgeOnly() is { } why ? ("hedged", why) : (_coder, "no answers yet: coding until the statistics say otherwise");
     }
 
     /// <summary>Why auto may only hedge, or null when coding is an option.</summary>
-    private string? HedgeOnly() => _codingUnavailable is { } missing
-        ? $"coding is not available for this model: it needs {missing}"
+    private string? HedgeOnly() => _codingUnavailable is { } why
+        ? why
         : 1.0 / _k > _budget
             ? $"coding's 1/k = {1.0 / _k:0.##} extra calls per query is over the redundancy budget {_budget:0.##}"
             : null;
 
-    /// <summary>The mode serving new queries now: <c>hedged</c> or <c>asymcdc-compact</c>.</summary>
+    /// <summary>The mode serving new queries now: <c>hedged</c> or its coder (<c>parm</c> or <c>asymcdc-compact</c>).</summary>
     public string Choice { get; private set; }
 
     /// <summary>The estimates behind <see cref="Choice"/>, in words.</summary>
@@ -63,7 +67,7 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
     public (double Hedged, double Coded) Estimates { get; private set; }
 
     /// <summary>Which strategy answered queries; for the host's reconstruction label and tests.</summary>
-    public bool IsCoding => Choice == "asymcdc-compact";
+    public bool IsCoding => Choice == _coder;
 
     protected override void Serve(ServedQuery<TAnswer> query)
     {
@@ -113,7 +117,7 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
         var (choice, why) = HedgeOnly() is { } only
             ? ("hedged", only)
             : coded <= hedged
-                ? ("asymcdc-compact", $"a late answer is rebuilt in ≈ {coded:0.##} ms (p90 {_p90.Percentile(0):0.##} + decode {decode:0.##}) against ≈ {hedged:0.##} ms by hedging (p95 + a re-run)")
+                ? (_coder, $"a late answer is rebuilt in ≈ {coded:0.##} ms (p90 {_p90.Percentile(0):0.##} + decode {decode:0.##}) against ≈ {hedged:0.##} ms by hedging (p95 + a re-run)")
                 : ("hedged", $"a hedge answers a late query in ≈ {hedged:0.##} ms (p95 + a re-run) against ≈ {coded:0.##} ms by coding (p90 + decode {decode:0.##})");
         if (choice != Choice)
         {

@@ -17,9 +17,12 @@ public sealed record StrategySettings(int K, int InputLength, TimeSpan GroupWind
     /// <summary><c>auto</c>: extra worker calls per query it may spend; null: 1/k (what the coded mode spends).</summary>
     public double? RedundancyBudget { get; init; }
 
-    /// <summary><c>auto</c>: why its coded half cannot serve this model (it lacks the compact decoder), so that it only
-    /// hedges; null: coding is available.</summary>
+    /// <summary><c>auto</c>: why it cannot code for this model (no decoder it may use; <see cref="AutoCoding.Choose"/>
+    /// says why), so that it only hedges; null: coding is available.</summary>
     public string? CodingUnavailable { get; init; }
+
+    /// <summary><c>auto</c>: the coded mode of its coded half, <c>parm</c> or <c>asymcdc-compact</c> (<see cref="AutoCoding"/>).</summary>
+    public string AutoCoder { get; init; } = AutoCoding.Compact;
 
     /// <summary>The group window follows the arrival rate, up to <see cref="GroupWindow"/> (see <see cref="GroupBatcher{TWorker,TAnswer}.WindowNow"/>).</summary>
     public bool WindowFromArrivals { get; init; }

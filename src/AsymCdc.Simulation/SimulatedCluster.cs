@@ -63,6 +63,9 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
     /// <summary>The mode whose policies this cluster serves now (for its decode time).</summary>
     public string Mode { get; set; } = "none";
 
+    /// <summary><c>auto</c>'s coded mode, whose decode time its reconstructions take.</summary>
+    public string AutoCoder { get; init; } = AsymCdc.Serving.AutoCoding.Compact;
+
     public long WorkerCalls { get; private set; }
 
     /// <summary>Time workers spent serving batches, in ticks (a batch counts once, whatever its size).</summary>
@@ -104,9 +107,10 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
     {
     }
 
-    public void Decoded(TimeSpan elapsed)
-    {
-    }
+    public void Decoded(TimeSpan elapsed) => DecodeMs.Add((float)elapsed.TotalMilliseconds);
+
+    /// <summary>Each reconstruction's time from its decode's start to its answer (ms), as the bench reports it.</summary>
+    public List<float> DecodeMs { get; } = [];
 
     public void AutoChose(string mode, string why)
     {
@@ -128,8 +132,7 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
 
     public void Decode(DecodeJob<int, SimulatedAnswer> job)
     {
-        // auto's coded half is asymcdc-compact.
-        OnCores(_decodeMs.GetValueOrDefault(Mode == "auto" ? "asymcdc-compact" : Mode, 0), () => job.Complete(SimulatedAnswer.Instance));
+        OnCores(_decodeMs.GetValueOrDefault(Mode == "auto" ? AutoCoder : Mode, 0), () => job.Complete(SimulatedAnswer.Instance));
     }
 
     /// <summary>Worker <paramref name="id"/> dies now: its calls fail when the death is detected, when it also leaves

@@ -26,6 +26,17 @@ public sealed record SimulationConfig
     /// <summary><c>auto</c>: extra worker calls per query it may spend; null: 1/k.</summary>
     [JsonPropertyName("redundancy_budget")] public double? RedundancyBudget { get; init; }
 
+    /// <summary><c>auto</c>: the lowest agreement of a reconstruction it may serve (AsymCdc:Serving:AutoMinAgreement).</summary>
+    [JsonPropertyName("auto_min_agreement")] public double AutoMinAgreement { get; init; } = AsymCdc.Serving.AutoCoding.DefaultMinAgreement;
+
+    /// <summary>Each decoder's agreement with the model at this k, as its config.json records it; <c>auto</c> weighs its
+    /// coders by them. Default: the shipped fmnist decoders at k = 2.</summary>
+    [JsonPropertyName("agreement")] public IReadOnlyDictionary<string, double> Agreement { get; init; } = new Dictionary<string, double>
+    {
+        ["parm"] = 0.8762,
+        ["asymcdc-compact"] = 0.9202,
+    };
+
     [JsonPropertyName("k")] public int K { get; init; } = 2;
 
     [JsonPropertyName("seed")] public int Seed { get; init; } = 1;
@@ -37,6 +48,14 @@ public sealed record SimulationConfig
     [JsonPropertyName("faults")] public FaultModel Faults { get; init; } = new();
 
     [JsonPropertyName("policy")] public PolicyModel Policy { get; init; } = new();
+
+    /// <summary>The coded mode <c>auto</c> codes with here, by the product's rule over <see cref="Agreement"/> (every
+    /// decoder is deployed in the simulator); null: it only hedges.</summary>
+    public string? AutoCoder() => AsymCdc.Serving.AutoCoding.Choose(
+        [
+            new(AsymCdc.Serving.AutoCoding.Parm, null, Agreement.TryGetValue(AsymCdc.Serving.AutoCoding.Parm, out var parm) ? parm : null),
+            new(AsymCdc.Serving.AutoCoding.Compact, null, Agreement.TryGetValue(AsymCdc.Serving.AutoCoding.Compact, out var compact) ? compact : null),
+        ], AutoMinAgreement).Coder;
 
     /// <summary>Checks every value; the first problem, named, or null.</summary>
     public string? Problem()
@@ -59,6 +78,11 @@ public sealed record SimulationConfig
         if (K is < 1 or > 16)
         {
             return $"k is {K}; it must be 1..16";
+        }
+
+        if (AutoMinAgreement is < 0 or > 1 || double.IsNaN(AutoMinAgreement) || Agreement.Values.Any(a => a is < 0 or > 1 || double.IsNaN(a)))
+        {
+            return $"auto_min_agreement ({AutoMinAgreement}) and every agreement ({string.Join(", ", Agreement.Values)}) must be fractions in [0, 1]";
         }
 
         var unknown = Modes.FirstOrDefault(m => !AsymCdc.Serving.ServingStrategies.Modes.Contains(m));

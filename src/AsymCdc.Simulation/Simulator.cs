@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using AsymCdc.Serving;
 
 namespace AsymCdc.Simulation;
@@ -75,7 +76,8 @@ public sealed class Simulator(SimulationConfig config)
     private ScenarioResult RunCell(string mode, double load, double rate, ServiceTimes service, Action<long> progress)
     {
         var time = new VirtualTime();
-        var cluster = new SimulatedCluster(time, config, service, config.Seed) { Mode = mode };
+        var autoCoder = config.AutoCoder();
+        var cluster = new SimulatedCluster(time, config, service, config.Seed) { Mode = mode, AutoCoder = autoCoder ?? AsymCdc.Serving.AutoCoding.Compact };
         var policy = config.Policy;
         var deadline = TimeSpan.FromMilliseconds(policy.StragglerDeadlineMs ?? policy.StragglerDeadlineMedians * service.MedianMs);
         // One adaptive quantile per frontend silo, shared by its policies, as in the cluster.
@@ -94,6 +96,8 @@ public sealed class Simulator(SimulationConfig config)
                 EagerExactDecode = policy.EagerExact,
                 RedundancyBudget = config.RedundancyBudget,
                 WindowFromArrivals = policy.WindowFromArrivals,
+                AutoCoder = autoCoder ?? AsymCdc.Serving.AutoCoding.Compact,
+                CodingUnavailable = autoCoder is null ? "no decoder's agreement reaches auto_min_agreement" : null,
             };
             strategies[s] = ServingStrategies.Create(mode, settings, cluster, cluster, Trigger(), Trigger());
         }
@@ -185,6 +189,8 @@ public sealed class Simulator(SimulationConfig config)
             var answered = _latencies.AsSpan(0, _answered);
             answered.Sort();
             var seconds = (_last - _first) / (double)TimeSpan.TicksPerSecond;
+            var decodes = CollectionsMarshal.AsSpan(cluster.DecodeMs);
+            decodes.Sort();
             return new ScenarioResult(
                 config.Name, config.Faults.StragglerRate, mode, config.K, config.Workers, queries, _answered, _errors,
                 queries - _done, _reconstructed,
@@ -195,6 +201,8 @@ public sealed class Simulator(SimulationConfig config)
                 Load = Math.Round(load, 3),
                 RateQps = Math.Round(rate, 1),
                 CostMs = Math.Round(cluster.BusyTicks / (double)TimeSpan.TicksPerSecond / queries * 1000, 4),
+                DecodeP50Ms = decodes.Length == 0 ? null : Round(Percentile(decodes, 0.50)),
+                DecodeP99Ms = decodes.Length == 0 ? null : Round(Percentile(decodes, 0.99)),
             };
         }
 

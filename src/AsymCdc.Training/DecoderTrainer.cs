@@ -122,6 +122,7 @@ public static class DecoderTrainer
             // 5. Degraded-mode accuracy with the product's decoders, and the model card.
             var evaluation = await EvaluateAsync(repository, options, data, names, cancellationToken).ConfigureAwait(false);
             var evaluationTime = timer.Elapsed;
+            RecordAgreements(repository, options.Model, evaluation);
             var result = new DecoderTrainingResult(options, repository, classifierInput, logitsOutput, memberOutput, logitsOnly,
                 data.Description, data.Train.Count, data.Test.Count, targets.GroupsPerK, report.Torch, report.Threads, exports, evaluation,
                 targetsTime, trainingTime, evaluationTime, null);
@@ -199,6 +200,34 @@ public static class DecoderTrainer
         config["dataset"] = value;
         File.WriteAllText(path, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
         return value;
+    }
+
+    /// <summary>Writes each installed decoder's measured agreement with the model on the test set into its config.json
+    /// (<c>"agreement"</c>), which <c>auto</c> weighs its coders by (AutoCoding). Returns the decoders written.</summary>
+    internal static IReadOnlyList<string> RecordAgreements(string repository, string model, DegradedModeReport evaluation)
+    {
+        var written = new List<string>();
+        foreach (var result in evaluation.Results)
+        {
+            var name = result.Decoder switch
+            {
+                "compact" => CompactName(model, result.K),
+                "parm" => ParmName(model, result.K),
+                _ => null,
+            };
+            var path = name is null ? null : Path.Combine(repository, name, ModelConfig.FileName);
+            if (path is null || !File.Exists(path))
+            {
+                continue;
+            }
+
+            var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+            config["agreement"] = Math.Round(result.Agreement, 4);
+            File.WriteAllText(path, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+            written.Add(name!);
+        }
+
+        return written;
     }
 
     private static string RelativeIfInside(string repository, string folder)

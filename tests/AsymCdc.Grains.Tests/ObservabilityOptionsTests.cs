@@ -12,6 +12,7 @@ public sealed class ObservabilityOptionsTests
     [InlineData("Deadline", "median", "AsymCdc:Serving:Deadline = 'median' is unknown; expected fixed, adaptive or quantile")]
     [InlineData("TriggerQuantile", "1.5", "AsymCdc:Serving:TriggerQuantile = 1.5 must be in (0, 1)")]
     [InlineData("SlowWorkerFactor", "0.5", "AsymCdc:Serving:SlowWorkerFactor = 0.5 must be 0 (off) or above 1")]
+    [InlineData("AutoMinAgreement", "1.5", "AsymCdc:Serving:AutoMinAgreement = 1.5 must be a fraction in [0, 1]")]
     [InlineData("AdaptiveDeadlineQuantile", "1", "AsymCdc:Serving:AdaptiveDeadlineQuantile = 1 must be in (0, 1)")]
     [InlineData("AdaptiveDeadlineFloor", "00:00:00", "AsymCdc:Serving:AdaptiveDeadlineFloor")]
     [InlineData("AdaptiveDeadlineCap", "00:00:00.001", "must satisfy 0 < floor <= cap")]

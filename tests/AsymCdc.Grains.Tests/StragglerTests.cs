@@ -94,7 +94,8 @@ public sealed class StragglerTests(StragglerClusterFixture fixture)
     [InlineData(ServingMode.Hedged, new[] { ServedBy.Direct, ServedBy.Hedge })]
     [InlineData(ServingMode.Parm, new[] { ServedBy.Direct, ServedBy.Parm })]
     [InlineData(ServingMode.ApproxIfer, new[] { ServedBy.Direct, ServedBy.ApproxIfer })]
-    [InlineData(ServingMode.Auto, new[] { ServedBy.Direct, ServedBy.Hedge, ServedBy.ReconstructedCompact })]
+    // fmnist's ParM parity model at k = 2 records agreement 0.8762 ≥ the default AutoMinAgreement 0.85: auto codes with ParM.
+    [InlineData(ServingMode.Auto, new[] { ServedBy.Direct, ServedBy.Hedge, ServedBy.Parm })]
     public async Task Every_mode_answers_every_query_with_its_own_paths(ServingMode mode, ServedBy[] paths)
     {
         var (_, predictions) = await SendAsync(mode, 30, first: 3000);
@@ -105,6 +106,19 @@ public sealed class StragglerTests(StragglerClusterFixture fixture)
             Assert.Contains(p.ServedBy, paths);
             Assert.InRange(p.Label, 0, PredictionRequest.Classes - 1);
         });
+    }
+
+    [Fact]
+    public async Task Auto_codes_with_the_parity_model_where_its_agreement_reaches_the_floor()
+    {
+        var parity = fixture.Models.GetFunction("fmnist-parm-k2");
+        var before = parity.Stats.Calls;
+
+        var (_, predictions) = await SendAsync(ServingMode.Auto, 40, first: 5000);
+
+        // auto starts coding (it reviews after 256 queries): its parity queries run on ParM's parity model.
+        Assert.True(parity.Stats.Calls > before, "no parity query of auto ran on fmnist-parm-k2");
+        Assert.All(Reconstructions(predictions), i => Assert.Equal(ServedBy.Parm, predictions[i].ServedBy));
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public sealed class ModelConfigTests : IDisposable
     {
         var config = Load("fmnist-compact-k3", """
             {"name":"fmnist-compact-k3","role":"compact-decoder","platform":"onnxruntime_onnx","max_batch_size":256,"k":3,
-             "serves":"fmnist-inn","serves_output":"features",
+             "serves":"fmnist-inn","serves_output":"features","agreement":0.886,
              "inputs":[{"name":"features","data_type":"TYPE_FP32","dims":[-1,48,7,7]}],
              "outputs":[{"name":"logits","data_type":"TYPE_FP32","dims":[-1,10]}]}
             """);
@@ -24,6 +24,7 @@ public sealed class ModelConfigTests : IDisposable
         Assert.Equal(10, config.Outputs[0].ItemLength);
         Assert.Equal("fmnist-inn", config.Serves);
         Assert.Equal("features", config.ServesOutput);
+        Assert.Equal(0.886, config.Agreement);
     }
 
     [Fact]
@@ -31,7 +32,7 @@ public sealed class ModelConfigTests : IDisposable
     {
         var error = Assert.Throws<ModelRepositoryException>(() => Load("fmnist-parm-k2", """
             {"name":"fmnist-parm-k2","role":"parity-model","platform":"onnxruntime_onnx","max_batch_size":8,"k":2,"encoder":"xor",
-             "aliases":["a/b"],
+             "aliases":["a/b"],"agreement":1.2,
              "inputs":[{"name":"input","data_type":"TYPE_FP32","dims":[-1,784],"range":[1,0]}],
              "outputs":[{"name":"logits","data_type":"TYPE_FP32","dims":[-1,10]}]}
             """));
@@ -39,6 +40,7 @@ public sealed class ModelConfigTests : IDisposable
         Assert.Contains("role 'parity-model' needs 'serves'", error.Message);
         Assert.Contains("encoder 'xor' is not 'sum'", error.Message);
         Assert.Contains("alias 'a/b' is not a model name", error.Message);
+        Assert.Contains("agreement 1.2 must be a fraction in [0, 1]", error.Message);
         Assert.Contains("input 'input' range [1,0] must be [min, max]", error.Message);
     }
 

@@ -1,3 +1,4 @@
+using AsymCdc.Coding;
 using AsymCdc.Serving;
 using Microsoft.Extensions.Time.Testing;
 
@@ -233,9 +234,9 @@ public class AutoStrategyTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMilliseconds(50);
 
-    private static AutoStrategy<int, Reply> Auto(FakeHost host, double? budget = null, string? codingUnavailable = null) =>
+    private static AutoStrategy<int, Reply> Auto(FakeHost host, double? budget = null, string? codingUnavailable = null, string coder = AutoCoding.Compact) =>
         (AutoStrategy<int, Reply>)ServingStrategies.Create("auto",
-            new StrategySettings(2, 4, TimeSpan.FromMilliseconds(5), 0.95, Deadline, 1) { RedundancyBudget = budget, CodingUnavailable = codingUnavailable },
+            new StrategySettings(2, 4, TimeSpan.FromMilliseconds(5), 0.95, Deadline, 1) { RedundancyBudget = budget, CodingUnavailable = codingUnavailable, AutoCoder = coder },
             host, host, ReconstructionTrigger.Quantile(0.9, Deadline), ReconstructionTrigger.Quantile(0.9, Deadline));
 
     /// <summary>Serves <paramref name="queries"/> queries whose answers come after <paramref name="ms"/>(i) ms.</summary>
@@ -287,7 +288,7 @@ public class AutoStrategyTests
 
     [Theory]
     [InlineData(0.1, null, "over the redundancy budget 0.1")]
-    [InlineData(null, "a compact decoder of 'm' for groups of 2", "coding is not available for this model: it needs a compact decoder")]
+    [InlineData(null, "coding is not available for this model: asymcdc-compact needs a compact decoder of 'm'", "asymcdc-compact needs a compact decoder")]
     public void Auto_hedges_from_its_first_query_where_it_may_not_code(double? budget, string? unavailable, string why)
     {
         var host = new FakeHost();
@@ -298,5 +299,70 @@ public class AutoStrategyTests
         Serve(host, auto, AutoStrategy<int, Reply>.ReviewEvery + 1, i => 1 + (i % 10));
         Assert.Equal("hedged", auto.Choice);
         Assert.DoesNotContain(host.Calls, c => c.Role == CallRole.Parity);
+    }
+}
+
+public class AutoCodingTests
+{
+    private static readonly CodedModel Model = new()
+    {
+        Name = "m", InputName = "x", InputShape = [4], Outputs = ["logits", "z"], OutputLengths = [3, 4], FeaturesOutput = 1,
+        Compact = new Dictionary<int, string> { [2] = "m-compact-k2", [3] = "m-compact-k3" },
+        Parity = new Dictionary<int, string> { [2] = "m-parm-k2", [3] = "m-parm-k3" },
+        Agreements = new Dictionary<string, double> { ["m-compact-k2"] = 0.92, ["m-parm-k2"] = 0.876, ["m-parm-k3"] = 0.74 },
+    };
+
+    [Fact]
+    public void Auto_codes_with_parm_where_its_recorded_agreement_reaches_the_floor()
+    {
+        var (coder, why) = AutoCoding.Choose(AutoCoding.Options(Model, 2), AutoCoding.DefaultMinAgreement);
+
+        Assert.Equal(AutoCoding.Parm, coder);
+        Assert.Contains("agreement 0.876 ≥ 0.85", why);
+    }
+
+    [Theory]
+    [InlineData(2, 0.9, "parm's reconstructions agree with the model 0.876, below AutoMinAgreement 0.9")]
+    [InlineData(3, 0.85, "parm's reconstructions agree with the model 0.74, below AutoMinAgreement 0.85")]
+    public void Auto_codes_with_the_compact_decoder_where_parm_is_below_the_floor_and_says_so(int k, double floor, string why)
+    {
+        var (coder, reason) = AutoCoding.Choose(AutoCoding.Options(Model, k), floor);
+
+        Assert.Equal(AutoCoding.Compact, coder);
+        Assert.Contains(why, reason);
+        Assert.Contains(k == 2 ? "agreement 0.92 ≥ 0.9" : "agreement not recorded", reason);
+    }
+
+    [Fact]
+    public void A_parity_model_with_no_recorded_agreement_is_not_used_and_without_any_decoder_auto_only_hedges()
+    {
+        var unrecorded = Model with { Agreements = new Dictionary<string, double>() };
+        var neither = Model with { Compact = new Dictionary<int, string>(), Agreements = new Dictionary<string, double> { ["m-parm-k2"] = 0.5 } };
+
+        var (coder, why) = AutoCoding.Choose(AutoCoding.Options(unrecorded, 2), 0.85);
+        var (none, whyNot) = AutoCoding.Choose(AutoCoding.Options(neither, 2), 0.85);
+
+        Assert.Equal(AutoCoding.Compact, coder);
+        Assert.Contains("parm's decoder records no agreement", why);
+        Assert.Null(none);
+        Assert.StartsWith("coding is not available for this model: parm's reconstructions agree with the model 0.5", whyNot);
+        Assert.Contains("asymcdc-compact needs a compact decoder of 'm' for groups of 2", whyNot);
+    }
+
+    [Fact]
+    public void Auto_coding_with_parm_sends_the_sum_of_its_members_as_the_parity_query()
+    {
+        var host = new FakeHost();
+        var auto = (AutoStrategy<int, Reply>)ServingStrategies.Create("auto",
+            new StrategySettings(2, 4, TimeSpan.FromMilliseconds(5), 0.95, TimeSpan.FromMilliseconds(50), 1) { AutoCoder = AutoCoding.Parm },
+            host, host, ReconstructionTrigger.Quantile(0.9, TimeSpan.FromMilliseconds(50)), ReconstructionTrigger.Quantile(0.9, TimeSpan.FromMilliseconds(50)));
+
+        auto.Submit(FakeHost.Query(1));
+        auto.Submit(FakeHost.Query(2));
+
+        Assert.Equal(AutoCoding.Parm, auto.Choice);
+        Assert.True(auto.IsCoding);
+        var parity = Assert.Single(host.Calls, c => c.Role == CallRole.Parity);
+        Assert.All(parity.Input, v => Assert.Equal(3f, v)); // ParM's X_p = Σ X_i (asymcdc-compact would send the mean, 1.5)
     }
 }

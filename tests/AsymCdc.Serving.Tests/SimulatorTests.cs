@@ -71,6 +71,23 @@ public class SimulatorTests
     }
 
     [Fact]
+    public void Auto_codes_with_parm_where_its_agreement_reaches_the_floor_and_with_the_compact_decoder_where_not()
+    {
+        var config = Small() with { Modes = ["auto"] };
+        var strict = config with { AutoMinAgreement = 0.9 };
+
+        var withParm = new Simulator(config).Run().Results.Single();
+        var withCompact = new Simulator(strict).Run().Results.Single();
+
+        Assert.Equal("parm", config.AutoCoder());
+        Assert.Equal("asymcdc-compact", strict.AutoCoder());
+        // Each rebuild takes its coder's decode time (decode_ms: parm 0.03, asymcdc-compact 0.27), and at least that.
+        Assert.InRange(withParm.DecodeP50Ms!.Value, config.Service.DecodeMs["parm"], config.Service.DecodeMs["asymcdc-compact"] - 0.01);
+        Assert.True(withCompact.DecodeP50Ms >= config.Service.DecodeMs["asymcdc-compact"], $"compact decode p50 {withCompact.DecodeP50Ms}");
+        Assert.Contains("auto_min_agreement", (config with { AutoMinAgreement = 2 }).Problem());
+    }
+
+    [Fact]
     public void A_bad_config_is_refused_with_the_value_named()
     {
         var e = Assert.Throws<ArgumentException>(() => new Simulator(Small() with { Modes = ["none", "magic"] }).Run());
