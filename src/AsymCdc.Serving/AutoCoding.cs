@@ -20,7 +20,8 @@ public static class AutoCoding
     public const string Parm = "parm";
     public const string Compact = "asymcdc-compact";
 
-    /// <summary>The default floor: DESIGN §4's bar for an approximate reconstruction (the compact decoder at k = 2).</summary>
+    /// <summary>The default floor: the bar DESIGN §4 sets for the compact decoder's degraded accuracy at k = 2, applied to
+    /// agreement with the model (what a reconstruction can be checked against in serving).</summary>
     public const double DefaultMinAgreement = 0.85;
 
     /// <summary>The options of <paramref name="model"/> at <paramref name="k"/>, ParM's and the compact decoder's.</summary>
