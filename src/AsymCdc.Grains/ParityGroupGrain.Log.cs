@@ -16,6 +16,9 @@ public sealed partial class ParityGroupGrain
     [LoggerMessage(Level = LogLevel.Error, Message = "The {Mode} serving policy failed on a callback")]
     private static partial void LogPolicyFailed(ILogger logger, Exception exception, string mode);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Group}: auto {Why}")]
+    private static partial void LogAutoCoder(ILogger logger, string group, string why);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "{Group}: auto now serves new queries with {Mode}: {Why}")]
     private static partial void LogAutoChose(ILogger logger, string group, string mode, string why);
 }

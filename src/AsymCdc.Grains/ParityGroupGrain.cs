@@ -57,6 +57,12 @@ public sealed partial class ParityGroupGrain(
             ? AutoCoding.Choose(AutoCoding.Options(_model, _k), _options.AutoMinAgreement)
             : (null, "");
         _coder = _mode == ServingMode.Auto ? ServingModes.Parse(autoCoder ?? AutoCoding.Compact) : _mode;
+        if (autoCoder is not null)
+        {
+            // e.g. "codes with parm (agreement 0.8762 ≥ 0.85)"; where it cannot code, its first choice (hedged) says why.
+            LogAutoCoder(logger, this.GetPrimaryKeyString(), autoWhy);
+        }
+
         // ParM's parity query runs on its parity model; every other call on the classifier itself.
         _parityModel = _coder == ServingMode.Parm ? _model.Parity[_k] : _model.Name;
         _activationTime = new ActivationTimeProvider(time, TaskScheduler.Current, e => LogPolicyFailed(logger, e, _mode.ToName()));

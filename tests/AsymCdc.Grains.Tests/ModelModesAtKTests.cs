@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using AsymCdc.Abstractions;
 using AsymCdc.Client;
 using AsymCdc.Hosting;
@@ -6,7 +7,9 @@ using AsymCdc.Inference.Data;
 namespace AsymCdc.Grains.Tests;
 
 /// <summary>At k = 3 digits-mlp has no compact decoder (only k = 2): its default is hedged, asymcdc-compact is refused
-/// naming the missing decoder, and auto serves it by hedging alone; fmnist-cnn, which has one, is coded.</summary>
+/// naming the missing decoder, and auto serves it by hedging alone; fmnist-cnn, which has one, is coded, though auto
+/// only hedges it (its decoder's recorded agreement is below AutoMinAgreement); fmnist's auto codes with its compact
+/// decoder. Each auto parity group logs which decoder it codes with, or why it only hedges.</summary>
 [Collection(ObservabilityClusterCollection.Name)]
 public sealed class ModelModesAtKTests
 {
@@ -16,6 +19,8 @@ public sealed class ModelModesAtKTests
         var options = new LocalClusterOptions { Workers = 4, ModelRepository = TestModels.Directory };
         options.Settings["AsymCdc:Serving:K"] = "3";
         options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:20";
+        var logs = new CapturedLogs();
+        options.ConfigureLogging = logging => logging.AddProvider(logs).AddFilter<CapturedLogs>(typeof(ParityGroupGrain).FullName, LogLevel.Information);
         await using var cluster = await LocalCluster.StartAsync(options);
         var client = new AsymCdcClient(cluster.Client);
         long autoParityCalls = 0;
@@ -48,13 +53,48 @@ public sealed class ModelModesAtKTests
         var auto = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => client.PredictAsync("digits-mlp", Digit(i), ServingMode.Auto)));
         var refused = await Assert.ThrowsAsync<PredictionException>(() => client.PredictAsync("digits-mlp", Digit(0), ServingMode.AsymCdcCompact));
         var cnn = await client.PredictAsync("fmnist-cnn", Tensor.Image(TestModels.Data.Image(0).ToArray()));
+        var cnnAuto = await client.PredictAsync("fmnist-cnn", Tensor.Image(TestModels.Data.Image(1).ToArray()), ServingMode.Auto);
+        var hedgedOnlyParityCalls = Interlocked.Read(ref autoParityCalls);
+        var fmnistAuto = await client.PredictAsync("fmnist", Tensor.Image(TestModels.Data.Image(2).ToArray()), ServingMode.Auto);
 
         Assert.Equal(ServingMode.Hedged, byDefault.Mode);
         Assert.All(auto, p => Assert.Equal(ServingMode.Auto, p.Mode));
         Assert.DoesNotContain(auto, p => p.ServedBy.IsReconstruction());
-        Assert.Equal(0, Interlocked.Read(ref autoParityCalls)); // it hedges: no parity query was ever sent
+        Assert.Equal(0, hedgedOnlyParityCalls); // digits-mlp's and fmnist-cnn's auto hedge: no parity query was sent
+        // Each auto parity group says which decoder it codes with, or why it only hedges: digits-mlp has neither at k = 3;
+        // fmnist-cnn's compact decoder for 3 records agreement 0.8437, below the default floor 0.85; fmnist's 0.886.
+        Assert.Contains(logs.Lines, l => l.StartsWith("digits-mlp/auto/3/", StringComparison.Ordinal)
+            && l.Contains("hedged: coding is not available for this model: parm needs a ParM parity model of 'digits-mlp' for k = 3", StringComparison.Ordinal)
+            && l.Contains("asymcdc-compact needs a compact decoder of 'digits-mlp' for groups of 3", StringComparison.Ordinal));
+        Assert.Contains(logs.Lines, l => l.StartsWith("fmnist-cnn/auto/3/", StringComparison.Ordinal)
+            && l.Contains("hedged: coding is not available for this model", StringComparison.Ordinal)
+            && l.Contains("asymcdc-compact's reconstructions agree with the model 0.8437, below AutoMinAgreement 0.85", StringComparison.Ordinal));
+        Assert.Contains(logs.Lines, l => l.StartsWith("fmnist-inn/auto/3/", StringComparison.Ordinal)
+            && l.Contains("auto codes with asymcdc-compact (agreement 0.886 ≥ 0.85; parm needs", StringComparison.Ordinal));
+        Assert.Equal(ServingMode.Auto, cnnAuto.Mode);
+        Assert.NotEqual(ServedBy.ReconstructedCompact, cnnAuto.ServedBy);
+        Assert.Equal(ServingMode.Auto, fmnistAuto.Mode);
         Assert.Equal(PredictionErrorCode.ModeNotSupported, refused.Code);
         Assert.Contains("a compact decoder of 'digits-mlp' for groups of 3", refused.Message);
         Assert.Equal(ServingMode.AsymCdcCompact, cnn.Mode);
+    }
+
+    /// <summary>Keeps every formatted log line it is given (the test filters which).</summary>
+    private sealed class CapturedLogs : ILoggerProvider, ILogger
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Enqueue(formatter(state, exception));
+
+        public void Dispose()
+        {
+        }
     }
 }
