@@ -125,6 +125,9 @@ public sealed class BenchTests
         Assert.Contains("## stragglers-5%", md);
         Assert.Contains("| asymcdc-exact | 5.00 | 8.00 | 18.00 | 1.00 | 1.00 | 2.00 |", md);
         Assert.Contains("| asymcdc-exact | 5.00 | 10.00 | 20.00 | 1.00 | 0.25 | 0.25 |", md);
+        Assert.DoesNotContain("`auto`", md);
+        Assert.Contains("`auto` codes with parm.", BenchReportWriter.ToMarkdown(report with { Config = report.Config with { AutoCoder = "parm" } }));
+        Assert.Contains("`auto` only hedges", BenchReportWriter.ToMarkdown(report with { Config = report.Config with { AutoCoder = "hedged" } }));
     }
 
     [Fact]
@@ -170,6 +173,7 @@ public sealed class BenchTests
         Assert.All(report.Results.Where(r => r.Mode == "none"), r => Assert.Equal(0, r.ExtraWorkRatio));
         Assert.All(report.Results.Where(r => r.Mode == "asymcdc-compact"), r => Assert.InRange(r.ExtraWorkRatio, 0.45, 1.0));
         Assert.Contains(notes, n => n.StartsWith("Median service time", StringComparison.Ordinal));
+        Assert.Null(report.Config.AutoCoder); // auto was not run
 
         var dir = Directory.CreateTempSubdirectory("asymcdc-bench-test");
         try
@@ -197,7 +201,7 @@ public sealed class BenchTests
             Rate = 60,
             StragglerRates = [0.05],
             StragglerDelay = TimeSpan.FromMilliseconds(40),
-            Modes = [ServingMode.Hedged, ServingMode.AsymCdcExact, ServingMode.AsymCdcCompact],
+            Modes = [ServingMode.Hedged, ServingMode.AsymCdcExact, ServingMode.AsymCdcCompact, ServingMode.Auto],
             ModelRepository = TestModels.Directory,
             Model = "digits-mlp",
         };
@@ -208,8 +212,11 @@ public sealed class BenchTests
 
         Assert.Equal("digits-mlp", model.Name);
         Assert.Equal("digits-mlp", report.Config.Model);
-        Assert.Equal(["hedged", "asymcdc-compact"], report.Results.Select(r => r.Mode));
+        Assert.Equal(["hedged", "asymcdc-compact", "auto"], report.Results.Select(r => r.Mode));
         Assert.Contains(notes, n => n.Contains("Skipping mode asymcdc-exact: model 'digits-mlp' lacks an inverse", StringComparison.Ordinal));
+        // No ParM parity model: auto codes with its compact decoder (agreement 0.9844), and the report says so.
+        Assert.Equal("asymcdc-compact", report.Config.AutoCoder);
+        Assert.Contains(notes, n => n.StartsWith("auto at k = 2: codes with asymcdc-compact (agreement 0.9844", StringComparison.Ordinal));
         // Its own 8x8 digits: it is 98% accurate on them, so the answers are its own predictions, not noise.
         Assert.All(report.Results, r =>
         {

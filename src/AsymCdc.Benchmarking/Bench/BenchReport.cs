@@ -40,6 +40,11 @@ public sealed record BenchConfig(
 
     /// <summary>The delay added to every call of the slowed worker in the slow-silo scenarios (ms).</summary>
     [JsonPropertyName("slow_silo_ms")] public double? SlowSiloMs { get; init; }
+
+    /// <summary>The decoder <c>auto</c> coded with (<c>parm</c>, <c>asymcdc-compact</c>; <c>hedged</c>: it could not code),
+    /// by the cluster's rule (AutoCoding) at the default AutoMinAgreement; absent when auto was not run.</summary>
+    [JsonPropertyName("auto_coder"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? AutoCoder { get; init; }
 }
 
 /// <summary>What <c>asymcdc bench</c> writes: the demo's schema, <c>{"config":{...},"results":[...]}</c>.</summary>
@@ -77,12 +82,13 @@ public static class BenchReportWriter
         ArgumentNullException.ThrowIfNull(report);
         var c = report.Config;
         var md = new StringBuilder();
+        var auto = c.AutoCoder switch { null => "", "hedged" => " `auto` only hedges (no decoder it may code with).", var coder => $" `auto` codes with {coder}." };
         md.AppendLine(CultureInfo.InvariantCulture, $"# asymcdc bench ({c.Preset})");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture,
             $"k = {c.K}, {c.Workers} worker silos + 1 frontend, {c.Queries} queries per mode and scenario ({c.Arrivals} arrivals at {c.RateQps:0.#} queries/s, seed {c.Seed}), "
             + $"a straggling worker call is delayed {c.StragglerDelayMs:0.#} ms (median service time {c.ServiceTimeMs:0.###} ms), "
-            + $"straggler deadline {c.DeadlineText()}, group window {c.GroupWindowMs:0.#} ms, {c.ProcessorCount} cores, {c.OperatingSystem}.");
+            + $"straggler deadline {c.DeadlineText()}, group window {c.GroupWindowMs:0.#} ms, {c.ProcessorCount} cores, {c.OperatingSystem}.{auto}");
         md.AppendLine();
         md.AppendLine("Latency is client-side, from each query's scheduled send time, in ms; ratios are mode ÷ `none` in the same scenario.");
         foreach (var scenario in report.Results.Select(r => r.Scenario).Distinct())

@@ -137,6 +137,7 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
             Model = options.Model,
             CapacitiesQps = Capacities.Count == 0 ? null : Capacities,
             SlowSiloMs = options.SlowSiloScenarios ? Round(slowdown) : null,
+            AutoCoder = AutoCoder,
         };
         return new BenchReport(config, results);
     }
@@ -166,6 +167,10 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
         };
     }
 
+    /// <summary>The decoder <c>auto</c> codes with in this run (<c>parm</c>, <c>asymcdc-compact</c>, or <c>hedged</c>
+    /// where it may not code); null when auto is not run.</summary>
+    public string? AutoCoder { get; private set; }
+
     private IReadOnlyList<ServingMode> RunnableModes(ModelRepository models)
     {
         var runnable = new List<ServingMode>();
@@ -177,6 +182,14 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
             {
                 OnNote?.Invoke($"Skipping mode {mode.ToName()}: model '{model.Name}' lacks {missing}.");
                 continue;
+            }
+
+            if (mode == ServingMode.Auto)
+            {
+                // The cluster's own rule and default floor: say which decoder auto will code with, and record it.
+                var (coder, why) = Serving.AutoCoding.Choose(Serving.AutoCoding.Options(model, options.K), new Grains.ServingOptions().AutoMinAgreement);
+                AutoCoder = coder ?? "hedged";
+                OnNote?.Invoke($"auto at k = {options.K}: {why}.");
             }
 
             runnable.Add(mode);
