@@ -53,28 +53,31 @@ public sealed partial class ParityGroupGrain(
         _model = models.FindServed(model) ?? throw new PredictionException(PredictionErrorCode.UnknownModel,
             $"parity group '{this.GetPrimaryKeyString()}' is for model '{model}', which this silo does not serve");
         _model.EnsureSupports(_mode, _k);
-        var (autoCoder, autoWhy) = _mode == ServingMode.Auto
-            ? AutoCoding.Choose(AutoCoding.Options(_model, _k), _options.AutoMinAgreement)
-            : (null, "");
+        // auto picks its group size too: k, or a larger k' where the budget or the decoders call for one, up to as many
+        // distinct workers as are live now (k' + 1 slots).
+        var (autoK, autoCoder, autoWhy) = _mode == ServingMode.Auto
+            ? AutoCoding.ChooseGroup(_k, _options.RedundancyBudget, workers.Workers.Count - 1, g => AutoCoding.Options(_model, g), _options.AutoMinAgreement)
+            : (_k, null, null);
         _coder = _mode == ServingMode.Auto ? ServingModes.Parse(autoCoder ?? AutoCoding.Compact) : _mode;
-        if (autoCoder is not null)
+        if (autoCoder is not null && autoWhy is { } why)
         {
             // e.g. "codes with parm (agreement 0.8762 ≥ 0.85)"; where it cannot code, its first choice (hedged) says why.
-            LogAutoCoder(logger, this.GetPrimaryKeyString(), autoWhy);
+            LogAutoCoder(logger, this.GetPrimaryKeyString(), why);
         }
 
         // ParM's parity query runs on its parity model; every other call on the classifier itself.
-        _parityModel = _coder == ServingMode.Parm ? _model.Parity[_k] : _model.Name;
+        _parityModel = _coder == ServingMode.Parm ? _model.Parity[autoK] : _model.Name;
         _activationTime = new ActivationTimeProvider(time, TaskScheduler.Current, e => LogPolicyFailed(logger, e, _mode.ToName()));
         ReconstructionTrigger Trigger() => ReconstructionTrigger.For(_options.Deadline, _options.StragglerDeadline,
             _options.StragglerDeadlineMedianFactor, _options.TriggerQuantile, _options.TriggerFactor, adaptiveDeadline);
         // A random base keeps group ids unique across shards and re-activations (tests group answers by id).
         var firstGroupId = Random.Shared.NextInt64(1, long.MaxValue >> 20) << 16;
-        var settings = new StrategySettings(_k, _model.InputLength, _options.GroupWindow, _options.HedgePercentile, _options.StragglerDeadline, firstGroupId)
+        // auto's groups are of its chosen size; its budget check (1/k against RedundancyBudget) applies to that size.
+        var settings = new StrategySettings(autoK, _model.InputLength, _options.GroupWindow, _options.HedgePercentile, _options.StragglerDeadline, firstGroupId)
         {
             EagerExactDecode = _options.EagerExactDecode,
             WindowFromArrivals = _options.WindowFromArrivals,
-            CodingUnavailable = _mode == ServingMode.Auto && autoCoder is null ? autoWhy : null,
+            CodingUnavailable = autoCoder is null ? autoWhy : null,
             AutoCoder = _coder == ServingMode.Parm ? AutoCoding.Parm : AutoCoding.Compact,
         };
         // auto's two halves each learn from their own answers: its coded half gets a trigger of its own.

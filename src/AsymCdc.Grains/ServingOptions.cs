@@ -51,7 +51,7 @@ public sealed class ServingOptions
     public bool WindowFromArrivals { get; set; }
 
     /// <summary><c>auto</c>: extra worker calls per query it may spend (coding costs 1/k, hedging about 1 − the hedge
-    /// percentile); null: 1/k.</summary>
+    /// percentile); null: 1/k. Below 1/k auto codes larger groups, the smallest k' whose 1/k' fits (AutoCoding.ChooseGroup).</summary>
     public double? RedundancyBudget { get; set; }
 
     /// <summary><c>auto</c>: the lowest agreement with the model (its decoder's config.json <c>agreement</c>) of the

@@ -67,6 +67,42 @@ public static class AutoCoding
         return (null, $"coding is not available for this model: {string.Join("; ", rejected)}");
     }
 
+    /// <summary>
+    /// The group size and coded mode auto codes with: the smallest k' from <paramref name="k"/> up to
+    /// <paramref name="maxK"/> whose one parity per k' queries fits the redundancy budget (null: 1/k) and for which
+    /// <see cref="Choose"/> finds a decoder. A budget below 1/k so buys coding with larger groups rather than none, and a
+    /// model without a decoder auto may use at k is coded at the next k' that has one. <c>Coder</c> is null when no k'
+    /// qualifies; <c>Why</c> is then null when no k' fits the budget at all (auto says so itself), else what k lacks.
+    /// </summary>
+    public static (int K, string? Coder, string? Why) ChooseGroup(int k, double? budget, int maxK, Func<int, IEnumerable<CoderOption>> optionsAt,
+        double minAgreement)
+    {
+        ArgumentNullException.ThrowIfNull(optionsAt);
+        var limit = budget ?? 1.0 / k;
+        (int K, string Why)? lacking = null;
+        for (var g = k; g <= Math.Max(k, maxK); g++)
+        {
+            if (1.0 / g > limit + 1e-9)
+            {
+                continue;
+            }
+
+            var (coder, why) = Choose(optionsAt(g), minAgreement);
+            if (coder is not null)
+            {
+                return (g, coder, g == k
+                    ? why
+                    : lacking is { } at
+                        ? $"{why} at k = {g}; at k = {at.K} {at.Why}"
+                        : $"{why} at k = {g}, the smallest group whose 1/{g} extra calls per query fit the redundancy budget {limit:0.###}");
+            }
+
+            lacking ??= (g, why);
+        }
+
+        return (k, null, lacking is { } none ? (none.K == k ? none.Why : $"at k = {none.K} {none.Why}") + (maxK > none.K ? $", nor at any k up to {maxK}" : "") : null);
+    }
+
     /// <summary>The parity encoder of a coded mode auto may use.</summary>
     public static ParityEncoder EncoderOf(string coder) => coder switch
     {

@@ -9,7 +9,8 @@ namespace AsymCdc.Serving;
 /// - hedging rescues a late query at its hedge delay plus a re-execution: ≈ p95 + p50 of answer times;
 /// - coding rescues it at the reconstruction trigger plus a decode: ≈ p90 + the recent decode time (no re-execution;
 ///   the parity ran alongside).
-/// Coding costs 1/k extra calls per query, hedging about 1 − its percentile; a budget below 1/k rules coding out.
+/// Coding costs 1/k extra calls per query, hedging about 1 − its percentile; a budget below 1/k rules coding out (the
+/// grain first looks for a larger k that fits, AutoCoding.ChooseGroup, and builds auto with it).
 /// The choice is made at the first query, revisited every <see cref="ReviewEvery"/> queries and reported to the observer
 /// then and whenever it changes. Where coding is over the budget or the model has no decoder auto may use, it only hedges.
 /// </summary>

@@ -49,13 +49,19 @@ public sealed record SimulationConfig
 
     [JsonPropertyName("policy")] public PolicyModel Policy { get; init; } = new();
 
-    /// <summary>The coded mode <c>auto</c> codes with here, by the product's rule over <see cref="Agreement"/> (every
-    /// decoder is deployed in the simulator); null: it only hedges.</summary>
-    public string? AutoCoder() => AsymCdc.Serving.AutoCoding.Choose(
-        [
-            new(AsymCdc.Serving.AutoCoding.Parm, null, Agreement.TryGetValue(AsymCdc.Serving.AutoCoding.Parm, out var parm) ? parm : null),
-            new(AsymCdc.Serving.AutoCoding.Compact, null, Agreement.TryGetValue(AsymCdc.Serving.AutoCoding.Compact, out var compact) ? compact : null),
-        ], AutoMinAgreement).Coder;
+    /// <summary>The group size and coded mode <c>auto</c> codes with here, by the product's rule (AutoCoding.ChooseGroup)
+    /// over <see cref="Agreement"/>, which holds at <see cref="K"/> (at another k the simulator knows no agreement: the
+    /// compact decoder stays eligible, ParM does not); every decoder is deployed in the simulator. Coder null: it only
+    /// hedges.</summary>
+    public (int K, string? Coder) AutoGroup()
+    {
+        var (k, coder, _) = AsymCdc.Serving.AutoCoding.ChooseGroup(K, RedundancyBudget, Workers - 1, g =>
+            [
+                new(AsymCdc.Serving.AutoCoding.Parm, null, g == K && Agreement.TryGetValue(AsymCdc.Serving.AutoCoding.Parm, out var parm) ? parm : null),
+                new(AsymCdc.Serving.AutoCoding.Compact, null, g == K && Agreement.TryGetValue(AsymCdc.Serving.AutoCoding.Compact, out var compact) ? compact : null),
+            ], AutoMinAgreement);
+        return (k, coder);
+    }
 
     /// <summary>Checks every value; the first problem, named, or null.</summary>
     public string? Problem()

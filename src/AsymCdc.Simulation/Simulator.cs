@@ -76,7 +76,7 @@ public sealed class Simulator(SimulationConfig config)
     private ScenarioResult RunCell(string mode, double load, double rate, ServiceTimes service, Action<long> progress)
     {
         var time = new VirtualTime();
-        var autoCoder = config.AutoCoder();
+        var (autoK, autoCoder) = mode == "auto" ? config.AutoGroup() : (config.K, null);
         var cluster = new SimulatedCluster(time, config, service, config.Seed) { Mode = mode, AutoCoder = autoCoder ?? AsymCdc.Serving.AutoCoding.Compact };
         var policy = config.Policy;
         var deadline = TimeSpan.FromMilliseconds(policy.StragglerDeadlineMs ?? policy.StragglerDeadlineMedians * service.MedianMs);
@@ -90,14 +90,15 @@ public sealed class Simulator(SimulationConfig config)
         var strategies = new ServingStrategy<int, SimulatedAnswer>[policy.Shards];
         for (var s = 0; s < strategies.Length; s++)
         {
-            var settings = new StrategySettings(config.K, 1, TimeSpan.FromMilliseconds(policy.GroupWindowMs), policy.HedgePercentile, deadline,
+            var settings = new StrategySettings(autoK, 1, TimeSpan.FromMilliseconds(policy.GroupWindowMs), policy.HedgePercentile, deadline,
                 FirstGroupId: ((long)s << 40) + 1)
             {
                 EagerExactDecode = policy.EagerExact,
                 RedundancyBudget = config.RedundancyBudget,
                 WindowFromArrivals = policy.WindowFromArrivals,
                 AutoCoder = autoCoder ?? AsymCdc.Serving.AutoCoding.Compact,
-                CodingUnavailable = autoCoder is null ? "no decoder's agreement reaches auto_min_agreement" : null,
+                CodingUnavailable = mode == "auto" && autoCoder is null && 1.0 / autoK <= (config.RedundancyBudget ?? 1.0 / config.K)
+                    ? "no decoder's agreement reaches auto_min_agreement" : null,
             };
             strategies[s] = ServingStrategies.Create(mode, settings, cluster, cluster, Trigger(), Trigger());
         }

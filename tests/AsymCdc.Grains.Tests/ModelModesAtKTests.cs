@@ -79,6 +79,33 @@ public sealed class ModelModesAtKTests
         Assert.Equal(ServingMode.AsymCdcCompact, cnn.Mode);
     }
 
+    [Fact]
+    public async Task Below_one_parity_per_k_auto_codes_larger_groups_within_its_budget()
+    {
+        var options = new LocalClusterOptions { Workers = 5, ModelRepository = TestModels.Directory };
+        options.Settings["AsymCdc:Serving:K"] = "2";
+        options.Settings["AsymCdc:Serving:RedundancyBudget"] = "0.25";
+        options.Settings["AsymCdc:Serving:GroupWindow"] = "00:00:00.050";
+        options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:20";
+        var logs = new CapturedLogs();
+        options.ConfigureLogging = logging => logging.AddProvider(logs).AddFilter<CapturedLogs>(typeof(ParityGroupGrain).FullName, LogLevel.Information);
+        await using var cluster = await LocalCluster.StartAsync(options);
+        var client = new AsymCdcClient(cluster.Client);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            client.PredictAsync("fmnist", Tensor.Image(TestModels.Data.Image(i).ToArray()), ServingMode.Auto)));
+
+        // 1/2 is over the budget and 1/3 too; at 4 ParM's parity model is below the floor (0.7395), the compact decoder
+        // is not (0.8569): groups of up to 4 queries and one parity, all 40 answered.
+        Assert.Contains(logs.Lines, l => l.StartsWith("fmnist-inn/auto/2/", StringComparison.Ordinal)
+            && l.Contains("codes with asymcdc-compact (agreement 0.8569 ≥ 0.85", StringComparison.Ordinal)
+            && l.Contains("at k = 4, the smallest group whose 1/4 extra calls per query fit the redundancy budget 0.25", StringComparison.Ordinal));
+        var groups = answers.GroupBy(p => p.GroupId).Select(g => g.Count()).ToList();
+        Assert.All(groups, size => Assert.InRange(size, 1, 4));
+        Assert.Contains(groups, size => size > 2);
+        Assert.All(answers, p => Assert.Equal(ServingMode.Auto, p.Mode));
+    }
+
     /// <summary>Keeps every formatted log line it is given (the test filters which).</summary>
     private sealed class CapturedLogs : ILoggerProvider, ILogger
     {

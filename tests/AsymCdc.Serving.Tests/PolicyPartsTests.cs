@@ -350,6 +350,53 @@ public class AutoCodingTests
     }
 
     [Fact]
+    public void Auto_keeps_k_where_a_decoder_qualifies_and_the_budget_allows_it()
+    {
+        var (k, coder, why) = AutoCoding.ChooseGroup(2, null, 4, g => AutoCoding.Options(Model, g), 0.85);
+
+        Assert.Equal((2, AutoCoding.Parm), (k, coder));
+        Assert.StartsWith("codes with parm (agreement 0.876", why);
+    }
+
+    [Fact]
+    public void Below_one_parity_per_k_auto_codes_larger_groups_and_never_beyond_the_workers_it_has()
+    {
+        var wide = Model with
+        {
+            Compact = new Dictionary<int, string> { [2] = "m-compact-k2", [3] = "m-compact-k3", [4] = "m-compact-k4" },
+        };
+
+        var four = AutoCoding.ChooseGroup(2, 0.25, 4, g => AutoCoding.Options(wide, g), 0.85);
+        var tooFewWorkers = AutoCoding.ChooseGroup(2, 0.25, 3, g => AutoCoding.Options(wide, g), 0.85);
+
+        // parm at 4 has no parity model; the compact decoder for 4 records no agreement, so it is eligible.
+        Assert.Equal((4, AutoCoding.Compact), (four.K, four.Coder));
+        Assert.EndsWith("at k = 4, the smallest group whose 1/4 extra calls per query fit the redundancy budget 0.25", four.Why);
+        Assert.Equal((2, null, null), tooFewWorkers); // auto's own budget check says why it only hedges
+    }
+
+    [Fact]
+    public void Where_k_has_no_decoder_auto_may_use_it_codes_the_next_group_size_that_has_one_or_says_why_not()
+    {
+        // At 3 ParM is below the floor and the compact decoder missing; at 4 a compact decoder qualifies.
+        var gap = Model with
+        {
+            Compact = new Dictionary<int, string> { [2] = "m-compact-k2", [3] = "m-compact-k3", [4] = "m-compact-k4" },
+            Agreements = new Dictionary<string, double> { ["m-parm-k3"] = 0.74, ["m-compact-k3"] = 0.8, ["m-compact-k4"] = 0.86 },
+        };
+
+        var next = AutoCoding.ChooseGroup(3, null, 4, g => AutoCoding.Options(gap, g), 0.85);
+        var none = AutoCoding.ChooseGroup(3, null, 4, g => AutoCoding.Options(gap, g), 0.9);
+
+        Assert.Equal((4, AutoCoding.Compact), (next.K, next.Coder));
+        Assert.Contains("codes with asymcdc-compact (agreement 0.86 ≥ 0.85", next.Why);
+        Assert.Contains("at k = 4; at k = 3 coding is not available for this model: parm's reconstructions agree with the model 0.74", next.Why);
+        Assert.Equal((3, null), (none.K, none.Coder));
+        Assert.StartsWith("coding is not available for this model: parm's reconstructions agree with the model 0.74", none.Why);
+        Assert.EndsWith(", nor at any k up to 4", none.Why);
+    }
+
+    [Fact]
     public void Auto_coding_with_parm_sends_the_sum_of_its_members_as_the_parity_query()
     {
         var host = new FakeHost();

@@ -79,8 +79,9 @@ public class SimulatorTests
         var withParm = new Simulator(config).Run().Results.Single();
         var withCompact = new Simulator(strict).Run().Results.Single();
 
-        Assert.Equal("parm", config.AutoCoder());
-        Assert.Equal("asymcdc-compact", strict.AutoCoder());
+        Assert.Equal((2, "parm"), config.AutoGroup());
+        Assert.Equal((2, "asymcdc-compact"), strict.AutoGroup());
+        Assert.Equal((4, "asymcdc-compact"), (config with { RedundancyBudget = 0.25 }).AutoGroup()); // 1/2 is over 0.25
         // Each rebuild takes its coder's decode time (decode_ms: parm 0.03, asymcdc-compact 0.27), and at least that.
         Assert.InRange(withParm.DecodeP50Ms!.Value, config.Service.DecodeMs["parm"], config.Service.DecodeMs["asymcdc-compact"] - 0.01);
         Assert.True(withCompact.DecodeP50Ms >= config.Service.DecodeMs["asymcdc-compact"], $"compact decode p50 {withCompact.DecodeP50Ms}");

@@ -187,9 +187,11 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
             if (mode == ServingMode.Auto)
             {
                 // The cluster's own rule and default floor: say which decoder auto will code with, and record it.
-                var (coder, why) = Serving.AutoCoding.Choose(Serving.AutoCoding.Options(model, options.K), new Grains.ServingOptions().AutoMinAgreement);
+                var defaults = new Grains.ServingOptions();
+                var (_, coder, why) = Serving.AutoCoding.ChooseGroup(options.K, defaults.RedundancyBudget, options.Workers - 1,
+                    g => Serving.AutoCoding.Options(model, g), defaults.AutoMinAgreement);
                 AutoCoder = coder ?? "hedged";
-                OnNote?.Invoke($"auto at k = {options.K}: {why}.");
+                OnNote?.Invoke($"auto at k = {options.K}: {why ?? "hedges only (coding is over its redundancy budget)"}.");
             }
 
             runnable.Add(mode);
