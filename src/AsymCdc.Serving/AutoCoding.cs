@@ -13,7 +13,7 @@ public sealed record CoderOption(string Mode, string? Missing, double? Agreement
 /// bench), then asymcdc-compact (a small network, ≈ 0.27 ms); the parity costs one inference either way. A decoder is
 /// faithful enough when its recorded agreement with the model is at least the floor
 /// (<c>AsymCdc:Serving:AutoMinAgreement</c>); a ParM parity model must record one, a compact decoder without one stays
-/// eligible (it is the product's own decoder, and auto coded with it before agreements were recorded).
+/// eligible, so that a repository whose compact decoders predate the field keeps coding with them.
 /// </summary>
 public static class AutoCoding
 {
@@ -23,6 +23,9 @@ public static class AutoCoding
     /// <summary>The default floor: the bar DESIGN §4 sets for the compact decoder's degraded accuracy at k = 2, applied to
     /// agreement with the model (what a reconstruction can be checked against in serving).</summary>
     public const double DefaultMinAgreement = 0.85;
+
+    /// <summary>The largest group a decoder is trained for (a companion's config allows k up to 16).</summary>
+    public const int MaxGroup = 16;
 
     /// <summary>The options of <paramref name="model"/> at <paramref name="k"/>, ParM's and the compact decoder's.</summary>
     public static IReadOnlyList<CoderOption> Options(CodedModel model, int k)
@@ -79,6 +82,7 @@ public static class AutoCoding
     {
         ArgumentNullException.ThrowIfNull(optionsAt);
         var limit = budget ?? 1.0 / k;
+        maxK = Math.Min(maxK, MaxGroup);
         (int K, string Why)? lacking = null;
         for (var g = k; g <= Math.Max(k, maxK); g++)
         {
