@@ -16,12 +16,8 @@ public sealed class ModelModesAtKTests
     [Fact]
     public async Task A_model_without_a_decoder_for_k_is_hedged_by_default_and_by_auto()
     {
-        var options = new LocalClusterOptions { Workers = 4, ModelRepository = TestModels.Directory };
-        options.Settings["AsymCdc:Serving:K"] = "3";
-        options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:20";
         var logs = new CapturedLogs();
-        options.ConfigureLogging = logging => logging.AddProvider(logs).AddFilter<CapturedLogs>(typeof(ParityGroupGrain).FullName, LogLevel.Information);
-        await using var cluster = await LocalCluster.StartAsync(options);
+        await using var cluster = await StartAsync(4, logs, ("K", "3"));
         var client = new AsymCdcClient(cluster.Client);
         long autoParityCalls = 0;
         using var listener = new System.Diagnostics.Metrics.MeterListener();
@@ -82,14 +78,8 @@ public sealed class ModelModesAtKTests
     [Fact]
     public async Task Below_one_parity_per_k_auto_codes_larger_groups_within_its_budget()
     {
-        var options = new LocalClusterOptions { Workers = 5, ModelRepository = TestModels.Directory };
-        options.Settings["AsymCdc:Serving:K"] = "2";
-        options.Settings["AsymCdc:Serving:RedundancyBudget"] = "0.25";
-        options.Settings["AsymCdc:Serving:GroupWindow"] = "00:00:00.050";
-        options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:20";
         var logs = new CapturedLogs();
-        options.ConfigureLogging = logging => logging.AddProvider(logs).AddFilter<CapturedLogs>(typeof(ParityGroupGrain).FullName, LogLevel.Information);
-        await using var cluster = await LocalCluster.StartAsync(options);
+        await using var cluster = await StartAsync(5, logs, ("K", "2"), ("RedundancyBudget", "0.25"), ("GroupWindow", "00:00:00.050"));
         var client = new AsymCdcClient(cluster.Client);
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
@@ -104,6 +94,20 @@ public sealed class ModelModesAtKTests
         Assert.All(groups, size => Assert.InRange(size, 1, 4));
         Assert.Contains(groups, size => size > 2);
         Assert.All(answers, p => Assert.Equal(ServingMode.Auto, p.Mode));
+    }
+
+    /// <summary>A local cluster with these <c>AsymCdc:Serving</c> settings whose parity groups log into <paramref name="logs"/>.</summary>
+    private static Task<LocalCluster> StartAsync(int workers, CapturedLogs logs, params (string Key, string Value)[] serving)
+    {
+        var options = new LocalClusterOptions { Workers = workers, ModelRepository = TestModels.Directory };
+        options.Settings["AsymCdc:Serving:RequestTimeout"] = "00:00:20";
+        foreach (var (key, value) in serving)
+        {
+            options.Settings[$"AsymCdc:Serving:{key}"] = value;
+        }
+
+        options.ConfigureLogging = logging => logging.AddProvider(logs).AddFilter<CapturedLogs>(typeof(ParityGroupGrain).FullName, LogLevel.Information);
+        return LocalCluster.StartAsync(options);
     }
 
     /// <summary>Keeps every formatted log line it is given (the test filters which).</summary>
