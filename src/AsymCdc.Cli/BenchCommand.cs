@@ -19,7 +19,7 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("--preset <PRESET>"), Description("quick (under 6 minutes on 2 cores) or full."), DefaultValue("quick")]
         public string Preset { get; init; } = "quick";
 
-        [CommandOption("-m|--modes <MODES>"), Description("Modes, comma-separated (default all): none, hedged, replication, parm, approxifer, asymcdc-exact, asymcdc-compact.")]
+        [CommandOption("-m|--modes <MODES>"), Description("Modes, comma-separated (default all): none, hedged, replication, parm, approxifer, asymcdc-exact, asymcdc-compact, auto.")]
         public string? Modes { get; init; }
 
         [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]

@@ -23,7 +23,7 @@ public sealed class PredictCommand : AsyncCommand<PredictCommand.Settings>
         [CommandOption("--model <NAME>"), Description("The served model, with items of its test data (its config.json's dataset)."), DefaultValue("fmnist")]
         public string Model { get; init; } = "fmnist";
 
-        [CommandOption("-m|--mode <MODE>"), Description("Serving mode (default: the cluster's, asymcdc-compact).")]
+        [CommandOption("-m|--mode <MODE>"), Description("Serving mode (default: the cluster's, auto).")]
         public string? Mode { get; init; }
 
         [CommandOption("-w|--workers <N>"), Description("Worker silos."), DefaultValue(4)]

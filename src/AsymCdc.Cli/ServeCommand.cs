@@ -29,8 +29,8 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         [CommandOption("-w|--workers <N>"), Description("Worker silos (a group needs k+1)."), DefaultValue(4)]
         public int Workers { get; init; } = 4;
 
-        [CommandOption("-m|--mode <MODE>"), Description("Mode of a request that names none: none, hedged, replication, parm, approxifer, asymcdc-exact, asymcdc-compact."), DefaultValue("asymcdc-compact")]
-        public string Mode { get; init; } = "asymcdc-compact";
+        [CommandOption("-m|--mode <MODE>"), Description("Mode of a request that names none: none, hedged, replication, parm, approxifer, asymcdc-exact, asymcdc-compact, auto."), DefaultValue("auto")]
+        public string Mode { get; init; } = "auto";
 
         [CommandOption("-k <K>"), Description("Data queries per parity group, 2..4."), DefaultValue(2)]
         public int K { get; init; } = 2;

@@ -53,10 +53,10 @@ public sealed partial class ParityGroupGrain(
         _model = models.FindServed(model) ?? throw new PredictionException(PredictionErrorCode.UnknownModel,
             $"parity group '{this.GetPrimaryKeyString()}' is for model '{model}', which this silo does not serve");
         _model.EnsureSupports(_mode, _k);
-        // auto picks its group size too: k, or a larger k' where the budget or the decoders call for one, up to as many
-        // distinct workers as are live now (k' + 1 slots).
+        // auto picks its group size too: k, or a larger k' where the budget or the decoders call for one. Not bounded by
+        // the workers live now: a group activated while a cluster starts would keep a small bound for its lifetime.
         var (autoK, autoCoder, autoWhy) = _mode == ServingMode.Auto
-            ? AutoCoding.ChooseGroup(_k, _options.RedundancyBudget, workers.Workers.Count - 1, g => AutoCoding.Options(_model, g), _options.AutoMinAgreement)
+            ? AutoCoding.ChooseGroup(_k, _options.RedundancyBudget, AutoCoding.MaxGroup, g => AutoCoding.Options(_model, g), _options.AutoMinAgreement)
             : (_k, null, null);
         _coder = _mode == ServingMode.Auto ? ServingModes.Parse(autoCoder ?? AutoCoding.Compact) : _mode;
         if (autoCoder is not null && autoWhy is { } why)

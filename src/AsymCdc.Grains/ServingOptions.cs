@@ -7,8 +7,9 @@ public sealed class ServingOptions
 {
     public const string SectionName = "AsymCdc:Serving";
 
-    /// <summary>Mode of a request that names none; bound from its configuration name (e.g. <c>asymcdc-compact</c>).</summary>
-    public string DefaultMode { get; set; } = ServingMode.AsymCdcCompact.ToName();
+    /// <summary>Mode of a request that names none; bound from its configuration name (e.g. <c>asymcdc-compact</c>). Default
+    /// <c>auto</c>: in the bench it matched or beat asymcdc-compact's tail and median in every scenario (docs/BENCHMARKS.md).</summary>
+    public string DefaultMode { get; set; } = ServingMode.Auto.ToName();
 
     /// <summary>Data queries per parity group, 2..4.</summary>
     public int K { get; set; } = 2;

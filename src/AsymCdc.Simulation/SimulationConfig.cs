@@ -55,7 +55,7 @@ public sealed record SimulationConfig
     /// hedges.</summary>
     public (int K, string? Coder) AutoGroup()
     {
-        var (k, coder, _) = AsymCdc.Serving.AutoCoding.ChooseGroup(K, RedundancyBudget, Workers - 1, g =>
+        var (k, coder, _) = AsymCdc.Serving.AutoCoding.ChooseGroup(K, RedundancyBudget, AsymCdc.Serving.AutoCoding.MaxGroup, g =>
             [
                 new(AsymCdc.Serving.AutoCoding.Parm, null, g == K && Agreement.TryGetValue(AsymCdc.Serving.AutoCoding.Parm, out var parm) ? parm : null),
                 new(AsymCdc.Serving.AutoCoding.Compact, null, g == K && Agreement.TryGetValue(AsymCdc.Serving.AutoCoding.Compact, out var compact) ? compact : null),

@@ -97,7 +97,7 @@ public sealed class GatewayEndToEndTests(GatewayClusterFixture fixture)
         Assert.Equal("1", answer.GetProperty("model_version").GetString());
         Assert.Equal("batch-1", answer.GetProperty("id").GetString());
         var labels = AssertPredictions(answer, 0, Images);
-        Assert.Equal("asymcdc-compact", answer.GetProperty("parameters").GetProperty("mode").GetString());
+        Assert.Equal("auto", answer.GetProperty("parameters").GetProperty("mode").GetString());
         AssertMostlyCorrect(labels, 0);
     }
 

@@ -6,7 +6,8 @@ using AsymCdc.Inference.Data;
 
 namespace AsymCdc.Grains.Tests;
 
-/// <summary>At k = 3 digits-mlp has no compact decoder (only k = 2): its default is hedged, asymcdc-compact is refused
+/// <summary>At k = 3 digits-mlp has no compact decoder (only k = 2): in a cluster whose default is asymcdc-compact its
+/// default is hedged, asymcdc-compact is refused
 /// naming the missing decoder, and auto serves it by hedging alone; fmnist-cnn, which has one, is coded, though auto
 /// only hedges it (its decoder's recorded agreement is below AutoMinAgreement); fmnist's auto codes with its compact
 /// decoder. Each auto parity group logs which decoder it codes with, or why it only hedges.</summary>
@@ -17,7 +18,8 @@ public sealed class ModelModesAtKTests
     public async Task A_model_without_a_decoder_for_k_is_hedged_by_default_and_by_auto()
     {
         var logs = new CapturedLogs();
-        await using var cluster = await StartAsync(4, logs, ("K", "3"));
+        // A cluster whose default is asymcdc-compact: a model that lacks its decoder falls back to hedged.
+        await using var cluster = await StartAsync(4, logs, ("K", "3"), ("DefaultMode", "asymcdc-compact"));
         var client = new AsymCdcClient(cluster.Client);
         long autoParityCalls = 0;
         using var listener = new System.Diagnostics.Metrics.MeterListener();

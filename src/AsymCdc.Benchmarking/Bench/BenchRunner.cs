@@ -188,7 +188,7 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
             {
                 // The cluster's own rule and default floor: say which decoder auto will code with, and record it.
                 var defaults = new Grains.ServingOptions();
-                var (_, coder, why) = Serving.AutoCoding.ChooseGroup(options.K, defaults.RedundancyBudget, options.Workers - 1,
+                var (_, coder, why) = Serving.AutoCoding.ChooseGroup(options.K, defaults.RedundancyBudget, Serving.AutoCoding.MaxGroup,
                     g => Serving.AutoCoding.Options(model, g), defaults.AutoMinAgreement);
                 AutoCoder = coder ?? "hedged";
                 OnNote?.Invoke($"auto at k = {options.K}: {why ?? "hedges only (coding is over its redundancy budget)"}.");
