@@ -184,7 +184,7 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
                 continue;
             }
 
-            if (mode == ServingMode.Auto)
+            if (mode == ServingMode.Auto && AutoCoder is null)
             {
                 // The cluster's own rule and default floor: say which decoder auto will code with, and record it.
                 var defaults = new Grains.ServingOptions();
