@@ -35,7 +35,7 @@ public sealed partial class ParityGroupGrain(
     private string _parityModel = "";
     private ServingMode _mode;
     private ServingMode _coder; // the mode whose encoder and decoder serve the coded queries: _mode, or auto's coder
-    private int _k;
+    private int _k; // data queries per group: the key's, or the larger one auto chose
     private ServingStrategy<SiloAddress, WorkerAnswer>? _strategy;
     private TimeProvider? _activationTime;
 
@@ -55,7 +55,7 @@ public sealed partial class ParityGroupGrain(
         _model.EnsureSupports(_mode, _k);
         // auto picks its group size too: k, or a larger k' where the budget or the decoders call for one. Not bounded by
         // the workers live now: a group activated while a cluster starts would keep a small bound for its lifetime.
-        var (autoK, autoCoder, autoWhy) = _mode == ServingMode.Auto
+        (_k, var autoCoder, var autoWhy) = _mode == ServingMode.Auto
             ? AutoCoding.ChooseGroup(_k, _options.RedundancyBudget, AutoCoding.MaxGroup, g => AutoCoding.Options(_model, g), _options.AutoMinAgreement)
             : (_k, null, null);
         _coder = _mode == ServingMode.Auto ? ServingModes.Parse(autoCoder ?? AutoCoding.Compact) : _mode;
@@ -66,19 +66,19 @@ public sealed partial class ParityGroupGrain(
         }
 
         // ParM's parity query runs on its parity model; every other call on the classifier itself.
-        _parityModel = _coder == ServingMode.Parm ? _model.Parity[autoK] : _model.Name;
+        _parityModel = _coder == ServingMode.Parm ? _model.Parity[_k] : _model.Name;
         _activationTime = new ActivationTimeProvider(time, TaskScheduler.Current, e => LogPolicyFailed(logger, e, _mode.ToName()));
         ReconstructionTrigger Trigger() => ReconstructionTrigger.For(_options.Deadline, _options.StragglerDeadline,
             _options.StragglerDeadlineMedianFactor, _options.TriggerQuantile, _options.TriggerFactor, adaptiveDeadline);
         // A random base keeps group ids unique across shards and re-activations (tests group answers by id).
         var firstGroupId = Random.Shared.NextInt64(1, long.MaxValue >> 20) << 16;
         // auto's groups are of its chosen size; its budget check (1/k against RedundancyBudget) applies to that size.
-        var settings = new StrategySettings(autoK, _model.InputLength, _options.GroupWindow, _options.HedgePercentile, _options.StragglerDeadline, firstGroupId)
+        var settings = new StrategySettings(_k, _model.InputLength, _options.GroupWindow, _options.HedgePercentile, _options.StragglerDeadline, firstGroupId)
         {
             EagerExactDecode = _options.EagerExactDecode,
             WindowFromArrivals = _options.WindowFromArrivals,
             CodingUnavailable = autoCoder is null ? autoWhy : null,
-            AutoCoder = _coder == ServingMode.Parm ? AutoCoding.Parm : AutoCoding.Compact,
+            AutoCoder = autoCoder ?? AutoCoding.Compact,
         };
         // auto's two halves each learn from their own answers: its coded half gets a trigger of its own.
         _strategy = ServingStrategies.Create(_mode.ToName(), settings with { RedundancyBudget = _options.RedundancyBudget }, this, this,

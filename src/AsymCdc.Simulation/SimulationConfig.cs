@@ -55,13 +55,17 @@ public sealed record SimulationConfig
     /// hedges.</summary>
     public (int K, string? Coder) AutoGroup()
     {
-        var (k, coder, _) = AsymCdc.Serving.AutoCoding.ChooseGroup(K, RedundancyBudget, AsymCdc.Serving.AutoCoding.MaxGroup, g =>
+        var (k, coder, _) = AutoChoice();
+        return (k, coder);
+    }
+
+    /// <summary><see cref="AutoGroup"/> with the reason, as the grain gets it (null where no k fits the budget).</summary>
+    internal (int K, string? Coder, string? Why) AutoChoice() =>
+        AsymCdc.Serving.AutoCoding.ChooseGroup(K, RedundancyBudget, AsymCdc.Serving.AutoCoding.MaxGroup, g =>
             [
                 new(AsymCdc.Serving.AutoCoding.Parm, null, g == K && Agreement.TryGetValue(AsymCdc.Serving.AutoCoding.Parm, out var parm) ? parm : null),
                 new(AsymCdc.Serving.AutoCoding.Compact, null, g == K && Agreement.TryGetValue(AsymCdc.Serving.AutoCoding.Compact, out var compact) ? compact : null),
             ], AutoMinAgreement);
-        return (k, coder);
-    }
 
     /// <summary>Checks every value; the first problem, named, or null.</summary>
     public string? Problem()

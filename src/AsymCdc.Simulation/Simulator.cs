@@ -76,7 +76,7 @@ public sealed class Simulator(SimulationConfig config)
     private ScenarioResult RunCell(string mode, double load, double rate, ServiceTimes service, Action<long> progress)
     {
         var time = new VirtualTime();
-        var (autoK, autoCoder) = mode == "auto" ? config.AutoGroup() : (config.K, null);
+        var (autoK, autoCoder, autoWhy) = mode == "auto" ? config.AutoChoice() : (config.K, null, null);
         var cluster = new SimulatedCluster(time, config, service, config.Seed) { Mode = mode, AutoCoder = autoCoder ?? AsymCdc.Serving.AutoCoding.Compact };
         var policy = config.Policy;
         var deadline = TimeSpan.FromMilliseconds(policy.StragglerDeadlineMs ?? policy.StragglerDeadlineMedians * service.MedianMs);
@@ -97,8 +97,7 @@ public sealed class Simulator(SimulationConfig config)
                 RedundancyBudget = config.RedundancyBudget,
                 WindowFromArrivals = policy.WindowFromArrivals,
                 AutoCoder = autoCoder ?? AsymCdc.Serving.AutoCoding.Compact,
-                CodingUnavailable = mode == "auto" && autoCoder is null && 1.0 / autoK <= (config.RedundancyBudget ?? 1.0 / config.K)
-                    ? "no decoder's agreement reaches auto_min_agreement" : null,
+                CodingUnavailable = autoCoder is null ? autoWhy : null, // as the grain: null where only the budget rules coding out
             };
             strategies[s] = ServingStrategies.Create(mode, settings, cluster, cluster, Trigger(), Trigger());
         }

@@ -190,7 +190,7 @@ public static class DecoderTrainer
     internal static string? DeclareDataset(string repository, string model, string data)
     {
         var path = Path.Combine(repository, model, ModelConfig.FileName);
-        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        var config = ReadConfig(path);
         if (config.ContainsKey("dataset"))
         {
             return null;
@@ -198,7 +198,7 @@ public static class DecoderTrainer
 
         var value = data is TrainingData.FashionMnistName or TrainingData.DigitsName ? data : RelativeIfInside(repository, Path.GetFullPath(data));
         config["dataset"] = value;
-        File.WriteAllText(path, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+        WriteConfig(path, config);
         return value;
     }
 
@@ -221,14 +221,20 @@ public static class DecoderTrainer
                 continue;
             }
 
-            var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+            var config = ReadConfig(path);
             config["agreement"] = Math.Round(result.Agreement, 4);
-            File.WriteAllText(path, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+            WriteConfig(path, config);
             written.Add(name!);
         }
 
         return written;
     }
+
+    private static System.Text.Json.Nodes.JsonObject ReadConfig(string path) =>
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+
+    private static void WriteConfig(string path, System.Text.Json.Nodes.JsonObject config) =>
+        File.WriteAllText(path, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
 
     private static string RelativeIfInside(string repository, string folder)
     {
