@@ -88,6 +88,11 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// resends after a gateway loss or a frontend suspicion.</summary>
     public long HedgesWithheld => Interlocked.Read(ref _hedgesWithheld);
 
+    /// <summary>Second copies the budget can pay for now (<see cref="ClientHedging.Budget"/>, at most
+    /// <see cref="ClientHedging.Burst"/>): a client whose recent calls needed no more than the budget holds the full burst,
+    /// the copies it can send at once for the calls in flight through a frontend that dies or freezes.</summary>
+    public int HedgesAvailable => _budget.Available;
+
     /// <summary>Calls sent again, within the budget, because the frontend they entered became suspected while they were
     /// out (<see cref="FrontendSuspicion"/>).</summary>
     public long ResentOnSuspicion => Interlocked.Read(ref _resentOnSuspicion);
