@@ -84,8 +84,9 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// <summary>Hedged calls whose second copy answered first.</summary>
     public long HedgeWins => Interlocked.Read(ref _hedgeWins);
 
-    /// <summary>Second copies not sent because the budget was spent (<see cref="ClientHedging.Budget"/>): hedges, and
-    /// resends after a gateway loss or a frontend suspicion.</summary>
+    /// <summary>Second copies the budget refused when they were due (<see cref="ClientHedging.Budget"/>): hedges, and
+    /// resends after a gateway loss or a frontend suspicion. Each then waited for the budget to refill; one sent then is
+    /// counted again where it went out (<see cref="Hedged"/>, <see cref="Resent"/>, <see cref="ResentOnSuspicion"/>).</summary>
     public long HedgesWithheld => Interlocked.Read(ref _hedgesWithheld);
 
     /// <summary>Second copies the budget can pay for now (<see cref="ClientHedging.Budget"/>, at most
@@ -102,7 +103,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     public long FrontendSuspicions => _hedge?.Suspicion.Suspicions ?? 0;
 
     /// <summary>Whether new calls avoid a frontend now (one it suspects; false when the client does not hedge).</summary>
-    public bool SuspectsAFrontend => _hedge?.Suspicion.Any(Stopwatch.GetTimestamp()) ?? false;
+    public bool SuspectsAFrontend => _hedge?.Suspicion.AnySuspected(Stopwatch.GetTimestamp()) ?? false;
 
     /// <summary>Calls sent again because a frontend leaving the cluster refused them before starting them
     /// (<see cref="PredictionException.NotStarted"/>).</summary>
@@ -285,7 +286,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     public const int MaxRefusalResends = 3;
 
     /// <summary>The next of <see cref="FrontendKeys"/> slots, round-robin, passing over the slots whose frontend is
-    /// suspected (<see cref="FrontendSuspicion"/>; all suspected: the next slot as it is).</summary>
+    /// suspected (<see cref="FrontendSuspicion"/>) unless this call is its trial; all suspected: the next slot as it is.</summary>
     private int NextSlot(FrontendKeySet keys, long now)
     {
         var slot = (int)(Interlocked.Increment(ref _nextFrontend) % FrontendKeys);
@@ -297,7 +298,8 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
         for (var i = 0; i < FrontendKeys; i++)
         {
             var candidate = (slot + i) % FrontendKeys;
-            if (!hedge.Suspicion.IsSuspected(Volatile.Read(ref keys.Frontends[candidate]), now))
+            var frontend = Volatile.Read(ref keys.Frontends[candidate]);
+            if (!hedge.Suspicion.IsSuspected(frontend, now) || hedge.Suspicion.TryTrial(frontend, now))
             {
                 return candidate;
             }
@@ -467,7 +469,9 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// hedge delay (if the client hedges; through <see cref="HedgeSlot"/>); when the frontend it entered becomes
     /// suspected (a hedge elsewhere showed that frontend answers nothing); and when a gateway connection is lost while
     /// the call is out (the call may have gone through it and will then never be answered). Every second copy is paid
-    /// from the budget (<see cref="ClientHedging.Budget"/>).
+    /// from the budget (<see cref="ClientHedging.Budget"/>); one the budget refuses waits for it to refill
+    /// (<see cref="HedgeBudget.Refilled"/>) rather than for the deadline: the calls stuck on a frozen frontend after a
+    /// burst get their copies as the client's new calls earn them.
     /// Each copy carries what is left of the deadline. The first answer wins (a prediction is idempotent; at worst a
     /// query is served twice); an error ends the call only when no other copy is out.
     /// </summary>
@@ -485,16 +489,19 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
         Task? hedgeDue = hedge is null ? null : AsymCdc.Client.HedgeDelay.Timer(hedgeAfter);
         // The common case costs one array and one WhenAny, as a call without a second copy always did: the primary
         // answers before any timer or signal.
-        Task? done = await Task.WhenAny(Pending(null, primary, hedgeDue, gatewayLost, suspected)).ConfigureAwait(false);
+        Task? done = await Task.WhenAny(Pending(null, primary, hedgeDue, gatewayLost, suspected, null)).ConfigureAwait(false);
         if (done == primary)
         {
             return Answered(primary, keys, slot, isHedge: false, primaryFrontend, started);
         }
 
         var copies = new List<(Task<Prediction> Task, int Slot, bool IsHedge)>(3) { (primary, slot, false) };
+        // A second copy the budget refused, waiting for the budget to refill.
+        var deferred = SecondCopy.None;
+        Task? refilled = null;
         while (true)
         {
-            var current = done ?? await Task.WhenAny(Pending(copies, primary, hedgeDue, gatewayLost, suspected)).ConfigureAwait(false);
+            var current = done ?? await Task.WhenAny(Pending(copies, primary, hedgeDue, gatewayLost, suspected, refilled)).ConfigureAwait(false);
             done = null;
             if (current == hedgeDue)
             {
@@ -506,22 +513,9 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
                 }
 
                 hedgeDue = null;
-                if (copies.Count > 1)
+                if (copies.Count == 1)
                 {
-                    continue; // another copy is already out, on another frontend
-                }
-
-                if (!_budget.TrySpend())
-                {
-                    Interlocked.Increment(ref _hedgesWithheld);
-                    ClientInstruments.Hedges.Add(1, ClientInstruments.Withheld);
-                    continue;
-                }
-
-                if (SendCopy(copies, keys, HedgeSlot(keys, slot, primaryFrontend, Stopwatch.GetTimestamp()), isHedge: true, request, timeout, started))
-                {
-                    Interlocked.Increment(ref _hedged);
-                    ClientInstruments.Hedges.Add(1, ClientInstruments.Sent);
+                    Second(SecondCopy.Hedge); // else another copy is already out, on another frontend
                 }
 
                 continue;
@@ -531,21 +525,11 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             {
                 // Some frontend became suspected. If it is this call's, and nothing else is out for it, send it elsewhere
                 // now; otherwise wait for the next suspicion.
-                var now = Stopwatch.GetTimestamp();
                 suspected = hedge!.Suspicion.NextSuspicion;
-                if (copies.Count == 1 && copies[0].Task == primary && hedge.Suspicion.IsSuspected(primaryFrontend, now))
+                if (copies.Count == 1 && copies[0].Task == primary && hedge.Suspicion.IsSuspected(primaryFrontend, Stopwatch.GetTimestamp()))
                 {
                     suspected = null;
-                    if (Withheld())
-                    {
-                        continue;
-                    }
-
-                    if (SendCopy(copies, keys, HedgeSlot(keys, slot, primaryFrontend, now), isHedge: false, request, timeout, started))
-                    {
-                        Interlocked.Increment(ref _resentOnSuspicion);
-                        ClientInstruments.Resends.Add(1, ClientInstruments.FrontendSuspected);
-                    }
+                    Second(SecondCopy.OnSuspicion);
                 }
 
                 continue;
@@ -554,16 +538,17 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             if (current == gatewayLost)
             {
                 gatewayLost = null;
-                if (Withheld())
-                {
-                    continue; // the call waits for its own answer, or for the client's timeout
-                }
+                Second(SecondCopy.OnGatewayLoss); // whichever copy went through the lost gateway
+                continue;
+            }
 
-                var target = hedge is null ? slot : HedgeSlot(keys, slot, primaryFrontend, Stopwatch.GetTimestamp());
-                if (SendCopy(copies, keys, target, isHedge: false, request, timeout, started))
+            if (current == refilled)
+            {
+                refilled = null;
+                // Still wanted unless another copy went out meanwhile (a lost gateway's copy is wanted whatever else is out).
+                if (deferred == SecondCopy.OnGatewayLoss || (copies.Count == 1 && copies[0].Task == primary))
                 {
-                    Interlocked.Increment(ref _resent);
-                    ClientInstruments.Resends.Add(1, ClientInstruments.GatewayLost);
+                    Second(deferred);
                 }
 
                 continue;
@@ -591,27 +576,67 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             // This copy failed and another is still out: its answer, or its error, decides.
             _ = task.Exception;
         }
+
+        // Sends the call's second copy if the budget pays for it; else the copy waits for the budget to refill (counted as
+        // withheld once per reason). While hedging it goes through another frontend; without, a lost gateway's call goes
+        // through its own slot, which the Orleans client now routes through a live gateway.
+        void Second(SecondCopy kind)
+        {
+            if (!_budget.TrySpend())
+            {
+                if (deferred != kind)
+                {
+                    Interlocked.Increment(ref _hedgesWithheld);
+                    ClientInstruments.Hedges.Add(1, ClientInstruments.Withheld);
+                }
+
+                deferred = kind;
+                refilled = _budget.Refilled;
+                return;
+            }
+
+            deferred = SecondCopy.None;
+            refilled = null;
+            var target = hedge is null ? slot : HedgeSlot(keys, slot, primaryFrontend, Stopwatch.GetTimestamp());
+            if (!SendCopy(copies, keys, target, isHedge: kind == SecondCopy.Hedge, request, timeout, started))
+            {
+                return;
+            }
+
+            switch (kind)
+            {
+                case SecondCopy.Hedge:
+                    Interlocked.Increment(ref _hedged);
+                    ClientInstruments.Hedges.Add(1, ClientInstruments.Sent);
+                    break;
+                case SecondCopy.OnSuspicion:
+                    Interlocked.Increment(ref _resentOnSuspicion);
+                    ClientInstruments.Resends.Add(1, ClientInstruments.FrontendSuspected);
+                    break;
+                default:
+                    Interlocked.Increment(ref _resent);
+                    ClientInstruments.Resends.Add(1, ClientInstruments.GatewayLost);
+                    break;
+            }
+        }
     }
 
-    /// <summary>Whether the budget refuses a resend (counted with the hedges it withheld).</summary>
-    private bool Withheld()
+    /// <summary>Why a call gets a second copy.</summary>
+    private enum SecondCopy
     {
-        if (_budget.TrySpend())
-        {
-            return false;
-        }
-
-        Interlocked.Increment(ref _hedgesWithheld);
-        ClientInstruments.Hedges.Add(1, ClientInstruments.Withheld);
-        return true;
+        None,
+        Hedge,
+        OnSuspicion,
+        OnGatewayLoss,
     }
 
     /// <summary>What a call waits on: its copies out (<paramref name="primary"/> alone before there is a list), then the
     /// hedge timer and the signals still armed.</summary>
     private static Task[] Pending(List<(Task<Prediction> Task, int Slot, bool IsHedge)>? copies, Task<Prediction> primary,
-        Task? hedgeDue, Task? gatewayLost, Task? suspected)
+        Task? hedgeDue, Task? gatewayLost, Task? suspected, Task? refilled)
     {
-        var tasks = new Task[(copies?.Count ?? 1) + (hedgeDue is null ? 0 : 1) + (gatewayLost is null ? 0 : 1) + (suspected is null ? 0 : 1)];
+        var tasks = new Task[(copies?.Count ?? 1) + (hedgeDue is null ? 0 : 1) + (gatewayLost is null ? 0 : 1) + (suspected is null ? 0 : 1)
+            + (refilled is null ? 0 : 1)];
         var i = 0;
         if (copies is null)
         {
@@ -625,7 +650,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
             }
         }
 
-        foreach (var armed in (ReadOnlySpan<Task?>)[hedgeDue, gatewayLost, suspected])
+        foreach (var armed in (ReadOnlySpan<Task?>)[hedgeDue, gatewayLost, suspected, refilled])
         {
             if (armed is not null)
             {
@@ -676,7 +701,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
                 Volatile.Write(ref keys.Frontends[slot], frontend);
             }
 
-            hedge.Suspicion.Answered(frontend, now);
+            hedge.Suspicion.Answered(frontend, started, now);
         }
 
         hedge.Delay.Record(Stopwatch.GetElapsedTime(started, now));

@@ -8,9 +8,10 @@ namespace AsymCdc.Client;
 /// dead worker; this covers the frontend silo a call entered: one that dies with the call in flight (the client sees
 /// its connection close only when the kernel closes the dead process's sockets, tens of milliseconds after SIGKILL)
 /// or one that stalls (a long GC pause, a frozen node). A frontend that answered nothing since a call that
-/// its hedge overtook was sent is suspected for <see cref="SuspectProbation"/>: new calls use keys on other frontends.
+/// its hedge overtook was sent is suspected for <see cref="SuspectProbation"/>: new calls use keys on other frontends,
+/// then one call tries it again while the others wait for that call's answer (<see cref="FrontendSuspicion"/>).
 /// Hedges, and the client's resends, are capped by <see cref="Budget"/>, so a cluster that is slow everywhere gets at
-/// most that much extra load.
+/// most that much extra load; a copy the budget refuses is sent when the client's new calls have refilled it.
 /// Off unless given to <see cref="AsymCdcClient"/> (a benchmark of serving strategies must not hedge on the client).
 /// </summary>
 public sealed record ClientHedging
@@ -35,7 +36,8 @@ public sealed record ClientHedging
     /// <summary>Second copies that may go out at once when the budget is full: the calls in flight through a frontend that dies.</summary>
     public int Burst { get; init; } = 16;
 
-    /// <summary>How long new calls avoid a suspected frontend before they try it again.</summary>
+    /// <summary>How long new calls avoid a suspected frontend before one call tries it again; the others avoid it until
+    /// a call sent since the suspicion is answered through it, or for one more probation.</summary>
     public TimeSpan SuspectProbation { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>

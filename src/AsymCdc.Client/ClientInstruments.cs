@@ -14,7 +14,7 @@ public static class ClientInstruments
     private static readonly Meter s_meter = new(MeterName);
 
     /// <summary><c>asymcdc.client.hedges</c> by <c>outcome</c>: <c>sent</c>, <c>won</c> (answered first),
-    /// <c>withheld</c> (the budget was spent).</summary>
+    /// <c>withheld</c> (the budget was spent when it was due: it waits for the budget to refill).</summary>
     public static readonly Counter<long> Hedges = s_meter.CreateCounter<long>("asymcdc.client.hedges", "{call}",
         "Calls slower than the hedge delay, by outcome: sent again through another frontend, answered first by that copy, or withheld by the budget");
 

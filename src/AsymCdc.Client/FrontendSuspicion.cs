@@ -6,9 +6,13 @@ namespace AsymCdc.Client;
 /// The client's view of which frontend silos have stopped answering, from the answers it gets (each names its frontend,
 /// <c>Prediction.Frontend</c>). A frontend is suspected when a hedge overtook a call it had and it has answered no call
 /// at all since that call was sent: a live frontend under load answers other calls meanwhile, a dead or frozen one does
-/// not. A suspect is avoided for the probation, then tried again, and the calls still out through it are sent again at
-/// once (<see cref="NextSuspicion"/>): they too would wait for their deadline. Times are <see cref="System.Diagnostics.Stopwatch"/>
-/// timestamps, passed in, so the rule is a pure function of what happened when.
+/// not. A suspect is avoided for the probation, and the calls still out through it are sent again at once
+/// (<see cref="NextSuspicion"/>): they too would wait for their deadline. After the probation it is on trial, as a
+/// circuit breaker is half-open: one call goes through it (<see cref="TryTrial"/>) while the others still avoid it. An
+/// answer to a call sent since it was suspected clears it; the trial's hedge winning again starts a new probation; a
+/// trial period with neither (no slot of the client enters it any more) ends the suspicion. So a freeze longer than the
+/// probation costs one call per probation, not half of the calls sent after it. Times are
+/// <see cref="System.Diagnostics.Stopwatch"/> timestamps, passed in, so the rule is a pure function of what happened when.
 /// </summary>
 public sealed class FrontendSuspicion(TimeSpan probation)
 {
@@ -24,13 +28,19 @@ public sealed class FrontendSuspicion(TimeSpan probation)
     /// <summary>Times a frontend that was not suspected became suspected.</summary>
     public long Suspicions => Interlocked.Read(ref _suspicions);
 
-    /// <summary>A call through <paramref name="frontend"/> was answered at <paramref name="now"/>.</summary>
-    public void Answered(string frontend, long now)
+    /// <summary>A call sent at <paramref name="sent"/> through <paramref name="frontend"/> was answered at
+    /// <paramref name="now"/>; if it was sent since the frontend became suspected, the frontend is cleared.</summary>
+    public void Answered(string frontend, long sent, long now)
     {
         var state = _frontends.GetOrAdd(frontend, static _ => new Frontend());
         if (Volatile.Read(ref state.LastAnswer) < now)
         {
             Volatile.Write(ref state.LastAnswer, now);
+        }
+
+        if (Volatile.Read(ref state.SuspectedUntil) != long.MinValue && sent >= Volatile.Read(ref state.SuspectedAt))
+        {
+            Volatile.Write(ref state.SuspectedUntil, long.MinValue);
         }
     }
 
@@ -49,13 +59,18 @@ public sealed class FrontendSuspicion(TimeSpan probation)
             return SuspicionChange.None;
         }
 
+        var wasSuspected = IsSuspected(state, now);
+        if (!wasSuspected)
+        {
+            Volatile.Write(ref state.SuspectedAt, now);
+        }
+
         var ends = now + _probation;
-        var wasSuspected = Volatile.Read(ref state.SuspectedUntil) > now;
         Volatile.Write(ref state.SuspectedUntil, ends);
         var last = Volatile.Read(ref _lastSuspicionEnds);
-        while (last < ends)
+        while (last < ends + _probation)
         {
-            var seen = Interlocked.CompareExchange(ref _lastSuspicionEnds, ends, last);
+            var seen = Interlocked.CompareExchange(ref _lastSuspicionEnds, ends + _probation, last);
             if (seen == last)
             {
                 break;
@@ -74,19 +89,57 @@ public sealed class FrontendSuspicion(TimeSpan probation)
         return SuspicionChange.New;
     }
 
-    /// <summary>Whether any frontend is suspected at <paramref name="now"/> (one read: the common answer is no).</summary>
+    /// <summary>Whether any frontend may be suspected at <paramref name="now"/> (one read: the common answer is no; a yes
+    /// may be one already cleared).</summary>
     public bool Any(long now) => Volatile.Read(ref _lastSuspicionEnds) > now;
 
-    /// <summary>Whether calls should avoid <paramref name="frontend"/> at <paramref name="now"/>; an unknown one is not suspected.</summary>
+    /// <summary>Whether any frontend is suspected at <paramref name="now"/>, on probation or on trial.</summary>
+    public bool AnySuspected(long now) => Any(now) && _frontends.Values.Any(state => IsSuspected(state, now));
+
+    /// <summary>Whether calls should avoid <paramref name="frontend"/> at <paramref name="now"/> (on probation, or on
+    /// trial with its trial call taken); an unknown one is not suspected.</summary>
     public bool IsSuspected(string? frontend, long now) =>
-        frontend is not null && _frontends.TryGetValue(frontend, out var state) && Volatile.Read(ref state.SuspectedUntil) > now;
+        frontend is not null && _frontends.TryGetValue(frontend, out var state) && IsSuspected(state, now);
+
+    /// <summary>Whether the call about to go through <paramref name="frontend"/> is its trial: true once per probation,
+    /// for the first call that asks after it ended.</summary>
+    public bool TryTrial(string? frontend, long now)
+    {
+        if (frontend is null || !_frontends.TryGetValue(frontend, out var state))
+        {
+            return false;
+        }
+
+        var until = Volatile.Read(ref state.SuspectedUntil);
+        if (until == long.MinValue || now < until || now >= until + _probation)
+        {
+            return false;
+        }
+
+        var trial = Volatile.Read(ref state.TrialAfter);
+        return trial < until && Interlocked.CompareExchange(ref state.TrialAfter, until, trial) == trial;
+    }
+
+    private bool IsSuspected(Frontend state, long now)
+    {
+        var until = Volatile.Read(ref state.SuspectedUntil);
+        return until != long.MinValue && now < until + _probation;
+    }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private sealed class Frontend
     {
         public long LastAnswer = long.MinValue;
+
+        /// <summary>When the current suspicion began.</summary>
+        public long SuspectedAt = long.MinValue;
+
+        /// <summary>The end of its probation (MinValue: not suspected); it is on trial for one more probation after.</summary>
         public long SuspectedUntil = long.MinValue;
+
+        /// <summary>The probation end whose trial call has gone out.</summary>
+        public long TrialAfter = long.MinValue;
     }
 }
 
@@ -99,6 +152,6 @@ public enum SuspicionChange
     /// <summary>It became a suspect.</summary>
     New,
 
-    /// <summary>It was a suspect already; its probation starts again.</summary>
+    /// <summary>It was a suspect already (on probation or on trial); its probation starts again.</summary>
     Extended,
 }

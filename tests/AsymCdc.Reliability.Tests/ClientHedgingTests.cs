@@ -39,6 +39,22 @@ public sealed class ClientHedgingTests
     }
 
     [Fact]
+    public void The_refill_signal_completes_when_a_call_earns_the_next_hedge()
+    {
+        var budget = new HedgeBudget(fraction: 0.5, burst: 1);
+        Assert.True(budget.Refilled.IsCompleted); // it can pay now
+        Assert.True(budget.TrySpend());
+
+        var refilled = budget.Refilled;
+        budget.Earn();
+        Assert.False(refilled.IsCompleted); // one token of the two a hedge costs
+        budget.Earn();
+        Assert.True(refilled.IsCompleted);
+        Assert.True(budget.TrySpend());
+        Assert.False(budget.Refilled.IsCompleted); // spent again: a new wait
+    }
+
+    [Fact]
     public void Spending_from_many_threads_never_overdraws()
     {
         var budget = new HedgeBudget(fraction: 0.1, burst: 100);
@@ -86,15 +102,57 @@ public sealed class ClientHedgingTests
     {
         var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
         var t0 = 100 * Second;
-        suspicion.Answered("a", t0);
+        suspicion.Answered("a", sent: t0 - 1, now: t0);
 
         Assert.Equal(SuspicionChange.New, suspicion.HedgeWon("a", sent: t0 + 1, now: t0 + Second / 50));
 
         Assert.True(suspicion.Any(t0 + Second / 2));
         Assert.True(suspicion.IsSuspected("a", t0 + Second / 2));
         Assert.False(suspicion.IsSuspected("b", t0 + Second / 2));
-        Assert.False(suspicion.IsSuspected("a", t0 + 2 * Second));
-        Assert.False(suspicion.Any(t0 + 2 * Second));
+        // After the probation it is on trial for one more; with no trial call in that time the suspicion ends.
+        Assert.True(suspicion.IsSuspected("a", t0 + 2 * Second));
+        Assert.False(suspicion.IsSuspected("a", t0 + 3 * Second));
+        Assert.False(suspicion.Any(t0 + 3 * Second));
+        Assert.Equal(1, suspicion.Suspicions);
+    }
+
+    [Fact]
+    public void After_the_probation_one_call_tries_the_suspect_and_an_answer_to_it_clears_it()
+    {
+        var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
+        var t0 = 100 * Second;
+        Assert.Equal(SuspicionChange.New, suspicion.HedgeWon("a", sent: t0, now: t0 + 1));
+        Assert.False(suspicion.TryTrial("a", t0 + Second / 2)); // on probation: no trial
+
+        var trial = t0 + Second + Second / 10;
+        Assert.True(suspicion.TryTrial("a", trial));
+        Assert.False(suspicion.TryTrial("a", trial + 1)); // one trial per probation
+        Assert.True(suspicion.IsSuspected("a", trial + 1)); // the other calls still avoid it
+
+        // A late answer to a call sent before the suspicion (a thawed backlog, a buffered reply) proves nothing.
+        suspicion.Answered("a", sent: t0 - 1, now: trial + 2);
+        Assert.True(suspicion.IsSuspected("a", trial + 3));
+
+        suspicion.Answered("a", sent: trial, now: trial + Second / 100);
+        Assert.False(suspicion.IsSuspected("a", trial + Second / 50));
+        Assert.False(suspicion.AnySuspected(trial + Second / 50));
+        Assert.Equal(1, suspicion.Suspicions);
+    }
+
+    [Fact]
+    public void A_trial_overtaken_by_its_hedge_starts_a_new_probation_without_a_new_suspicion()
+    {
+        var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
+        var t0 = 100 * Second;
+        suspicion.HedgeWon("a", sent: t0, now: t0 + 1);
+        var trial = t0 + Second + Second / 10;
+        Assert.True(suspicion.TryTrial("a", trial));
+        var signal = suspicion.NextSuspicion;
+
+        Assert.Equal(SuspicionChange.Extended, suspicion.HedgeWon("a", sent: trial, now: trial + Second / 20));
+        Assert.False(signal.IsCompleted); // its calls out were sent again at the first suspicion; only the trial went since
+        Assert.False(suspicion.TryTrial("a", trial + Second / 2)); // on probation again
+        Assert.True(suspicion.TryTrial("a", trial + Second + Second / 10)); // the next trial
         Assert.Equal(1, suspicion.Suspicions);
     }
 
@@ -122,7 +180,7 @@ public sealed class ClientHedgingTests
     {
         var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
         var sent = 100 * Second;
-        suspicion.Answered("a", sent + Second / 100);
+        suspicion.Answered("a", sent: sent - Second / 100, now: sent + Second / 100);
 
         Assert.Equal(SuspicionChange.None, suspicion.HedgeWon("a", sent, now: sent + Second / 50));
         Assert.False(suspicion.Any(sent + Second / 50));

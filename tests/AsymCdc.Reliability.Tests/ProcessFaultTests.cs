@@ -145,27 +145,7 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
         await using var connection = await ClusterConnection.ConnectAsync(Cluster.State, ClusterConnection.DefaultResponseTimeout,
             hedging: new ClientHedging());
         var client = connection.Predictions;
-        // It learns which frontend each key enters and its latencies; 36 batches of 16 fill its latency window (512) past
-        // the first batch's, which paid for connecting, so the hedge delay is the warm p99.
-        // A cold cluster's first answers may be slow enough that a hedge overtakes one and a frontend is suspected while
-        // the client learns; it learns on until it suspects neither, so that the freeze's suspicion is a new one.
-        var learned = new List<Prediction>();
-        // Learn until the client trusts both frontends, its hedge delay reflects a warm cluster and its budget is full again:
-        // every second copy comes out of the hedging budget, so a delay learned on cold answers (650 ms once, in a clean
-        // clone's first run) leaves more calls stuck on the frozen frontend than the budget can resend before the deadline,
-        // and so does a budget the cold calls' hedges spent (1 hedge and 2 resends withheld once, under the full suite's load).
-        var hedging = client.Hedging!;
-        for (var batch = 0;
-             batch < 36 || ((client.SuspectsAFrontend || client.HedgeDelay > WarmHedgeDelay || client.HedgesAvailable < hedging.Burst) && batch < 400);
-             batch++)
-        {
-            learned.AddRange(await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
-                client.PredictAsync(TestEnvironment.Image(i), ServingMode.AsymCdcCompact, Deadline))));
-        }
-
-        Assert.False(client.SuspectsAFrontend, $"the client still suspects a frontend after {learned.Count} calls to a running cluster");
-        Assert.True(client.HedgesAvailable == hedging.Burst, $"the budget holds {client.HedgesAvailable} of {hedging.Burst} copies after {learned.Count} calls");
-        Assert.Equal(2, learned.Select(p => p.Frontend).Distinct().Count());
+        await LearnAsync(client);
         var before = client.Counters;
         var live = Cluster.Silo("frontend-1");
         var delay = client.HedgeDelay;
@@ -211,6 +191,72 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
         Assert.True(counted.GetValueOrDefault("asymcdc.client.frontend_suspicions") > 0, string.Join(", ", counted));
         Assert.True(counted.GetValueOrDefault("asymcdc.client.hedges/won") > 0, string.Join(", ", counted));
         // Thawed, it serves again (its calls were held, not lost).
+        await AssertServesAsync(10);
+    }
+
+    /// <summary>
+    /// Calls a running cluster through a fresh hedging client until it trusts both frontends, its hedge delay reflects a
+    /// warm cluster and its budget is full again, so that a freeze that follows meets a client in its steady state.
+    /// </summary>
+    private static async Task LearnAsync(AsymCdcClient client)
+    {
+        // It learns which frontend each key enters and its latencies; 36 batches of 16 fill its latency window (512) past
+        // the first batch's, which paid for connecting, so the hedge delay is the warm p99.
+        // A cold cluster's first answers may be slow enough that a hedge overtakes one and a frontend is suspected while
+        // the client learns; it learns on until it suspects neither, so that the freeze's suspicion is a new one.
+        // Every second copy comes out of the budget, so a delay learned on cold answers (650 ms once, in a clean clone's
+        // first run) leaves more calls stuck on the frozen frontend than the budget can resend before the deadline, and
+        // so does a budget the cold calls' hedges spent (1 hedge and 2 resends withheld once, under the full suite's load).
+        var hedging = client.Hedging!;
+        var learned = new List<Prediction>();
+        for (var batch = 0;
+             batch < 36 || ((client.SuspectsAFrontend || client.HedgeDelay > WarmHedgeDelay || client.HedgesAvailable < hedging.Burst) && batch < 400);
+             batch++)
+        {
+            learned.AddRange(await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+                client.PredictAsync(TestEnvironment.Image(i), ServingMode.AsymCdcCompact, Deadline))));
+        }
+
+        Assert.False(client.SuspectsAFrontend, $"the client still suspects a frontend after {learned.Count} calls to a running cluster");
+        Assert.True(client.HedgesAvailable == hedging.Burst, $"the budget holds {client.HedgesAvailable} of {hedging.Burst} copies after {learned.Count} calls");
+        Assert.Equal(2, learned.Select(p => p.Frontend).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_hedging_client_whose_budget_is_spent_gets_every_answer_while_a_frontend_is_frozen()
+    {
+        // A budget of one copy at once stands in for one the client's hedges have just spent. The calls stuck on the
+        // frozen frontend beyond the first do not wait for their deadline: their copies wait for the budget, which the
+        // client's new calls refill (one copy per 20 calls; the new calls avoid the suspect).
+        await using var connection = await ClusterConnection.ConnectAsync(Cluster.State, ClusterConnection.DefaultResponseTimeout,
+            hedging: new ClientHedging { Burst = 1 });
+        var client = connection.Predictions;
+        await LearnAsync(client);
+        var before = client.Counters;
+        Cluster.Freeze("frontend-0");
+        var calls = new List<Task<Prediction>>();
+        try
+        {
+            // The load's schedule, not a synchronisation: 8 calls at once, about half of them into the frozen frontend, more
+            // than one copy can rescue; then 300 calls 5 ms apart, which earn 15 copies.
+            calls.AddRange(Enumerable.Range(0, 8).Select(i => client.PredictAsync(TestEnvironment.Image(i), ServingMode.AsymCdcCompact, Deadline)));
+            for (var i = 0; i < 300; i++)
+            {
+                calls.Add(client.PredictAsync(TestEnvironment.Image(i), ServingMode.AsymCdcCompact, Deadline));
+                await Task.Delay(5);
+            }
+
+            await Task.WhenAll(calls).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+        finally
+        {
+            Cluster.Thaw("frontend-0");
+        }
+
+        var failed = calls.Where(c => !c.IsCompletedSuccessfully).Select(c => c.Exception!.GetBaseException().Message).ToList();
+        var during = client.Counters - before;
+        Assert.True(failed.Count == 0, $"{failed.Count} of {calls.Count} calls failed (during the freeze: {during}): {failed.FirstOrDefault()}");
+        Assert.True(during.HedgesWithheld > 0, $"the budget refused no copy, so none waited for it ({during})");
         await AssertServesAsync(10);
     }
 
