@@ -162,9 +162,8 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
             counted.AddOrUpdate(instrument.Name + string.Concat(tags.ToArray().Select(t => $"/{t.Value}")), value, (_, sum) => sum + value));
         listener.Start();
-        Cluster.Freeze("frontend-0");
         var calls = new List<Task<Prediction>>();
-        try
+        var failed = await WhileFrontendFrozenAsync(calls, async () =>
         {
             for (var i = 0; i < 64; i++)
             {
@@ -172,15 +171,7 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
                 calls.Add(client.PredictAsync(TestEnvironment.Image(i), ServingMode.AsymCdcCompact, Deadline));
                 await Task.Delay(10);
             }
-
-            await Task.WhenAll(calls).ContinueWith(static _ => { }, TaskScheduler.Default);
-        }
-        finally
-        {
-            Cluster.Thaw("frontend-0");
-        }
-
-        var failed = calls.Where(c => !c.IsCompletedSuccessfully).Select(c => c.Exception!.GetBaseException().Message).ToList();
+        });
         var during = client.Counters - before;
         Assert.True(failed.Count == 0, $"{failed.Count} of 64 calls failed (during the freeze: {during}; hedge delay {delay?.TotalMilliseconds:0.0} ms "
             + $"at its start, {client.HedgeDelay?.TotalMilliseconds:0.0} ms at its end): {failed.FirstOrDefault()}");
@@ -192,6 +183,24 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
         Assert.True(counted.GetValueOrDefault("asymcdc.client.hedges/won") > 0, string.Join(", ", counted));
         // Thawed, it serves again (its calls were held, not lost).
         await AssertServesAsync(10);
+    }
+
+    /// <summary>SIGSTOPs frontend-0 while <paramref name="send"/> adds calls to <paramref name="calls"/>, waits for every
+    /// call to end, then SIGCONTs it; returns the failed calls' errors.</summary>
+    private async Task<List<string>> WhileFrontendFrozenAsync(List<Task<Prediction>> calls, Func<Task> send)
+    {
+        Cluster.Freeze("frontend-0");
+        try
+        {
+            await send();
+            await Task.WhenAll(calls).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+        finally
+        {
+            Cluster.Thaw("frontend-0");
+        }
+
+        return calls.Where(c => !c.IsCompletedSuccessfully).Select(c => c.Exception!.GetBaseException().Message).ToList();
     }
 
     /// <summary>
@@ -233,9 +242,8 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
         var client = connection.Predictions;
         await LearnAsync(client);
         var before = client.Counters;
-        Cluster.Freeze("frontend-0");
         var calls = new List<Task<Prediction>>();
-        try
+        var failed = await WhileFrontendFrozenAsync(calls, async () =>
         {
             // The load's schedule, not a synchronisation: 8 calls at once, about half of them into the frozen frontend, more
             // than one copy can rescue; then 300 calls 5 ms apart, which earn 15 copies.
@@ -245,15 +253,7 @@ public sealed class ProcessFaultTests(ProcessClusterFixture fixture)
                 calls.Add(client.PredictAsync(TestEnvironment.Image(i), ServingMode.AsymCdcCompact, Deadline));
                 await Task.Delay(5);
             }
-
-            await Task.WhenAll(calls).ContinueWith(static _ => { }, TaskScheduler.Default);
-        }
-        finally
-        {
-            Cluster.Thaw("frontend-0");
-        }
-
-        var failed = calls.Where(c => !c.IsCompletedSuccessfully).Select(c => c.Exception!.GetBaseException().Message).ToList();
+        });
         var during = client.Counters - before;
         Assert.True(failed.Count == 0, $"{failed.Count} of {calls.Count} calls failed (during the freeze: {during}): {failed.FirstOrDefault()}");
         Assert.True(during.HedgesWithheld > 0, $"the budget refused no copy, so none waited for it ({during})");
