@@ -582,6 +582,13 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
         // through its own slot, which the Orleans client now routes through a live gateway.
         void Second(SecondCopy kind)
         {
+            if (Stopwatch.GetElapsedTime(started) >= timeout)
+            {
+                deferred = SecondCopy.None; // too late for any copy: the budget keeps its copies for calls that can use them
+                refilled = null;
+                return;
+            }
+
             if (!_budget.TrySpend())
             {
                 if (deferred != kind)
