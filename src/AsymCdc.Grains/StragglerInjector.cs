@@ -27,12 +27,26 @@ public sealed class StragglerInjector
         _random = new Random(unchecked((options.Seed * 7919) + siloSalt));
     }
 
+    /// <summary>How long until the next period of a periodic slowdown begins (its slow stretch first), on the clock every
+    /// injector in this process shares: a benchmark starts each mode's measured run there, so that every mode meets the
+    /// same slow stretches.</summary>
+    public static TimeSpan UntilNextPeriod(TimeSpan period) => UntilNextPeriod(System.Diagnostics.Stopwatch.GetElapsedTime(s_start), period);
+
+    /// <summary><see cref="UntilNextPeriod(TimeSpan)"/> at <paramref name="elapsed"/> on that clock: in (0, period].</summary>
+    public static TimeSpan UntilNextPeriod(TimeSpan elapsed, TimeSpan period) =>
+        TimeSpan.FromTicks(period.Ticks - (elapsed.Ticks % period.Ticks));
+
+    /// <summary>Whether a periodic slowdown is in its slow stretch (the first <paramref name="slowFor"/> of every
+    /// <paramref name="period"/>) at <paramref name="elapsed"/> on that clock.</summary>
+    public static bool InSlowStretch(TimeSpan elapsed, TimeSpan slowFor, TimeSpan period) =>
+        elapsed.Ticks % period.Ticks < slowFor.Ticks;
+
     /// <summary>The delay to inject before this call; <see cref="TimeSpan.Zero"/> for a normal call.</summary>
     public TimeSpan NextDelay()
     {
         var delay = _options.SiloSlowdown;
         if (delay > TimeSpan.Zero && _options.SiloSlowdownPeriod is { } period && period > TimeSpan.Zero
-            && TimeSpan.FromTicks(System.Diagnostics.Stopwatch.GetElapsedTime(s_start).Ticks % period.Ticks) >= (_options.SiloSlowdownFor ?? period))
+            && !InSlowStretch(System.Diagnostics.Stopwatch.GetElapsedTime(s_start), _options.SiloSlowdownFor ?? period, period))
         {
             delay = TimeSpan.Zero;
         }

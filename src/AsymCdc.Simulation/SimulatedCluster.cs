@@ -32,6 +32,7 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
     private readonly Queue<Action> _waitingForCore = new();
     private readonly Dictionary<string, double> _decodeMs;
     private readonly long _stragglerDelay;
+    private readonly long? _slowDelay;
     private readonly long _detection;
     private int[] _view;
     private int _freeCores;
@@ -50,6 +51,7 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
         _freeCores = config.Service.SharedCores;
         _decodeMs = new Dictionary<string, double>(config.Service.DecodeMs);
         _stragglerDelay = TimeSpan.FromMilliseconds(config.Faults.StragglerDelayMs ?? config.Faults.StragglerDelayMedians * service.MedianMs).Ticks;
+        _slowDelay = config.Faults.SlowDelayMedians is { } medians ? TimeSpan.FromMilliseconds(medians * service.MedianMs).Ticks : null;
         _detection = TimeSpan.FromMilliseconds(config.Faults.DetectionMs).Ticks;
         if (config.Policy.SlowWorkerFactor > 0)
         {
@@ -289,15 +291,20 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
 
     private void Answer(Worker worker, WorkerDispatch<int, SimulatedAnswer>[] batch)
     {
+        var slowDelay = _slowDelay is { } ticks && worker.Id < _config.Faults.SlowNodes
+            && InWindow(_config.Faults.SlowSeconds, _config.Faults.SlowPeriodSeconds) ? ticks : 0;
         foreach (var call in batch)
         {
             if (!worker.Alive)
             {
                 FailAtDetection(worker, call);
+                continue;
             }
-            else if (_config.Faults.StragglerRate > 0 && _stragglerDraws.NextDouble() < _config.Faults.StragglerRate)
+
+            var late = slowDelay + (_config.Faults.StragglerRate > 0 && _stragglerDraws.NextDouble() < _config.Faults.StragglerRate ? _stragglerDelay : 0);
+            if (late > 0)
             {
-                _time.At(_time.Now + _stragglerDelay, static c => ((WorkerDispatch<int, SimulatedAnswer>)c!).Complete(SimulatedAnswer.Instance), call);
+                _time.At(_time.Now + late, static c => ((WorkerDispatch<int, SimulatedAnswer>)c!).Complete(SimulatedAnswer.Instance), call);
             }
             else
             {
@@ -311,7 +318,7 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
     {
         var f = _config.Faults;
         var factor = 1.0;
-        if (id < f.SlowNodes && InWindow(f.SlowSeconds, f.SlowPeriodSeconds))
+        if (id < f.SlowNodes && f.SlowDelayMedians is null && InWindow(f.SlowSeconds, f.SlowPeriodSeconds))
         {
             factor *= f.SlowFactor;
         }

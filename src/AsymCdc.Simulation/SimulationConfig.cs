@@ -198,10 +198,16 @@ public sealed record FaultModel
     [JsonPropertyName("straggler_delay_ms")] public double? StragglerDelayMs { get; init; }
 
     /// <summary>Slow nodes: this many workers run <see cref="SlowFactor"/> times slower for <see cref="SlowSeconds"/>
-    /// of every <see cref="SlowPeriodSeconds"/> (a period of 0: for the whole run).</summary>
+    /// of every <see cref="SlowPeriodSeconds"/> (a period of 0: for the whole run): each call holds the worker that much
+    /// longer, so its throughput falls and its queue grows (a throttled or oversubscribed node).</summary>
     [JsonPropertyName("slow_nodes")] public int SlowNodes { get; init; }
 
     [JsonPropertyName("slow_factor")] public double SlowFactor { get; init; } = 10;
+
+    /// <summary>When set, the slow nodes are slow in latency only: in their window each of their answers arrives this
+    /// many median service times late, a delay that holds no worker (a slow link; the bench's <c>--slow-silo</c>
+    /// scenarios), and <see cref="SlowFactor"/> does not apply.</summary>
+    [JsonPropertyName("slow_delay_medians")] public double? SlowDelayMedians { get; init; }
 
     [JsonPropertyName("slow_s")] public double SlowSeconds { get; init; }
 
@@ -233,6 +239,11 @@ public sealed record FaultModel
         if (StragglerRate is < 0 or > 1 || double.IsNaN(StragglerRate))
         {
             return $"faults.straggler_rate is {StragglerRate}; it must be in [0, 1]";
+        }
+
+        if (SlowDelayMedians is < 0 || (SlowDelayMedians is { } d && double.IsNaN(d)))
+        {
+            return $"faults.slow_delay_medians is {SlowDelayMedians}; it must be at least 0";
         }
 
         if (SlowNodes < 0 || SlowNodes > workers || Deaths < 0 || Deaths >= workers)

@@ -41,6 +41,21 @@ public sealed class PureLogicTests
     }
 
     [Fact]
+    public void A_periodic_slowdown_is_slow_first_and_the_next_period_is_where_a_run_starts_to_meet_it_whole()
+    {
+        var (slowFor, period) = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(6));
+        Assert.True(StragglerInjector.InSlowStretch(TimeSpan.FromSeconds(12), slowFor, period));
+        Assert.True(StragglerInjector.InSlowStretch(TimeSpan.FromSeconds(13.9), slowFor, period));
+        Assert.False(StragglerInjector.InSlowStretch(TimeSpan.FromSeconds(14), slowFor, period));
+        Assert.False(StragglerInjector.InSlowStretch(TimeSpan.FromSeconds(17.9), slowFor, period));
+
+        Assert.Equal(TimeSpan.FromSeconds(4.5), StragglerInjector.UntilNextPeriod(TimeSpan.FromSeconds(13.5), period));
+        Assert.Equal(period, StragglerInjector.UntilNextPeriod(TimeSpan.FromSeconds(12), period));
+        var next = TimeSpan.FromSeconds(13.5) + StragglerInjector.UntilNextPeriod(TimeSpan.FromSeconds(13.5), period);
+        Assert.True(StragglerInjector.InSlowStretch(next, slowFor, period));
+    }
+
+    [Fact]
     public void The_hedging_percentile_follows_the_observed_latencies()
     {
         var window = new LatencyWindow(0.95);

@@ -24,6 +24,28 @@ public class SimulatorTests
     }
 
     [Fact]
+    public void A_slow_node_slow_in_latency_only_delays_its_answers_without_building_a_queue()
+    {
+        // Every worker slow, the detector off, so each answer shows what the fault does to it.
+        var faultless = Small(stragglers: 0) with { Modes = ["none"], Policy = Small().Policy with { SlowWorkerFactor = 0 } };
+        var latency = faultless with { Faults = new FaultModel { SlowNodes = 20, SlowDelayMedians = 20 } };
+        var throughput = faultless with { Faults = new FaultModel { SlowNodes = 20, SlowFactor = 20 } };
+
+        var before = new Simulator(faultless).Run();
+        var late = new Simulator(latency).Run();
+        var slow = new Simulator(throughput).Run();
+
+        var delay = 20 * late.Config.MedianServiceMs;
+        var (b, l, t) = (before.Results.Single(), late.Results.Single(), slow.Results.Single());
+        // Each answer is the delay later, and no later: the delay holds no worker, so nothing queues behind it.
+        Assert.InRange(l.P50Ms - b.P50Ms, 0.99 * delay, 1.01 * delay);
+        Assert.InRange(l.P999Ms - b.P999Ms, 0.99 * delay, 1.01 * delay);
+        // Slowed 20x in throughput instead, each batch holds its worker 20x as long and the calls behind it queue.
+        Assert.True(t.P999Ms > 1.5 * l.P999Ms, $"throughput-slow p99.9 {t.P999Ms} ms against latency-slow {l.P999Ms} ms");
+        Assert.Contains("slow_delay_medians", new SimulationConfig { Faults = new FaultModel { SlowDelayMedians = -1 } }.Problem(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_mode_answers_every_query_and_the_coded_modes_rebuild_about_the_stragglers()
     {
         var report = new Simulator(Small()).Run();

@@ -109,6 +109,13 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
             foreach (var mode in modes)
             {
                 var name = mode.ToName();
+                if (slow is { Period: var period } && period > TimeSpan.Zero)
+                {
+                    // Modes run one after another while the slow node keeps its own clock: each mode's run starts where a
+                    // slow stretch does, so that every mode meets the same slow stretches at the same points of the trace.
+                    await Task.Delay(AsymCdc.Grains.StragglerInjector.UntilNextPeriod(period), cancellationToken);
+                }
+
                 var onQuery = OnCell?.Invoke($"{scenario} {name}", options.Queries);
                 var before = counter.Calls(name);
                 var decodesBefore = counter.DecodeTimes(name).Count;
