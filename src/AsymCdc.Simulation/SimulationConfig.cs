@@ -49,18 +49,11 @@ public sealed record SimulationConfig
 
     [JsonPropertyName("policy")] public PolicyModel Policy { get; init; } = new();
 
-    /// <summary>The group size and coded mode <c>auto</c> codes with here, by the product's rule (AutoCoding.ChooseGroup)
-    /// over <see cref="Agreement"/>, which holds at <see cref="K"/> (at another k the simulator knows no agreement: the
-    /// compact decoder stays eligible, ParM does not); every decoder is deployed in the simulator. Coder null: it only
-    /// hedges.</summary>
-    public (int K, string? Coder) AutoGroup()
-    {
-        var (k, coder, _) = AutoChoice();
-        return (k, coder);
-    }
-
-    /// <summary><see cref="AutoGroup"/> with the reason, as the grain gets it (null where no k fits the budget).</summary>
-    internal (int K, string? Coder, string? Why) AutoChoice() =>
+    /// <summary>The group size and coded mode <c>auto</c> codes with here, and why, by the product's rule
+    /// (AutoCoding.ChooseGroup, as the grain applies it) over <see cref="Agreement"/>, which holds at <see cref="K"/> (at
+    /// another k the simulator knows no agreement: the compact decoder stays eligible, ParM does not); every decoder is
+    /// deployed in the simulator. Coder null: it only hedges; Why is then null where no k fits the budget.</summary>
+    public (int K, string? Coder, string? Why) AutoGroup() =>
         AsymCdc.Serving.AutoCoding.ChooseGroup(K, RedundancyBudget, AsymCdc.Serving.AutoCoding.MaxGroup, g =>
             [
                 new(AsymCdc.Serving.AutoCoding.Parm, null, g == K && Agreement.TryGetValue(AsymCdc.Serving.AutoCoding.Parm, out var parm) ? parm : null),

@@ -76,7 +76,7 @@ public sealed class Simulator(SimulationConfig config)
     private ScenarioResult RunCell(string mode, double load, double rate, ServiceTimes service, Action<long> progress)
     {
         var time = new VirtualTime();
-        var (autoK, autoCoder, autoWhy) = mode == "auto" ? config.AutoChoice() : (config.K, null, null);
+        var (autoK, autoCoder, autoWhy) = mode == "auto" ? config.AutoGroup() : (config.K, null, null);
         var cluster = new SimulatedCluster(time, config, service, config.Seed) { Mode = mode, AutoCoder = autoCoder ?? AsymCdc.Serving.AutoCoding.Compact };
         var policy = config.Policy;
         var deadline = TimeSpan.FromMilliseconds(policy.StragglerDeadlineMs ?? policy.StragglerDeadlineMedians * service.MedianMs);

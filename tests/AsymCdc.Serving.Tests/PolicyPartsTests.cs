@@ -367,12 +367,12 @@ public class AutoCodingTests
         };
 
         var four = AutoCoding.ChooseGroup(2, 0.25, 4, g => AutoCoding.Options(wide, g), 0.85);
-        var tooFewWorkers = AutoCoding.ChooseGroup(2, 0.25, 3, g => AutoCoding.Options(wide, g), 0.85);
+        var boundBelowFour = AutoCoding.ChooseGroup(2, 0.25, 3, g => AutoCoding.Options(wide, g), 0.85);
 
         // parm at 4 has no parity model; the compact decoder for 4 records no agreement, so it is eligible.
         Assert.Equal((4, AutoCoding.Compact), (four.K, four.Coder));
         Assert.EndsWith("at k = 4, the smallest group whose 1/4 extra calls per query fit the redundancy budget 0.25", four.Why);
-        Assert.Equal((2, null, null), tooFewWorkers); // auto's own budget check says why it only hedges
+        Assert.Equal((2, null, null), boundBelowFour); // auto's own budget check says why it only hedges
     }
 
     [Fact]

@@ -92,6 +92,12 @@ public class SimulatorTests
         Assert.True(compact.Reconstructed > 0);
     }
 
+    private static (int K, string? Coder) KAndCoder(SimulationConfig config)
+    {
+        var (k, coder, _) = config.AutoGroup();
+        return (k, coder);
+    }
+
     [Fact]
     public void Auto_codes_with_parm_where_its_agreement_reaches_the_floor_and_with_the_compact_decoder_where_not()
     {
@@ -101,9 +107,9 @@ public class SimulatorTests
         var withParm = new Simulator(config).Run().Results.Single();
         var withCompact = new Simulator(strict).Run().Results.Single();
 
-        Assert.Equal((2, "parm"), config.AutoGroup());
-        Assert.Equal((2, "asymcdc-compact"), strict.AutoGroup());
-        Assert.Equal((4, "asymcdc-compact"), (config with { RedundancyBudget = 0.25 }).AutoGroup()); // 1/2 is over 0.25
+        Assert.Equal((2, "parm"), KAndCoder(config));
+        Assert.Equal((2, "asymcdc-compact"), KAndCoder(strict));
+        Assert.Equal((4, "asymcdc-compact"), KAndCoder(config with { RedundancyBudget = 0.25 })); // 1/2 is over 0.25
         // Each rebuild takes its coder's decode time (decode_ms: parm 0.03, asymcdc-compact 0.27), and at least that.
         Assert.InRange(withParm.DecodeP50Ms!.Value, config.Service.DecodeMs["parm"], config.Service.DecodeMs["asymcdc-compact"] - 0.01);
         Assert.True(withCompact.DecodeP50Ms >= config.Service.DecodeMs["asymcdc-compact"], $"compact decode p50 {withCompact.DecodeP50Ms}");
