@@ -46,6 +46,28 @@ public class SimulatorTests
     }
 
     [Fact]
+    public void Background_load_slows_its_share_of_the_workers_together_inside_its_window_only()
+    {
+        // `none` with the detector off: each answer shows whether its worker was slowed. 5,000 queries take about 1.1 s.
+        var faultless = Small(stragglers: 0) with { Modes = ["none"], Policy = Small().Policy with { SlowWorkerFactor = 0 } };
+        FaultModel Background(double seconds, double period) => new()
+        {
+            BackgroundFraction = 0.25, BackgroundFactor = 5, BackgroundSeconds = seconds, BackgroundPeriodSeconds = period,
+        };
+
+        var before = new Simulator(faultless).Run().Results.Single();
+        // The window opens half a period in: [0.5 s, 1 s) of a 1 s period, about half of the run.
+        var during = new Simulator(faultless with { Faults = Background(0.5, 1) }).Run().Results.Single();
+        // A 100 s period's window opens at 50 s, after the run.
+        var outside = new Simulator(faultless with { Faults = Background(0.5, 100) }).Run().Results.Single();
+
+        // A quarter of the workers for half the time: about 12% of the answers 5x slow, so the median stays and p99 moves.
+        Assert.InRange(during.P50Ms, 0.95 * before.P50Ms, 1.05 * before.P50Ms);
+        Assert.True(during.P99Ms > 3 * before.P99Ms, $"p99 {during.P99Ms} ms under background load against {before.P99Ms} ms without");
+        Assert.Equal((before.P50Ms, before.P99Ms, before.P999Ms), (outside.P50Ms, outside.P99Ms, outside.P999Ms));
+    }
+
+    [Fact]
     public void Every_mode_answers_every_query_and_the_coded_modes_rebuild_about_the_stragglers()
     {
         var report = new Simulator(Small()).Run();
