@@ -205,6 +205,19 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
     }
 
     [Theory]
+    [MemberData(nameof(Autoscaled))]
+    public void Workers_scale_at_the_same_pace_whichever_way_the_cluster_is_deployed(string overlay)
+    {
+        var reference = Assert.Single(overlays["gpu"].OfKind("HorizontalPodAutoscaler"))["spec"]!["behavior"]!;
+        var behavior = Assert.Single(overlays[overlay].OfKind("HorizontalPodAutoscaler"))["spec"]!["behavior"];
+
+        Assert.True(JsonNode.DeepEquals(reference, behavior), $"{overlay}: HPA behavior {behavior?.ToJsonString()} is not k8s/base's {reference.ToJsonString()}");
+        // Both directions are rate-limited: without policies Kubernetes adds or removes up to every worker each 15 s.
+        Assert.NotEmpty(reference["scaleUp"]!["policies"]!.AsArray());
+        Assert.NotEmpty(reference["scaleDown"]!["policies"]!.AsArray());
+    }
+
+    [Theory]
     [MemberData(nameof(Overlays))]
     public void Gateway_http_and_grpc_services_reach_the_frontends(string overlay)
     {
