@@ -212,7 +212,7 @@ public sealed partial class RenderedManifestTests(OverlayFixture overlays) : ICl
         var behavior = Assert.Single(overlays[overlay].OfKind("HorizontalPodAutoscaler"))["spec"]!["behavior"];
 
         Assert.True(JsonNode.DeepEquals(reference, behavior), $"{overlay}: HPA behavior {behavior?.ToJsonString()} is not k8s/base's {reference.ToJsonString()}");
-        // Both directions are rate-limited: without policies Kubernetes adds or removes up to every worker each 15 s.
+        // Both directions are rate-limited: Kubernetes' default policies add 100% (or 4 pods) and remove 100% every 15 s.
         Assert.NotEmpty(reference["scaleUp"]!["policies"]!.AsArray());
         Assert.NotEmpty(reference["scaleDown"]!["policies"]!.AsArray());
     }
