@@ -62,20 +62,22 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     /// <see cref="PredictionException"/> when the silo is or becomes a suspect. Its outcome feeds the detector: a
     /// message rejection about that silo (a <see cref="SiloUnavailableException"/>, or an
     /// <see cref="OrleansMessageRejectionException"/> that names it: connection refused) makes it a suspect, an answer
-    /// clears it.
+    /// to a call sent since clears it (<see cref="Answered"/>).
     /// </summary>
     public async Task<T> Watch<T>(SiloAddress silo, Task<T> call)
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(call);
+        var sent = time.GetTimestamp();
         if (!call.IsCompleted)
         {
             var unreachable = WhenUnreachable(silo);
             if (await Task.WhenAny(call, unreachable) != call)
             {
-                // The call goes on without us: note its outcome (a late answer clears the suspicion) and observe a failure.
-                _ = call.ContinueWith((t, state) => Observe(((WorkerSuspicion, SiloAddress))state!, t), (this, silo),
-                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                // The call goes on without us: observe a failure. Its late answer clears nothing: it was sent before
+                // the suspicion that released it.
+                _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 throw UnreachableError(silo);
             }
         }
@@ -83,7 +85,7 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
         try
         {
             var answer = await call;
-            Answered(silo);
+            Answered(silo, sent);
             return answer;
         }
         catch (OrleansMessageRejectionException e) when (IsAbout(e, silo))
@@ -121,12 +123,18 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
         }
     }
 
-    /// <summary>An answer came from <paramref name="silo"/>: it is reachable, and its strikes are forgotten.</summary>
-    public void Answered(SiloAddress silo)
+    /// <summary>
+    /// An answer came from <paramref name="silo"/> to a call sent at <paramref name="sentAt"/> (a timestamp of this
+    /// detector's clock): it takes calls, and its strikes are forgotten — unless the call was sent before the suspicion
+    /// began. A backlog answered after a refusal (a leaving silo finishing its calls, a frozen one thawing) says
+    /// nothing about new calls; those decide once its probation is over (as the client's <c>FrontendSuspicion</c>).
+    /// </summary>
+    public void Answered(SiloAddress silo, long sentAt)
     {
-        if (!_suspicions.IsEmpty)
+        if (!_suspicions.IsEmpty && _suspicions.TryGetValue(silo, out var suspicion) && sentAt >= suspicion.Since)
         {
-            _suspicions.TryRemove(silo, out _);
+            // Only this suspicion: one renewed meanwhile by a newer refusal stays.
+            _suspicions.TryRemove(KeyValuePair.Create(silo, suspicion));
         }
     }
 
@@ -145,18 +153,6 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     public IEnumerable<SiloAddress> Known => _suspicions.Keys.Union(_unreachable.Keys);
 
     private bool IsOn(Suspicion suspicion) => time.GetElapsedTime(suspicion.Since) < ProbationAfter(suspicion.Strikes);
-
-    private static void Observe((WorkerSuspicion Detector, SiloAddress Silo) state, Task call)
-    {
-        if (call.IsCompletedSuccessfully)
-        {
-            state.Detector.Answered(state.Silo);
-        }
-        else
-        {
-            _ = call.Exception;
-        }
-    }
 
     /// <summary>Whether a rejection is about <paramref name="silo"/> itself: Orleans says so with
     /// <see cref="SiloUnavailableException"/> (membership declared the target dead) or names the silo it could not

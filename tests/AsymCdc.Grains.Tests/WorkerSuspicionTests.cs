@@ -81,6 +81,26 @@ public sealed class WorkerSuspicionTests
     }
 
     [Fact]
+    public async Task An_answer_to_a_call_sent_before_the_suspicion_does_not_clear_it()
+    {
+        // A backlog: calls out to the silo before it refused one (a leaving silo finishing its calls, a frozen one thawing).
+        var backlog = new TaskCompletionSource<int>();
+        var released = _suspicion.Watch(Dead, backlog.Task);
+        var before = _time.GetTimestamp();
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        _suspicion.ReportUnreachable(Dead, new SiloUnavailableException("refused"));
+        await Assert.ThrowsAsync<PredictionException>(() => released);
+
+        backlog.SetResult(1); // the released call answers after all
+        _suspicion.Answered(Dead, before);
+        Assert.True(_suspicion.IsSuspected(Dead));
+
+        // A call sent since the suspicion began answers: the silo takes new calls.
+        Assert.Equal(2, await _suspicion.Watch(Dead, Task.FromResult(2)));
+        Assert.False(_suspicion.IsSuspected(Dead));
+    }
+
+    [Fact]
     public async Task A_silo_rejected_again_right_after_its_probation_is_left_alone_twice_as_long_until_it_answers()
     {
         _suspicion.ReportUnreachable(Dead, new SiloUnavailableException("crashed"));
