@@ -74,10 +74,10 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
             var unreachable = WhenUnreachable(silo);
             if (await Task.WhenAny(call, unreachable) != call)
             {
-                // The call goes on without us: observe a failure. Its late answer clears nothing: it was sent before
-                // the suspicion that released it.
-                _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                // The call goes on without us: observe a failure, and note a late answer (it clears the suspicion
+                // only where the call was sent to a silo already suspected, as a pick short of others does).
+                _ = call.ContinueWith((t, state) => Observe(((WorkerSuspicion, SiloAddress, long))state!, t), (this, silo, sent),
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 throw UnreachableError(silo);
             }
         }
@@ -153,6 +153,18 @@ public sealed class WorkerSuspicion(TimeProvider time, TimeSpan probation)
     public IEnumerable<SiloAddress> Known => _suspicions.Keys.Union(_unreachable.Keys);
 
     private bool IsOn(Suspicion suspicion) => time.GetElapsedTime(suspicion.Since) < ProbationAfter(suspicion.Strikes);
+
+    private static void Observe((WorkerSuspicion Detector, SiloAddress Silo, long Sent) state, Task call)
+    {
+        if (call.IsCompletedSuccessfully)
+        {
+            state.Detector.Answered(state.Silo, state.Sent);
+        }
+        else
+        {
+            _ = call.Exception;
+        }
+    }
 
     /// <summary>Whether a rejection is about <paramref name="silo"/> itself: Orleans says so with
     /// <see cref="SiloUnavailableException"/> (membership declared the target dead) or names the silo it could not
