@@ -10,7 +10,8 @@ namespace AsymCdc.Grains;
 /// message rejection (connection refused). The first such rejection makes the silo a <em>suspect</em>: calls still
 /// waiting on it are released at once with <see cref="PredictionErrorCode.Unavailable"/> (their queries decode from the
 /// rest of their groups now instead of at the straggler deadline), and <see cref="WorkerDirectory.Pick"/> stops choosing
-/// it. After <c>probation</c> it is tried again; an answer from it clears the suspicion, another rejection makes it a
+/// it. After <c>probation</c> it is tried again; an answer to a call sent since the suspicion began clears it (a
+/// backlog answering does not: <see cref="Answered"/>), another rejection makes it a
 /// suspect again for twice as long (a circuit breaker's back-off, up to <see cref="MaxBackoff"/> × the probation): a
 /// crashed silo is then left alone until membership declares it dead, instead of being tried every probation (and,
 /// once its replacement listens on the same port, having calls wait on the dead incarnation until that declaration).
