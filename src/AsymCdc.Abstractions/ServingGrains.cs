@@ -28,12 +28,14 @@ public interface IDecoderGrain : IGrainWithIntegerKey
     ValueTask<float[]> DecodeAsync(DecodeCall call);
 }
 
-/// <summary>One call of one model on one worker: <see cref="Count"/> items back to back in <see cref="Input"/>.</summary>
+/// <summary>One call of one model on one worker: one item in <see cref="Input"/>. <see cref="Parity"/> marks a parity
+/// query, which the worker keeps out of its data queries' way.</summary>
 [GenerateSerializer, Immutable, Alias("asymcdc.WorkerCall")]
 public sealed record WorkerCall(
     [property: Id(0)] string Model,
     [property: Id(1)] float[] Input,
-    [property: Id(2)] ServingMode Mode);
+    [property: Id(2)] ServingMode Mode,
+    [property: Id(3)] bool Parity = false);
 
 /// <summary>A worker's answer: the logits, the invertible feature map z where the model has one, and which silo
 /// answered.</summary>

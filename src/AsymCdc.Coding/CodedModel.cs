@@ -148,6 +148,14 @@ public sealed class CodedClassifier : IModelFunction
     public async ValueTask<float[][]> RunAsync(ReadOnlyMemory<float> inputs, int count, CancellationToken cancellationToken = default)
     {
         var outputs = await _function.RunAsync(inputs, count, cancellationToken).ConfigureAwait(false);
-        return _features is { } f ? [outputs[_logits], outputs[f]] : [outputs[_logits]];
+        return Select(outputs);
     }
+
+    public async ValueTask<float[][]> RunParityAsync(ReadOnlyMemory<float> inputs, int count, CancellationToken cancellationToken = default)
+    {
+        var outputs = await _function.RunParityAsync(inputs, count, cancellationToken).ConfigureAwait(false);
+        return Select(outputs);
+    }
+
+    private float[][] Select(float[][] outputs) => _features is { } f ? [outputs[_logits], outputs[f]] : [outputs[_logits]];
 }

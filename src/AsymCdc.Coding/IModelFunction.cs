@@ -19,4 +19,9 @@ public interface IModelFunction
     /// <summary>Runs <paramref name="count"/> items laid out back to back in <paramref name="inputs"/>;
     /// returns one array per output of length <c>count * OutputLengths[o]</c>.</summary>
     ValueTask<float[][]> RunAsync(ReadOnlyMemory<float> inputs, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>Runs a parity query: the same function, but a runtime may queue it apart from data queries so that it
+    /// never delays them (its answer matters only when a data answer is late).</summary>
+    ValueTask<float[][]> RunParityAsync(ReadOnlyMemory<float> inputs, int count, CancellationToken cancellationToken = default)
+        => RunAsync(inputs, count, cancellationToken);
 }

@@ -59,7 +59,7 @@ public sealed class ModelWorkerGrain(IModelCatalog models, StragglerInjector str
             await Task.Delay(delay, time);
         }
 
-        var outputs = await model.RunAsync(call.Input, 1);
+        var outputs = await (call.Parity ? model.RunParityAsync(call.Input, 1) : model.RunAsync(call.Input, 1));
         // A served classifier answers its logits, and the output its decoders read where the mode decodes from it
         // (the fmnist feature map is 784 floats against 10 logits); a parity model its only output.
         if (models.FindServed(call.Model) is { } served && served.Name == call.Model)

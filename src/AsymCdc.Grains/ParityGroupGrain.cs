@@ -170,7 +170,7 @@ public sealed partial class ParityGroupGrain(
         var model = call.Role == CallRole.Parity ? _parityModel : _model.Name;
         // Watched: a call to a silo that turns out unreachable fails as soon as any call to it is rejected.
         var task = Traced(ServingTelemetry.WorkerCallSpan, RoleName(call.Role),
-            () => workers.Suspicion.Watch(silo, WorkerGrain(silo).RunAsync(new WorkerCall(model, call.Input, _coder)).AsTask()),
+            () => workers.Suspicion.Watch(silo, WorkerGrain(silo).RunAsync(new WorkerCall(model, call.Input, _coder, call.Role == CallRole.Parity)).AsTask()),
             span => span.SetTag("asymcdc.model", model).SetTag("asymcdc.silo", silo.ToString()));
         _ = CompleteAsync(task, call.Complete, call.Fail, silo);
     }

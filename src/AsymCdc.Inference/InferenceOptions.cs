@@ -40,6 +40,15 @@ public sealed class InferenceOptions
     /// <summary><see cref="Instances"/>, or the execution provider's default.</summary>
     public int Runners => Instances ?? (string.Equals(ExecutionProvider, Cuda, StringComparison.OrdinalIgnoreCase) ? 1 : 2);
 
+    /// <summary>Runners of a classifier's session that run only its parity queries, beside <see cref="Instances"/>:
+    /// a parity query then never joins a data batch nor queues ahead of a data query. Unset: 1 on <c>cpu</c>, where
+    /// a batch costs in proportion to its rows and a parity run beside the data batch uses another core; 0 on
+    /// <c>cuda</c>, where parity queries queue with data queries and ride in their batches for almost nothing.</summary>
+    public int? ParityInstances { get; set; }
+
+    /// <summary><see cref="ParityInstances"/>, or the execution provider's default.</summary>
+    public int ParityRunners => ParityInstances ?? (UseCuda ? 0 : 1);
+
     /// <summary>Most items coalesced into one session run (further capped by each model's max_batch_size).</summary>
     public int MaxBatchSize { get; set; } = 64;
 
@@ -104,6 +113,11 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
         if (options.Instances is { } instances && instances is < 1 or > 64)
         {
             problems.Add($"{Prefix}Instances is {options.Instances}; it must be between 1 and 64.");
+        }
+
+        if (options.ParityInstances is { } parity && parity is < 0 or > 64)
+        {
+            problems.Add($"{Prefix}ParityInstances is {options.ParityInstances}; it must be between 0 and 64.");
         }
 
         if (options.MaxBatchSize is < 1 or > 4096)

@@ -16,6 +16,8 @@ namespace AsymCdc.Inference;
 /// <param name="TotalQueueDelay">Sum over served calls of arrival-to-run time.</param>
 /// <param name="MaxQueueDelay">Longest arrival-to-run time of a served call.</param>
 /// <param name="TotalRunTime">Sum of session run durations.</param>
+/// <param name="ParityCalls">Calls queued apart as parity queries (<see cref="InferenceOptions.ParityRunners"/>); 0
+/// without parity runners.</param>
 public readonly record struct ModelFunctionStats(
     string Model,
     long Calls,
@@ -27,7 +29,8 @@ public readonly record struct ModelFunctionStats(
     int QueueLength,
     TimeSpan TotalQueueDelay,
     TimeSpan MaxQueueDelay,
-    TimeSpan TotalRunTime)
+    TimeSpan TotalRunTime,
+    long ParityCalls = 0)
 {
     /// <summary>Mean items per session run.</summary>
     public double MeanBatchSize => Runs == 0 ? 0 : (double)Items / Runs;

@@ -13,6 +13,8 @@ namespace AsymCdc.Inference;
 /// <see cref="InferenceOptions.MaxBatchSize"/> items) are coalesced into ONE session run over a pooled
 /// buffer, and each caller gets its own rows back. <see cref="InferenceOptions.Runners"/> runner loops (two on a CPU,
 /// one on a GPU by default) read the queue, each running its own batches, so a session runs at most that many batches at once.
+/// A classifier's parity queries may have a queue and runners of their own (<see cref="InferenceOptions.ParityRunners"/>),
+/// so that they never delay its data queries.
 /// A decoder (inverse, compact decoder) runs on the caller's thread instead: it is called once per late answer, which
 /// is on the critical path, and a hand-off to the runner (a thread-pool wake-up, a window) cost more than the run.
 /// </summary>
@@ -22,6 +24,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
     private readonly SessionOptions _sessionOptions;
     private readonly RunOptions _runOptions = new();
     private readonly Channel<Call> _queue;
+    private readonly Channel<Call>? _parityQueue;
     private readonly Task[] _runners;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -36,7 +39,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
     private readonly KeyValuePair<string, object?> _modelTag;
 
     // Counters: written by the runners and inline runs (and by callers for the queue gauge), read by Stats.
-    private long _calls, _items, _runs, _cancelled, _failed, _queueDelayTicks, _maxQueueDelayTicks, _runTicks;
+    private long _calls, _items, _runs, _parityCalls, _cancelled, _failed, _queueDelayTicks, _maxQueueDelayTicks, _runTicks;
     private int _largestBatch, _queueLength, _inlineRuns;
     private readonly bool _inline;
     private volatile bool _disposing;
@@ -71,8 +74,18 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         // Triton's instance_group count: that many runners take batches off one queue, so that a CPU worker's cores
         // serve one model in parallel (a session's Run is thread-safe); one keeps a session on one core.
         _queue = Channel.CreateUnbounded<Call>(new UnboundedChannelOptions { SingleReader = options.Runners == 1 });
+        var parityRunners = config.Role == ModelRole.Classifier && !_inline ? options.ParityRunners : 0;
+        if (parityRunners > 0)
+        {
+            _parityQueue = Channel.CreateUnbounded<Call>(new UnboundedChannelOptions { SingleReader = parityRunners == 1 });
+        }
+
         // A decoder runs inline and never queues, so it needs no runner.
-        _runners = _inline ? [] : [.. Enumerable.Range(0, options.Runners).Select(_ => Task.Run(RunLoopAsync))];
+        _runners = _inline ? [] :
+        [
+            .. Enumerable.Range(0, options.Runners).Select(_ => Task.Run(() => RunLoopAsync(_queue.Reader))),
+            .. Enumerable.Range(0, parityRunners).Select(_ => Task.Run(() => RunLoopAsync(_parityQueue!.Reader))),
+        ];
     }
 
     public string Name => Config.Name;
@@ -99,12 +112,30 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         Volatile.Read(ref _queueLength),
         ToTimeSpan(Interlocked.Read(ref _queueDelayTicks)),
         ToTimeSpan(Interlocked.Read(ref _maxQueueDelayTicks)),
-        ToTimeSpan(Interlocked.Read(ref _runTicks)));
+        ToTimeSpan(Interlocked.Read(ref _runTicks)),
+        Interlocked.Read(ref _parityCalls));
 
     /// <inheritdoc />
     /// <remarks>The caller must not change <paramref name="inputs"/> until the returned task completes:
     /// it is copied into the batch buffer when the batch runs, not when queued.</remarks>
-    public ValueTask<float[][]> RunAsync(ReadOnlyMemory<float> inputs, int count, CancellationToken cancellationToken = default)
+    public ValueTask<float[][]> RunAsync(ReadOnlyMemory<float> inputs, int count, CancellationToken cancellationToken = default) =>
+        Enqueue(_queue, inputs, count, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>Queued apart from data queries where this session has parity runners; otherwise as <see cref="RunAsync"/>.</remarks>
+    public ValueTask<float[][]> RunParityAsync(ReadOnlyMemory<float> inputs, int count, CancellationToken cancellationToken = default)
+    {
+        if (_parityQueue is null)
+        {
+            return Enqueue(_queue, inputs, count, cancellationToken);
+        }
+
+        var run = Enqueue(_parityQueue, inputs, count, cancellationToken);
+        Interlocked.Increment(ref _parityCalls);
+        return run;
+    }
+
+    private ValueTask<float[][]> Enqueue(Channel<Call> queue, ReadOnlyMemory<float> inputs, int count, CancellationToken cancellationToken)
     {
         Validate(inputs.Span, count);
         cancellationToken.ThrowIfCancellationRequested();
@@ -116,7 +147,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         }
 
         Interlocked.Increment(ref _queueLength);
-        if (!_queue.Writer.TryWrite(call))
+        if (!queue.Writer.TryWrite(call))
         {
             Interlocked.Decrement(ref _queueLength);
             call.Dispose();
@@ -150,6 +181,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
     {
         _disposing = true; // stop holding a batch window open: run what is queued and exit
         Interlocked.MemoryBarrier(); // an inline run that missed the flag has announced itself before this reads the count
+        _parityQueue?.Writer.TryComplete();
         if (_queue.Writer.TryComplete())
         {
             // The runners drain what was queued before completion, then exit; inline runs finish theirs.
@@ -188,9 +220,8 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         }
     }
 
-    private async Task RunLoopAsync()
+    private async Task RunLoopAsync(ChannelReader<Call> reader)
     {
-        var reader = _queue.Reader;
         using var window = new WindowTimer(_time);
         var batch = new List<Call>(_maxBatchItems);
         Call? carried = null;

@@ -109,6 +109,21 @@ public sealed class StragglerTests(StragglerClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_coded_modes_parity_queries_queue_apart_from_its_data_queries_on_a_cpu_worker()
+    {
+        var classifier = fixture.Models.GetFunction("fmnist-inn");
+        var before = classifier.Stats.ParityCalls;
+
+        await SendAsync(ServingMode.None, 20, first: 6000);
+        Assert.Equal(before, classifier.Stats.ParityCalls);
+
+        await SendAsync(ServingMode.AsymCdcCompact, 40, first: 6000);
+        // At most one parity query per group, on the classifier's parity queue (a parity nobody waits for may still be
+        // on its way when the last answer is in, so no lower bound but one).
+        Assert.InRange(classifier.Stats.ParityCalls - before, 1, 40);
+    }
+
+    [Fact]
     public async Task Auto_codes_with_the_parity_model_where_its_agreement_reaches_the_floor()
     {
         var parity = fixture.Models.GetFunction("fmnist-parm-k2");

@@ -133,6 +133,57 @@ public sealed class MicroBatchingTests
         Assert.Equal(16, function.Stats.LargestBatch);
     }
 
+    [Theory]
+    [InlineData(1, 2, 2)] // a parity runner: the data batch of two, the parity query in a run of its own
+    [InlineData(0, 1, 3)] // none: the parity query queues with the data queries and joins their batch
+    public async Task A_parity_query_keeps_out_of_the_data_batch_where_the_session_has_parity_runners(int parityRunners, int runs, int largest)
+    {
+        // A window far longer than the test, one data runner: the two data calls always share one batch.
+        var options = TestModels.Options(ModelNames.Classifier);
+        options.BatchWindowMicroseconds = 1_000_000;
+        options.Instances = 1;
+        options.ParityInstances = parityRunners;
+        using var repository = ModelRepository.Open(options);
+        var function = repository.GetFunction(ModelNames.Classifier);
+        var expected = await UnbatchedAsync(0, 3);
+        var runsBefore = function.Stats.Runs;
+
+        var data = new[] { function.RunAsync(TestModels.Images.Image(0), 1).AsTask(), function.RunAsync(TestModels.Images.Image(1), 1).AsTask() };
+        var parity = function.RunParityAsync(TestModels.Images.Image(2), 1).AsTask();
+        var results = await Task.WhenAll([.. data, parity]);
+
+        for (var c = 0; c < 3; c++)
+        {
+            AssertClose(expected[c][0], results[c][0]);
+            AssertClose(expected[c][1], results[c][1]);
+        }
+
+        var stats = function.Stats;
+        Assert.Equal(runs, stats.Runs - runsBefore);
+        Assert.Equal(largest, stats.LargestBatch);
+        Assert.Equal(0, stats.QueueLength);
+        Assert.Equal(parityRunners > 0 ? 1 : 0, stats.ParityCalls);
+    }
+
+    [Fact]
+    public async Task A_parity_model_has_no_parity_queue_every_call_to_it_is_a_parity_query()
+    {
+        // ParM's parity model answers only parity queries: they keep all its runners and batch together.
+        var options = TestModels.Options(ModelNames.Parm(2));
+        options.BatchWindowMicroseconds = 1_000_000;
+        options.Instances = 1;
+        options.ParityInstances = 1;
+        using var repository = ModelRepository.Open(options);
+        var function = repository.GetFunction(ModelNames.Parm(2));
+        var runsBefore = function.Stats.Runs;
+
+        await Task.WhenAll(function.RunAsync(TestModels.Images.Image(0), 1).AsTask(), function.RunParityAsync(TestModels.Images.Image(1), 1).AsTask());
+
+        Assert.Equal(1, function.Stats.Runs - runsBefore);
+        Assert.Equal(2, function.Stats.LargestBatch);
+        Assert.Equal(0, function.Stats.ParityCalls);
+    }
+
     [Fact]
     public async Task A_call_larger_than_the_coalescing_limit_runs_whole_in_one_run()
     {

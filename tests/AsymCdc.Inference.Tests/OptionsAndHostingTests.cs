@@ -33,6 +33,18 @@ public sealed class OptionsAndHostingTests
         Assert.Equal(runners, options.Runners);
     }
 
+    [Theory]
+    [InlineData("cpu", null, 1)]
+    [InlineData("CUDA", null, 0)]
+    [InlineData("cuda", 1, 1)]
+    [InlineData("cpu", 0, 0)]
+    public void Parity_runners_default_to_one_on_a_cpu_and_none_on_a_gpu_unless_set(string provider, int? parityInstances, int runners)
+    {
+        var options = new InferenceOptions { ExecutionProvider = provider, ParityInstances = parityInstances };
+
+        Assert.Equal(runners, options.ParityRunners);
+    }
+
     [Fact]
     public void Every_bad_setting_is_one_line_naming_its_key()
     {
@@ -43,6 +55,7 @@ public sealed class OptionsAndHostingTests
             DeviceId = -1,
             IntraOpThreads = 0,
             Instances = 0,
+            ParityInstances = -1,
             MaxBatchSize = 5000,
             BatchWindowMicroseconds = -5,
             Models = ["fmnist-inn, fmnist-inn"],
@@ -57,6 +70,7 @@ public sealed class OptionsAndHostingTests
             "AsymCdc:Inference:DeviceId is -1; it must be 0 or more.",
             "AsymCdc:Inference:IntraOpThreads is 0; it must be between 1 and 256.",
             "AsymCdc:Inference:Instances is 0; it must be between 1 and 64.",
+            "AsymCdc:Inference:ParityInstances is -1; it must be between 0 and 64.",
             "AsymCdc:Inference:MaxBatchSize is 5000; it must be between 1 and 4096.",
             "AsymCdc:Inference:BatchWindowMicroseconds is -5; it must be between 0 and 1000000 (1 s).",
             "AsymCdc:Inference:Models names 'fmnist-inn' twice.",

@@ -89,8 +89,10 @@ public sealed class ElasticRunOptions
         if (WorkerCpu is not null)
         {
             // A worker held to a fraction of a core stands for one accelerator, which a GPU worker serves with one
-            // runner per session (the cuda default); two would share that fraction and hide waits in their run times.
+            // runner per session and parity queries in its batches (the cuda defaults); more runners would share that
+            // fraction and hide waits in their run times.
             options.Settings["AsymCdc:Inference:Instances"] = "1";
+            options.Settings["AsymCdc:Inference:ParityInstances"] = "0";
         }
 
         foreach (var (key, value) in Settings)
