@@ -22,27 +22,17 @@ public sealed class OptionsAndHostingTests
     }
 
     [Theory]
-    [InlineData("cpu", null, 2)]
-    [InlineData("CUDA", null, 1)]
-    [InlineData("cuda", 3, 3)]
-    [InlineData("cpu", 1, 1)]
-    public void Runners_default_to_two_on_a_cpu_and_one_on_a_gpu_unless_set(string provider, int? instances, int runners)
+    [InlineData("cpu", null, null, 2, 1)]
+    [InlineData("CUDA", null, null, 1, 0)]
+    [InlineData("cuda", 3, 1, 3, 1)]
+    [InlineData("cpu", 1, 0, 1, 0)]
+    public void Runners_default_to_two_and_a_parity_runner_on_a_cpu_and_one_on_a_gpu_unless_set(
+        string provider, int? instances, int? parityInstances, int runners, int parityRunners)
     {
-        var options = new InferenceOptions { ExecutionProvider = provider, Instances = instances };
+        var options = new InferenceOptions { ExecutionProvider = provider, Instances = instances, ParityInstances = parityInstances };
 
         Assert.Equal(runners, options.Runners);
-    }
-
-    [Theory]
-    [InlineData("cpu", null, 1)]
-    [InlineData("CUDA", null, 0)]
-    [InlineData("cuda", 1, 1)]
-    [InlineData("cpu", 0, 0)]
-    public void Parity_runners_default_to_one_on_a_cpu_and_none_on_a_gpu_unless_set(string provider, int? parityInstances, int runners)
-    {
-        var options = new InferenceOptions { ExecutionProvider = provider, ParityInstances = parityInstances };
-
-        Assert.Equal(runners, options.ParityRunners);
+        Assert.Equal(parityRunners, options.ParityRunners);
     }
 
     [Fact]
