@@ -67,6 +67,9 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("--model <NAME>"), Description("The served model to load, with items of its test data (its config.json's dataset)."), DefaultValue("fmnist")]
         public string Model { get; init; } = "fmnist";
 
+        [CommandOption("-s|--set <KEY=VALUE>"), Description("Configuration for every silo, after the bench's own, e.g. --set AsymCdc:Inference:ParityInstances=0 (repeatable); the report records it.")]
+        public string[]? Set { get; init; }
+
         public BenchOptions ToOptions()
         {
             var options = Preset switch
@@ -99,6 +102,17 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             if (Modes is not null)
             {
                 options.Modes = [.. Modes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ServingModes.Parse)];
+            }
+
+            foreach (var pair in Set ?? [])
+            {
+                var at = pair.IndexOf('=', StringComparison.Ordinal);
+                if (at < 1)
+                {
+                    throw new ArgumentException($"--set '{pair}' is not KEY=VALUE (e.g. AsymCdc:Inference:ParityInstances=0)");
+                }
+
+                options.Settings[pair[..at].Trim()] = pair[(at + 1)..];
             }
 
             return options;

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 
 namespace AsymCdc.Hosting;
@@ -19,10 +20,12 @@ public sealed class LocalClusterOptions
     /// <summary>The model repository; null finds <c>models/</c> above the working directory.</summary>
     public string? ModelRepository { get; set; }
 
-    /// <summary>Configuration for every silo, e.g. <c>AsymCdc:Stragglers:Rate</c> = <c>0.05</c>.</summary>
+    /// <summary>Configuration for every silo, e.g. <c>AsymCdc:Stragglers:Rate</c> = <c>0.05</c>; its
+    /// <c>AsymCdc:Inference</c> keys configure the one model repository the silos share.</summary>
     public IDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
 
-    /// <summary>Extra configuration for one worker (index 0..Workers−1), e.g. a whole-silo slowdown.</summary>
+    /// <summary>Extra configuration for one worker (index 0..Workers−1), e.g. a whole-silo slowdown; not
+    /// <c>AsymCdc:Inference</c> keys, as the workers share one model repository.</summary>
     public IDictionary<int, IDictionary<string, string?>> WorkerSettings { get; } = new Dictionary<int, IDictionary<string, string?>>();
 
     /// <summary>Logs of every silo and the client; default: warnings and errors to nowhere but the returned factory.</summary>
@@ -79,8 +82,7 @@ public sealed class LocalCluster : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.StartTimeout);
         var repositoryPath = options.ModelRepository ?? ModelRepositoryLocator.Find();
-        var inference = new InferenceOptions { ModelRepository = repositoryPath };
-        var models = ModelRepository.Open(inference);
+        var models = ModelRepository.Open(InferenceOptionsFor(options, repositoryPath));
         await models.WarmUpAsync(timeout.Token);
 
         var clusterId = $"local-{Guid.NewGuid():N}"[..18];
@@ -108,6 +110,19 @@ public sealed class LocalCluster : IAsyncDisposable
         {
             throw new TimeoutException($"the local cluster (1 frontend + {options.Workers} workers) did not start within {options.StartTimeout}");
         }
+    }
+
+    /// <summary>The <c>AsymCdc:Inference</c> settings every silo is given (<see cref="LocalClusterOptions.Settings"/>:
+    /// runners, batch window, models), bound and validated as a silo binds its own, for the one repository they share;
+    /// a bad one stops start-up naming its key.</summary>
+    private static InferenceOptions InferenceOptionsFor(LocalClusterOptions options, string repositoryPath)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(options.Settings)
+            .AddInMemoryCollection([new($"{InferenceOptions.SectionName}:{nameof(InferenceOptions.ModelRepository)}", repositoryPath)])
+            .Build();
+        using var services = new ServiceCollection().AddAsymCdcInference(configuration).BuildServiceProvider();
+        return services.GetRequiredService<IOptions<InferenceOptions>>().Value;
     }
 
     /// <summary>Completes when the frontend sees <paramref name="count"/> live worker silos with their roles.</summary>

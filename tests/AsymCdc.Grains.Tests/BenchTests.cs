@@ -225,6 +225,35 @@ public sealed class BenchTests
         });
     }
 
+    [Fact]
+    public async Task A_bench_gives_every_silo_its_settings_and_its_report_records_them()
+    {
+        var options = new BenchOptions
+        {
+            K = 2,
+            Workers = 3,
+            Queries = 40,
+            WarmupQueries = 10,
+            Rate = 60,
+            StragglerRates = [0],
+            StragglerDelay = TimeSpan.FromMilliseconds(40),
+            Modes = [ServingMode.AsymCdcCompact],
+            ModelRepository = TestModels.Directory,
+        };
+        options.Settings["AsymCdc:Inference:ParityInstances"] = "0";
+
+        var report = await new BenchRunner(options, TestModels.Data).RunAsync();
+
+        Assert.Equal(new Dictionary<string, string?> { ["AsymCdc:Inference:ParityInstances"] = "0" }, report.Config.Settings);
+        Assert.Contains("Every silo also had: `AsymCdc:Inference:ParityInstances=0`.", BenchReportWriter.ToMarkdown(report), StringComparison.Ordinal);
+        Assert.Equal(options.Queries, Assert.Single(report.Results).Answered);
+
+        // A setting the silos refuse stops the bench before it measures anything, naming the key.
+        options.Settings["AsymCdc:Inference:ParityInstances"] = "-1";
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => new BenchRunner(options, TestModels.Data).RunAsync());
+        Assert.Contains("AsymCdc:Inference:ParityInstances is -1", error.Message, StringComparison.Ordinal);
+    }
+
     private static BenchReport Report(params ScenarioResult[] rows) => new(
         new BenchConfig("quick", 2, 4, 100, 10, 50, "poisson", 1, [0, 0.05], 2, 40, 6, "adaptive", 3, 10, 5000, ["none", "asymcdc-exact"], "models", 2, "Linux"),
         rows);

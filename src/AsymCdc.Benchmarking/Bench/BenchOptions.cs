@@ -64,6 +64,10 @@ public sealed class BenchOptions
 
     public TimeSpan GroupWindow { get; set; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>Configuration for every silo of every cluster the bench starts, applied after its own (<c>--set</c>):
+    /// to measure a setting against the shipped defaults. The report records it.</summary>
+    public IDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
 
     public IReadOnlyList<ServingMode> Modes { get; set; } = ServingModes.All;

@@ -45,6 +45,10 @@ public sealed record BenchConfig(
     /// by the cluster's rule (AutoCoding) at the default AutoMinAgreement; absent when auto was not run.</summary>
     [JsonPropertyName("auto_coder"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? AutoCoder { get; init; }
+
+    /// <summary>Configuration given to every silo besides the bench's own (<c>--set</c>); absent when none was.</summary>
+    [JsonPropertyName("settings"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string?>? Settings { get; init; }
 }
 
 /// <summary>What <c>asymcdc bench</c> writes: the demo's schema, <c>{"config":{...},"results":[...]}</c>.</summary>
@@ -89,6 +93,12 @@ public static class BenchReportWriter
             $"k = {c.K}, {c.Workers} worker silos + 1 frontend, {c.Queries} queries per mode and scenario ({c.Arrivals} arrivals at {c.RateQps:0.#} queries/s, seed {c.Seed}), "
             + $"a straggling worker call is delayed {c.StragglerDelayMs:0.#} ms (median service time {c.ServiceTimeMs:0.###} ms), "
             + $"straggler deadline {c.DeadlineText()}, group window {c.GroupWindowMs:0.#} ms, {c.ProcessorCount} cores, {c.OperatingSystem}.{auto}");
+        if (c.Settings is { Count: > 0 } settings)
+        {
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"Every silo also had: {string.Join(", ", settings.Select(kv => $"`{kv.Key}={kv.Value}`"))}.");
+        }
+
         md.AppendLine();
         md.AppendLine("Latency is client-side, from each query's scheduled send time, in ms; ratios are mode ÷ `none` in the same scenario.");
         foreach (var scenario in report.Results.Select(r => r.Scenario).Distinct())

@@ -145,6 +145,7 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
             CapacitiesQps = Capacities.Count == 0 ? null : Capacities,
             SlowSiloMs = options.SlowSiloScenarios ? Round(slowdown) : null,
             AutoCoder = AutoCoder,
+            Settings = options.Settings.Count == 0 ? null : new SortedDictionary<string, string?>(options.Settings, StringComparer.Ordinal),
         };
         return new BenchReport(config, results);
     }
@@ -252,6 +253,11 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
         settings["AsymCdc:Stragglers:Rate"] = stragglerRate.ToString(CultureInfo.InvariantCulture);
         settings["AsymCdc:Stragglers:Delay"] = delay.ToString();
         settings["AsymCdc:Stragglers:Seed"] = options.Seed.ToString(CultureInfo.InvariantCulture);
+        foreach (var (key, value) in options.Settings)
+        {
+            settings[key] = value; // --set: the user's configuration goes last, and the report records it
+        }
+
         return await LocalCluster.StartAsync(cluster, cancellationToken);
     }
 
