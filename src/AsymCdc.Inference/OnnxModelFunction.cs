@@ -74,6 +74,9 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         // Triton's instance_group count: that many runners take batches off one queue, so that a CPU worker's cores
         // serve one model in parallel (a session's Run is thread-safe); one keeps a session on one core.
         _queue = Channel.CreateUnbounded<Call>(new UnboundedChannelOptions { SingleReader = options.Runners == 1 });
+        // A parity query's row in a data batch makes the data answers wait for it (on a CPU a batch costs in proportion
+        // to its rows); on runners of their own, parity queries run beside the data batches instead. A parity model
+        // answers only parity queries, so it keeps its ordinary runners.
         var parityRunners = config.Role == ModelRole.Classifier && !_inline ? options.ParityRunners : 0;
         if (parityRunners > 0)
         {
