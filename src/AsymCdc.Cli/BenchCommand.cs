@@ -104,15 +104,9 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
                 options.Modes = [.. Modes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ServingModes.Parse)];
             }
 
-            foreach (var pair in Set ?? [])
+            foreach (var (key, value) in SetOption.Parse(Set))
             {
-                var at = pair.IndexOf('=', StringComparison.Ordinal);
-                if (at < 1)
-                {
-                    throw new ArgumentException($"--set '{pair}' is not KEY=VALUE (e.g. AsymCdc:Inference:ParityInstances=0)");
-                }
-
-                options.Settings[pair[..at].Trim()] = pair[(at + 1)..];
+                options.Settings[key] = value;
             }
 
             return options;
@@ -120,6 +114,11 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
 
         public override ValidationResult Validate()
         {
+            if (SetOption.Validate(Set) is { } invalidSet)
+            {
+                return invalidSet;
+            }
+
             try
             {
                 ToOptions().Validate();

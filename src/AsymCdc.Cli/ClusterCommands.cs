@@ -29,7 +29,7 @@ public sealed class ClusterUpCommand : AsyncCommand<ClusterUpCommand.Settings>
         [CommandOption("--silo <DLL>"), Description("The asymcdc-silo.dll to run (default: the silo project's build output; or set ASYMCDC_SILO).")]
         public string? Silo { get; init; }
 
-        [CommandOption("-s|--set <KEY=VALUE>"), Description("Configuration for every silo, e.g. --set AsymCdc:Serving:K=3 (repeatable).")]
+        [CommandOption("-s|--set <KEY=VALUE>"), Description(SetOption.Description)]
         public string[]? Set { get; init; }
 
         [CommandOption("--ready-timeout <S>"), Description("Seconds each silo may take to become ready."), DefaultValue(180)]
@@ -42,12 +42,9 @@ public sealed class ClusterUpCommand : AsyncCommand<ClusterUpCommand.Settings>
                 return ValidationResult.Error("--workers and --frontends must be at least 1");
             }
 
-            foreach (var pair in Set ?? [])
+            if (SetOption.Validate(Set) is { } invalid)
             {
-                if (!pair.Contains('=', StringComparison.Ordinal) || pair.StartsWith('='))
-                {
-                    return ValidationResult.Error($"--set '{pair}' is not KEY=VALUE (e.g. AsymCdc:Serving:K=3)");
-                }
+                return invalid;
             }
 
             return ReadyTimeoutSeconds < 1 ? ValidationResult.Error("--ready-timeout must be at least 1 second") : ValidationResult.Success();
@@ -67,10 +64,9 @@ public sealed class ClusterUpCommand : AsyncCommand<ClusterUpCommand.Settings>
             SiloDll = settings.Silo,
             ReadyTimeout = TimeSpan.FromSeconds(settings.ReadyTimeoutSeconds),
         };
-        foreach (var pair in settings.Set ?? [])
+        foreach (var (key, value) in SetOption.Parse(settings.Set))
         {
-            var at = pair.IndexOf('=', StringComparison.Ordinal);
-            options.Settings[pair[..at].Trim()] = pair[(at + 1)..];
+            options.Settings[key] = value;
         }
 
         try

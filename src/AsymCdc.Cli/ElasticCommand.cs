@@ -34,7 +34,7 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
         [CommandOption("--run-dir <DIR>"), Description("State file and logs of the drill's cluster."), DefaultValue("runs/elastic")]
         public string RunDirectory { get; init; } = "runs/elastic";
 
-        [CommandOption("-s|--set <KEY=VALUE>"), Description("Configuration for every silo, e.g. --set AsymCdc:Serving:K=3 (repeatable).")]
+        [CommandOption("-s|--set <KEY=VALUE>"), Description(SetOption.Description)]
         public string[]? Set { get; init; }
 
         [CommandOption("--json <FILE>"), Description("Also write the report as JSON to FILE.")]
@@ -47,9 +47,9 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
                 return invalid;
             }
 
-            if (Set?.FirstOrDefault(p => !p.Contains('=', StringComparison.Ordinal) || p.StartsWith('=')) is { } bad)
+            if (SetOption.Validate(Set) is { } invalidSet)
             {
-                return ValidationResult.Error($"--set '{bad}' is not KEY=VALUE (e.g. AsymCdc:Serving:K=3)");
+                return invalidSet;
             }
 
             return Rate <= 0 || OverloadRate <= Rate || HoldSeconds < 10 || WorkerCpu < 0 || Warmup < 0 || TimeoutMs < 1
@@ -74,7 +74,7 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
             RunDirectory = settings.RunDirectory,
             Models = settings.Models,
             Silo = settings.Silo,
-            Settings = (settings.Set ?? []).ToDictionary(p => p[..p.IndexOf('=', StringComparison.Ordinal)].Trim(), p => (string?)p[(p.IndexOf('=', StringComparison.Ordinal) + 1)..]),
+            Settings = SetOption.Parse(settings.Set),
         };
     }
 

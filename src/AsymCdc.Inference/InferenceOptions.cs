@@ -38,7 +38,7 @@ public sealed class InferenceOptions
     public int? Instances { get; set; }
 
     /// <summary><see cref="Instances"/>, or the execution provider's default.</summary>
-    public int Runners => Instances ?? (string.Equals(ExecutionProvider, Cuda, StringComparison.OrdinalIgnoreCase) ? 1 : 2);
+    public int Runners => Instances ?? (UseCuda ? 1 : 2);
 
     /// <summary>Runners of a classifier's session that run only its parity queries, beside <see cref="Instances"/>:
     /// a parity query then never joins a data batch nor queues ahead of a data query. Unset: 1 on <c>cpu</c>, where

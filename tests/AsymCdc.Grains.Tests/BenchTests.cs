@@ -141,18 +141,7 @@ public sealed class BenchTests
     [Fact]
     public async Task A_tiny_bench_through_a_local_cluster_loses_nothing_and_writes_every_row()
     {
-        var options = new BenchOptions
-        {
-            K = 2,
-            Workers = 3,
-            Queries = 150,
-            WarmupQueries = 20,
-            Rate = 60,
-            StragglerRates = [0, 0.05],
-            StragglerDelay = TimeSpan.FromMilliseconds(40),
-            Modes = [ServingMode.None, ServingMode.AsymCdcCompact],
-            ModelRepository = TestModels.Directory,
-        };
+        var options = TinyBench(150, [0, 0.05], ServingMode.None, ServingMode.AsymCdcCompact);
         var notes = new List<string>();
 
         var report = await new BenchRunner(options, TestModels.Data) { OnNote = notes.Add }.RunAsync();
@@ -192,19 +181,8 @@ public sealed class BenchTests
     [Fact]
     public async Task A_bench_of_a_user_model_sends_its_own_data_and_skips_the_modes_it_lacks()
     {
-        var options = new BenchOptions
-        {
-            K = 2,
-            Workers = 3,
-            Queries = 120,
-            WarmupQueries = 20,
-            Rate = 60,
-            StragglerRates = [0.05],
-            StragglerDelay = TimeSpan.FromMilliseconds(40),
-            Modes = [ServingMode.Hedged, ServingMode.AsymCdcExact, ServingMode.AsymCdcCompact, ServingMode.Auto],
-            ModelRepository = TestModels.Directory,
-            Model = "digits-mlp",
-        };
+        var options = TinyBench(120, [0.05], ServingMode.Hedged, ServingMode.AsymCdcExact, ServingMode.AsymCdcCompact, ServingMode.Auto);
+        options.Model = "digits-mlp";
         var notes = new List<string>();
         var (model, data) = ServedData.Resolve(TestModels.Directory, "digits-mlp");
 
@@ -228,18 +206,7 @@ public sealed class BenchTests
     [Fact]
     public async Task A_bench_gives_every_silo_its_settings_and_its_report_records_them()
     {
-        var options = new BenchOptions
-        {
-            K = 2,
-            Workers = 3,
-            Queries = 40,
-            WarmupQueries = 10,
-            Rate = 60,
-            StragglerRates = [0],
-            StragglerDelay = TimeSpan.FromMilliseconds(40),
-            Modes = [ServingMode.AsymCdcCompact],
-            ModelRepository = TestModels.Directory,
-        };
+        var options = TinyBench(40, [0], ServingMode.AsymCdcCompact);
         options.Settings["AsymCdc:Inference:ParityInstances"] = "0";
 
         var report = await new BenchRunner(options, TestModels.Data).RunAsync();
@@ -253,6 +220,20 @@ public sealed class BenchTests
         var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => new BenchRunner(options, TestModels.Data).RunAsync());
         Assert.Contains("AsymCdc:Inference:ParityInstances is -1", error.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>A bench small enough for a test: 3 workers, k = 2, 60 queries/s, stragglers 40 ms late.</summary>
+    private static BenchOptions TinyBench(int queries, double[] stragglerRates, params ServingMode[] modes) => new()
+    {
+        K = 2,
+        Workers = 3,
+        Queries = queries,
+        WarmupQueries = 20,
+        Rate = 60,
+        StragglerRates = stragglerRates,
+        StragglerDelay = TimeSpan.FromMilliseconds(40),
+        Modes = modes,
+        ModelRepository = TestModels.Directory,
+    };
 
     private static BenchReport Report(params ScenarioResult[] rows) => new(
         new BenchConfig("quick", 2, 4, 100, 10, 50, "poisson", 1, [0, 0.05], 2, 40, 6, "adaptive", 3, 10, 5000, ["none", "asymcdc-exact"], "models", 2, "Linux"),
