@@ -80,7 +80,7 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+        AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 180);
         var drill = ToOptions(settings);
         AnsiConsole.MarkupLine($"[bold]AsymCDC elastic drill[/]: Redis + {drill.Frontends} frontend + {drill.Workers} worker processes, "
             + $"{drill.Mode.ToName()} at {drill.Rate:0} queries/s (overload {drill.OverloadRate:0}/s), each phase held {drill.HoldSeconds:0} s; "
@@ -116,7 +116,7 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
     {
         var table = new Table().Title($"Elastic drill: {result.Queries} queries, {result.Answered} answered, {result.Errors} errors, {result.Lost} lost "
             + $"(HPA target: mean worker queue delay {result.HpaTarget * 1000:0.#} ms)");
-        foreach (var column in new[] { "phase", "workers", "frontends", "rate", "scale (s)", "queries", "errors", "lost", "p50", "p99", "p99.9", "qps", "queue delay (ms)", "HPA wants", "min worker share" })
+        foreach (var column in new[] { "phase", "workers", "frontends", "rate", "scale (s)", "queries", "errors", "lost", "p50", "p99", "p99.9", "qps", "queue delay (ms)", "HPA wants", "min worker share", "throttled" })
         {
             table.AddColumn(new TableColumn(column).RightAligned());
         }
@@ -125,7 +125,8 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
         {
             table.AddRow(Markup.Escape(p.Name), $"{p.Workers}", $"{p.Frontends}", F(p.RateQps, "0"), F(p.ScaleSeconds, "0.0"), $"{p.Queries}", $"{p.Errors}", $"{p.Lost}",
                 F(p.P50Ms, "0.0"), F(p.P99Ms, "0.0"), F(p.P999Ms, "0.0"), F(p.ThroughputQps, "0"),
-                (p.AboveHpaTarget ? "[red]" : "") + F(p.QueueDelaySeconds * 1000, "0.00") + (p.AboveHpaTarget ? "[/]" : ""), $"{p.HpaDesiredWorkers}", F(p.MinWorkerShare, "0.00"));
+                (p.AboveHpaTarget ? "[red]" : "") + F(p.QueueDelaySeconds * 1000, "0.00") + (p.AboveHpaTarget ? "[/]" : ""), $"{p.HpaDesiredWorkers}", F(p.MinWorkerShare, "0.00"),
+                p.WorkerThrottledShare is { } throttled ? F(throttled, "0%") : "-");
         }
 
         AnsiConsole.Write(table);

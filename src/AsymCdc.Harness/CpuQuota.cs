@@ -65,6 +65,29 @@ public static class CpuQuota
         return (period, Math.Max(MinQuotaMicroseconds, (long)Math.Round(cores * period)));
     }
 
+    /// <summary>The CFS throttling counters of the cgroup of <paramref name="name"/> so far; null when it has none (no
+    /// limit applied yet, or the process has left).</summary>
+    public static CfsThrottling? ReadThrottling(string name)
+    {
+        foreach (var (group, microseconds) in new[] { (Path.Combine(V2Root, "asymcdc", name), true), (Path.Combine(V1Root, "asymcdc", name), false) })
+        {
+            try
+            {
+                var stat = Path.Combine(group, "cpu.stat");
+                if (File.Exists(stat))
+                {
+                    return CfsThrottling.Parse(File.ReadAllText(stat), microseconds);
+                }
+            }
+            catch (IOException)
+            {
+                // The group went away between the check and the read: as if it had none.
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Removes the cgroup of <paramref name="name"/> once its process has exited (best effort).</summary>
     public static void Remove(string name)
     {
@@ -82,5 +105,45 @@ public static class CpuQuota
                 // Still has a process (it is exiting): the next start of the same silo reuses the group.
             }
         }
+    }
+}
+
+/// <summary>
+/// A cgroup's CFS throttling counters (<c>cpu.stat</c>): periods in which its processes ran, and in how many of them they
+/// used up the quota and waited for the next period. The share of throttled periods says how much of the limit a
+/// process uses: near 1, every period ends in a wait.
+/// </summary>
+public readonly record struct CfsThrottling(long Periods, long ThrottledPeriods, TimeSpan ThrottledTime)
+{
+    /// <summary>Throttled periods ÷ periods (0 when none ran).</summary>
+    public double ThrottledShare => Periods > 0 ? (double)ThrottledPeriods / Periods : 0;
+
+    public static CfsThrottling operator -(CfsThrottling after, CfsThrottling before) =>
+        new(after.Periods - before.Periods, after.ThrottledPeriods - before.ThrottledPeriods, after.ThrottledTime - before.ThrottledTime);
+
+    /// <summary>Reads <c>nr_periods</c>, <c>nr_throttled</c> and the throttled time: <c>throttled_usec</c> (cgroup v2,
+    /// <paramref name="v2"/>) or <c>throttled_time</c> in nanoseconds (v1).</summary>
+    public static CfsThrottling Parse(string cpuStat, bool v2)
+    {
+        ArgumentNullException.ThrowIfNull(cpuStat);
+        long periods = 0, throttled = 0, time = 0;
+        foreach (var line in cpuStat.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length != 2 || !long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+            {
+                continue;
+            }
+
+            switch (parts[0])
+            {
+                case "nr_periods": periods = value; break;
+                case "nr_throttled": throttled = value; break;
+                case "throttled_usec" when v2: time = value * 1000; break;
+                case "throttled_time" when !v2: time = value; break;
+            }
+        }
+
+        return new CfsThrottling(periods, throttled, TimeSpan.FromTicks(time / 100));
     }
 }

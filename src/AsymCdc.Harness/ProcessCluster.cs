@@ -427,6 +427,10 @@ public sealed partial class ProcessCluster : IAsyncDisposable
     /// fails on any.</summary>
     public IReadOnlyCollection<string> CpuLimitFailures => _cpuLimitFailures;
 
+    /// <summary>The CFS throttling counters of a worker's CPU limit so far; null without one (none set, not applied yet,
+    /// or the silo has left).</summary>
+    public CfsThrottling? CpuThrottling(string silo) => State.WorkerCpu is null ? null : CpuQuota.ReadThrottling(CgroupName(silo));
+
     /// <summary>The cgroup of a silo with a CPU limit: unique per run folder, so two clusters do not share one.</summary>
     private string CgroupName(string silo) =>
         $"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(RunDirectory)))[..8]}-{silo}";

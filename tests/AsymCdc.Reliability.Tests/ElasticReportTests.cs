@@ -96,6 +96,37 @@ public sealed class ElasticReportTests
     public void A_worker_CPU_limit_uses_the_shortest_period_the_kernel_allows(double cores, int period, long quota) =>
         Assert.Equal((period, quota), CpuQuota.PeriodAndQuota(cores));
 
+    [Fact]
+    public void CFS_throttling_is_read_from_cpu_stat_of_either_cgroup_version()
+    {
+        var v1 = CfsThrottling.Parse("nr_periods 1000\nnr_throttled 850\nthrottled_time 4200000000\nnr_bursts 0\nburst_time 0\n", v2: false);
+        Assert.Equal(new CfsThrottling(1000, 850, TimeSpan.FromSeconds(4.2)), v1);
+        Assert.Equal(0.85, v1.ThrottledShare, 6);
+        var v2 = CfsThrottling.Parse("usage_usec 9000\nuser_usec 8000\nsystem_usec 1000\nnr_periods 200\nnr_throttled 50\nthrottled_usec 125000\n", v2: true);
+        Assert.Equal(new CfsThrottling(200, 50, TimeSpan.FromMilliseconds(125)), v2);
+        Assert.Equal(0, default(CfsThrottling).ThrottledShare);
+    }
+
+    [Fact]
+    public void The_throttled_share_is_the_mean_over_workers_limited_throughout_the_window()
+    {
+        var before = new Dictionary<string, CfsThrottling>
+        {
+            ["worker-0"] = new(100, 10, TimeSpan.Zero),
+            ["worker-1"] = new(500, 100, TimeSpan.Zero),
+            ["worker-2"] = new(40, 40, TimeSpan.Zero),    // no period ran in the window: left out
+        };
+        var after = new Dictionary<string, CfsThrottling>
+        {
+            ["worker-0"] = new(1100, 910, TimeSpan.Zero), // 900 of 1000
+            ["worker-1"] = new(1500, 600, TimeSpan.Zero), // 500 of 1000
+            ["worker-2"] = new(40, 40, TimeSpan.Zero),
+            ["worker-3"] = new(300, 300, TimeSpan.Zero),  // limited during the window only: left out
+        };
+        Assert.Equal(0.7, ElasticRun.ThrottledShare(before, after)!.Value, 6);
+        Assert.Null(ElasticRun.ThrottledShare(new Dictionary<string, CfsThrottling>(), after));
+    }
+
     private static ElasticPhase Phase(string name, int workers, int frontends, double rate, double p99, double queueDelay, double share = 1) =>
         new(name, workers, frontends, rate, 0, 100, 100, 0, 0, new Dictionary<string, int>(), 1, p99, p99, rate, queueDelay,
             queueDelay > ElasticRunOptions.HpaTargetQueueDelaySeconds, ElasticRun.HpaDesiredReplicas(workers, queueDelay), share, new Dictionary<string, double>(), []);

@@ -126,7 +126,8 @@ public sealed record ElasticPhase(
     [property: JsonPropertyName("hpa_desired_workers")] int HpaDesiredWorkers,
     [property: JsonPropertyName("min_worker_share")] double MinWorkerShare,
     [property: JsonPropertyName("worker_calls")] IReadOnlyDictionary<string, double> WorkerCalls,
-    [property: JsonPropertyName("sigkilled")] IReadOnlyList<string> Sigkilled);
+    [property: JsonPropertyName("sigkilled")] IReadOnlyList<string> Sigkilled,
+    [property: JsonPropertyName("worker_throttled_share")] double? WorkerThrottledShare = null);
 
 /// <summary>The drill's report: every query's fate, each phase, and the checks of the targets.</summary>
 public sealed record ElasticRunResult(
@@ -177,7 +178,7 @@ public static class ElasticRun
         var start = Stopwatch.GetTimestamp();
         var generator = new Generator(load, options, start, data.Count);
         var running = generator.RunAsync(cancellationToken);
-        var plans = new List<(ElasticStep Step, int Workers, int Frontends, double Rate, double FromMs, double ScaledMs, double ToMs, IReadOnlyDictionary<string, double> Calls, double QueueDelay, IReadOnlyList<string> Killed)>();
+        var plans = new List<(ElasticStep Step, int Workers, int Frontends, double Rate, double FromMs, double ScaledMs, double ToMs, IReadOnlyDictionary<string, double> Calls, double QueueDelay, double? Throttled, IReadOnlyList<string> Killed)>();
         try
         {
             for (var i = 0; i < options.Steps.Count; i++)
@@ -198,14 +199,16 @@ public static class ElasticRun
                 }
 
                 var before = await ScrapeAsync(cluster, cancellationToken);
+                var throttlingBefore = Throttling(cluster);
                 await Task.Delay(hold < MeasureWindow ? hold : MeasureWindow, cancellationToken);
                 var after = await ScrapeAsync(cluster, cancellationToken);
+                var throttled = ThrottledShare(throttlingBefore, Throttling(cluster));
                 var window = after.Where(a => before.ContainsKey(a.Key)).ToDictionary(a => a.Key, a => a.Value - before[a.Key]);
                 // The HPA's averageValue: the mean over worker pods of each pod's mean queue delay.
                 var queueDelay = window.Count == 0 ? 0 : window.Values.Average(w => w.MeanQueueDelaySeconds);
                 plans.Add((step, cluster.State.WithRole(SiloRoles.GpuWorker).Count, cluster.State.WithRole(SiloRoles.Frontend).Count,
                     rate, fromMs, scaledMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds,
-                    window.ToDictionary(w => w.Key, w => w.Value.Calls), queueDelay, change.Killed));
+                    window.ToDictionary(w => w.Key, w => w.Value.Calls), queueDelay, throttled, change.Killed));
             }
         }
         finally
@@ -240,7 +243,8 @@ public static class ElasticRun
                 HpaDesiredReplicas(plan.Workers, plan.QueueDelay),
                 evenShare > 0 ? Math.Round(plan.Calls.Values.Min() / evenShare, 3) : 0,
                 plan.Calls.ToDictionary(c => c.Key, c => Math.Round(c.Value)),
-                plan.Killed));
+                plan.Killed,
+                plan.Throttled is { } share ? Math.Round(share, 3) : null));
         }
 
         var all = records.Select(r => r.Record).ToList();
@@ -319,6 +323,28 @@ public static class ElasticRun
         var ratio = queueDelaySeconds / ElasticRunOptions.HpaTargetQueueDelaySeconds;
         var desired = Math.Abs(ratio - 1) <= 0.1 ? workers : (int)Math.Ceiling(workers * ratio);
         return Math.Clamp(desired, ElasticRunOptions.HpaMinReplicas, ElasticRunOptions.HpaMaxReplicas);
+    }
+
+    /// <summary>Each worker's CPU-limit throttling counters now, by silo name; workers without a limit are left out.</summary>
+    private static Dictionary<string, CfsThrottling> Throttling(ProcessCluster cluster) =>
+        cluster.State.WithRole(SiloRoles.GpuWorker)
+            .Select(w => (w.Name, Stat: cluster.CpuThrottling(w.Name)))
+            .Where(w => w.Stat is not null)
+            .ToDictionary(w => w.Name, w => w.Stat!.Value);
+
+    /// <summary>The mean over workers of the share of their CFS periods that ended throttled between two readings: how
+    /// much of its emulated node a worker used (near 1: all of it, every period ended waiting for the next); null when
+    /// no worker had a limit throughout.</summary>
+    public static double? ThrottledShare(IReadOnlyDictionary<string, CfsThrottling> before, IReadOnlyDictionary<string, CfsThrottling> after)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        ArgumentNullException.ThrowIfNull(after);
+        var shares = after.Where(a => before.ContainsKey(a.Key))
+            .Select(a => a.Value - before[a.Key])
+            .Where(d => d.Periods > 0)
+            .Select(d => d.ThrottledShare)
+            .ToList();
+        return shares.Count == 0 ? null : shares.Average();
     }
 
     /// <summary>Each worker silo's queue-delay histogram now, by silo name; a silo that does not answer is left out.</summary>
