@@ -5,7 +5,8 @@ using System.Text.RegularExpressions;
 namespace AsymCdc.Deployment.Tests;
 
 /// <summary>
-/// The container drill (deploy/containers.sh) and the image scripts (deploy/images/) without podman: the scripts parse,
+/// The container drill (deploy/containers.sh), the image scripts (deploy/images/) and the device scripts (deploy/device/)
+/// without podman: the scripts parse,
 /// the drill's containers get exactly the environment the Helm chart gives its silos, and docs/OPERATIONS.md shows a
 /// drill that lost nothing. The drill itself builds images and runs containers, which is too slow for the test suite.
 /// </summary>
@@ -17,6 +18,8 @@ public sealed partial class ContainerDrillTests(OverlayFixture overlays) : IClas
         "deploy/images/stand-ins.sh",
         "deploy/images/build.sh",
         "deploy/images/podman-flags.sh",
+        "deploy/device/pack.sh",
+        "deploy/device/bench-cuda.sh",
     };
 
     [Theory]
