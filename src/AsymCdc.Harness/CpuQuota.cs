@@ -69,14 +69,14 @@ public static class CpuQuota
     /// limit applied yet, or the process has left).</summary>
     public static CfsThrottling? ReadThrottling(string name)
     {
-        foreach (var (group, microseconds) in new[] { (Path.Combine(V2Root, "asymcdc", name), true), (Path.Combine(V1Root, "asymcdc", name), false) })
+        foreach (var (group, v2) in Groups(name))
         {
             try
             {
                 var stat = Path.Combine(group, "cpu.stat");
                 if (File.Exists(stat))
                 {
-                    return CfsThrottling.Parse(File.ReadAllText(stat), microseconds);
+                    return CfsThrottling.Parse(File.ReadAllText(stat), v2);
                 }
             }
             catch (IOException)
@@ -88,10 +88,14 @@ public static class CpuQuota
         return null;
     }
 
+    /// <summary>Where the cgroup of <paramref name="name"/> is under cgroup v2 and under v1 (at most one exists).</summary>
+    private static (string Path, bool V2)[] Groups(string name) =>
+        [(Path.Combine(V2Root, "asymcdc", name), true), (Path.Combine(V1Root, "asymcdc", name), false)];
+
     /// <summary>Removes the cgroup of <paramref name="name"/> once its process has exited (best effort).</summary>
     public static void Remove(string name)
     {
-        foreach (var group in new[] { Path.Combine(V1Root, "asymcdc", name), Path.Combine(V2Root, "asymcdc", name) })
+        foreach (var (group, _) in Groups(name))
         {
             try
             {
