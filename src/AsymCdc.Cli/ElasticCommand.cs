@@ -19,14 +19,17 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
         [CommandOption("-r|--rate <QPS>"), Description("Open-loop arrival rate of the scaling phases, queries per second."), DefaultValue(100.0)]
         public double Rate { get; init; } = 100;
 
-        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(350.0)]
-        public double OverloadRate { get; init; } = 350;
+        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(250.0)]
+        public double OverloadRate { get; init; } = 250;
 
         [CommandOption("--hold <S>"), Description("Seconds each phase holds its load once its scaling is done (at least 10: the worker share and queue delay are measured over the last 10 s, when a new worker's CPU limit applies)."), DefaultValue(20.0)]
         public double HoldSeconds { get; init; } = 20;
 
-        [CommandOption("--worker-cpu <CORES>"), Description("CPU limit of each worker silo, in cores, applied with a cgroup quota as Kubernetes applies a pod's CPU limit: on one machine it gives each worker a capacity of its own (0: none)."), DefaultValue(0.1)]
-        public double WorkerCpu { get; init; } = 0.1;
+        [CommandOption("--worker-cpu <CORES>"), Description("CPU limit of each worker, in cores, applied with a cgroup quota (to what --worker-cpu-scope says): on one machine it gives each worker a capacity of its own (0: none)."), DefaultValue(0.06)]
+        public double WorkerCpu { get; init; } = 0.06;
+
+        [CommandOption("--worker-cpu-scope <SCOPE>"), Description("What --worker-cpu limits: runners (the worker's runner threads, which run its models: its accelerator, emulated; needs cgroup v1) or process (the whole silo, as Kubernetes limits a pod)."), DefaultValue(WorkerCpuScope.Runners)]
+        public WorkerCpuScope WorkerCpuScope { get; init; } = WorkerCpuScope.Runners;
 
         [CommandOption("--warmup <N>"), Description("Queries sent before the measured load (every silo's JIT tiers up meanwhile)."), DefaultValue(3000)]
         public int Warmup { get; init; } = 3000;
@@ -67,6 +70,7 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
             OverloadRate = settings.OverloadRate,
             HoldSeconds = settings.HoldSeconds,
             WorkerCpu = settings.WorkerCpu > 0 ? settings.WorkerCpu : null,
+            WorkerCpuScope = settings.WorkerCpuScope,
             Mode = ServingModes.Parse(settings.Mode),
             K = settings.K,
             Warmup = settings.Warmup,
@@ -84,7 +88,7 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
         var drill = ToOptions(settings);
         AnsiConsole.MarkupLine($"[bold]AsymCDC elastic drill[/]: Redis + {drill.Frontends} frontend + {drill.Workers} worker processes, "
             + $"{drill.Mode.ToName()} at {drill.Rate:0} queries/s (overload {drill.OverloadRate:0}/s), each phase held {drill.HoldSeconds:0} s; "
-            + (drill.WorkerCpu is { } cpu ? $"each worker limited to {cpu.ToString(CultureInfo.InvariantCulture)} cores (cgroup quota)" : "no worker CPU limit"));
+            + (drill.WorkerCpu is { } cpu ? $"each worker's {(drill.WorkerCpuScope == WorkerCpuScope.Runners ? "runner threads" : "process")} limited to {cpu.ToString(CultureInfo.InvariantCulture)} cores (cgroup quota)" : "no worker CPU limit"));
         ProcessCluster? cluster = null;
         using var exitHook = new ExitHook(() => (cluster ?? ProcessCluster.Attach(settings.RunDirectory))?.DisposeAsync().AsTask().GetAwaiter().GetResult());
         try

@@ -19,16 +19,42 @@ public static class CpuQuota
 
     /// <summary>Puts <paramref name="pid"/> (every thread of it) into the cgroup <c>asymcdc/{name}</c> limited to
     /// <paramref name="cores"/>; throws naming what is missing when the machine has no writable cpu controller.</summary>
-    public static void Apply(int pid, string name, double cores)
+    public static void Apply(int pid, string name, double cores) =>
+        Limit(name, cores, pid, threads: null);
+
+    /// <summary>Puts only the threads of <paramref name="pid"/> named <paramref name="threadName"/> into the cgroup
+    /// <c>asymcdc/{name}</c> limited to <paramref name="cores"/> together (cgroup v1 <c>tasks</c>); the process's other
+    /// threads keep the machine. Returns how many threads it limited; throws when there are none or the machine has no
+    /// writable cgroup v1 cpu controller (cgroup v2 limits threads only in a threaded subtree, which this does not set up).
+    /// Threads the process starts later are not limited.</summary>
+    public static int ApplyToThreads(int pid, string name, double cores, string threadName)
+    {
+        var threads = Processes.ThreadsNamed(pid, threadName);
+        if (threads.Count == 0)
+        {
+            throw new InvalidOperationException($"cannot limit the '{threadName}' threads of pid {pid} to {cores} cores: it has none (is it a silo with models loaded?)");
+        }
+
+        Limit(name, cores, pid, threads);
+        return threads.Count;
+    }
+
+    private static void Limit(string name, double cores, int pid, IReadOnlyList<int>? threads)
     {
         var (periodUs, quotaUs) = PeriodAndQuota(cores);
         var quota = quotaUs.ToString(CultureInfo.InvariantCulture);
         var period = periodUs.ToString(CultureInfo.InvariantCulture);
+        var what = threads is null ? $"pid {pid}" : $"{threads.Count} thread(s) of pid {pid}";
         try
         {
             if (File.Exists(Path.Combine(V2Root, "cgroup.controllers"))
                 && File.ReadAllText(Path.Combine(V2Root, "cgroup.controllers")).Split(' ', '\n').Contains("cpu"))
             {
+                if (threads is not null)
+                {
+                    throw new PlatformNotSupportedException("this machine has cgroup v2, where a limit on some threads of a process needs a threaded subtree; limit the whole process instead");
+                }
+
                 var parent = Path.Combine(V2Root, "asymcdc");
                 Directory.CreateDirectory(parent);
                 File.WriteAllText(Path.Combine(V2Root, "cgroup.subtree_control"), "+cpu");
@@ -44,7 +70,18 @@ public static class CpuQuota
                 Directory.CreateDirectory(group);
                 File.WriteAllText(Path.Combine(group, "cpu.cfs_period_us"), period);
                 File.WriteAllText(Path.Combine(group, "cpu.cfs_quota_us"), quota);
-                File.WriteAllText(Path.Combine(group, "cgroup.procs"), pid.ToString(CultureInfo.InvariantCulture));
+                if (threads is null)
+                {
+                    File.WriteAllText(Path.Combine(group, "cgroup.procs"), pid.ToString(CultureInfo.InvariantCulture));
+                }
+                else
+                {
+                    foreach (var thread in threads)
+                    {
+                        // One id per write: the kernel moves one task per write to `tasks`.
+                        File.WriteAllText(Path.Combine(group, "tasks"), thread.ToString(CultureInfo.InvariantCulture));
+                    }
+                }
             }
             else
             {
@@ -53,7 +90,7 @@ public static class CpuQuota
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new InvalidOperationException($"cannot limit pid {pid} to {cores} cores with a cgroup ({e.Message}); run as root on a machine with a writable cgroup cpu controller, or without a worker CPU limit", e);
+            throw new InvalidOperationException($"cannot limit {what} to {cores} cores with a cgroup ({e.Message}); run as root on a machine with a writable cgroup cpu controller, or without a worker CPU limit", e);
         }
     }
 

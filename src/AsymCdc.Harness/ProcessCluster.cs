@@ -74,7 +74,7 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         var environment = SiloEnvironment(options, models, Environment.GetEnvironmentVariables().Keys.Cast<string>());
         // The silo environment is recorded so that a later `cluster scale` starts silos exactly like these.
         var state = new ClusterState(options.ServiceId, options.ClusterId, siloDll, models, DateTime.UtcNow, null, [],
-            environment, options.DrainTimeout.TotalSeconds, options.WorkerCpu);
+            environment, options.DrainTimeout.TotalSeconds, options.WorkerCpu, options.WorkerCpuScope);
         var cluster = new ProcessCluster(runDirectory, state, environment, options.DrainTimeout, options.ReadyTimeout);
         try
         {
@@ -414,7 +414,14 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         {
             if (Processes.IsRunning(silo.Pid, SiloCommand))
             {
-                CpuQuota.Apply(silo.Pid, CgroupName(silo.Name), cores);
+                if (State.WorkerCpuScope == WorkerCpuScope.Runners)
+                {
+                    CpuQuota.ApplyToThreads(silo.Pid, CgroupName(silo.Name), cores, InferenceOptions.RunnerThreadName);
+                }
+                else
+                {
+                    CpuQuota.Apply(silo.Pid, CgroupName(silo.Name), cores);
+                }
             }
         }
         catch (Exception e) when (e is InvalidOperationException or PlatformNotSupportedException)

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace AsymCdc.Cli.Cluster;
 
 /// <summary>What <see cref="ProcessCluster"/> starts.</summary>
@@ -34,11 +36,15 @@ public sealed class ProcessClusterOptions
     /// (plus the host's own shutdown margin).</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>CPU each worker silo may use, in cores, enforced by a cgroup quota as Kubernetes enforces a pod's CPU limit;
-    /// null: no limit. On one machine it gives each worker a capacity of its own, so that adding workers adds capacity
-    /// as adding nodes would (needs a writable cgroup v1 <c>cpu</c> or cgroup v2 hierarchy). Applied
-    /// <see cref="WorkerCpuLimitDelay"/> after a worker is ready: its start-up and first JIT have the machine.</summary>
+    /// <summary>CPU each worker silo may use, in cores, enforced by a cgroup quota on what <see cref="WorkerCpuScope"/>
+    /// says; null: no limit. On one machine it gives each worker a capacity of its own, so that adding workers adds
+    /// capacity as adding nodes or GPUs would (needs a writable cgroup v1 <c>cpu</c> controller, or cgroup v2 for the
+    /// whole process). Applied <see cref="WorkerCpuLimitDelay"/> after a worker is ready: its start-up and first JIT
+    /// have the machine.</summary>
     public double? WorkerCpu { get; set; }
+
+    /// <summary>What <see cref="WorkerCpu"/> limits.</summary>
+    public WorkerCpuScope WorkerCpuScope { get; set; } = WorkerCpuScope.Runners;
 
     /// <summary>How long after a worker is ready its <see cref="WorkerCpu"/> limit applies.</summary>
     public static readonly TimeSpan WorkerCpuLimitDelay = TimeSpan.FromSeconds(10);
@@ -65,4 +71,17 @@ public sealed class ProcessClusterOptions
             throw new ArgumentException("--run-dir is empty; give a folder for the state file and the logs");
         }
     }
+}
+
+/// <summary>What a worker CPU limit (<see cref="ProcessClusterOptions.WorkerCpu"/>) holds to its cores.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<WorkerCpuScope>))]
+public enum WorkerCpuScope
+{
+    /// <summary>The worker's runner threads (<see cref="AsymCdc.Inference.InferenceOptions.RunnerThreadName"/>), which
+    /// run its models' batches: its accelerator, emulated. Messaging, serialization and the runtime keep the host's
+    /// cores, as they do on a GPU node.</summary>
+    Runners,
+
+    /// <summary>The whole worker process, as Kubernetes enforces a pod's <c>limits.cpu</c>.</summary>
+    Process,
 }

@@ -40,6 +40,37 @@ public static partial class Processes
         }
     }
 
+    /// <summary>The ids of the threads of <paramref name="pid"/> whose OS name (<c>/proc/PID/task/TID/comm</c>) is
+    /// <paramref name="name"/>; empty when the process has gone.</summary>
+    public static IReadOnlyList<int> ThreadsNamed(int pid, string name)
+    {
+        var threads = new List<int>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name
+                        && int.TryParse(Path.GetFileName(task), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var tid))
+                    {
+                        threads.Add(tid);
+                    }
+                }
+                catch (IOException)
+                {
+                    // That thread ended while listed.
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The process ended.
+        }
+
+        return threads;
+    }
+
     /// <summary>Sends <paramref name="signal"/> if the process is still ours; false when it was already gone.</summary>
     public static bool Signal(int pid, string commandFragment, int signal) =>
         IsRunning(pid, commandFragment) && Kill(pid, signal) == 0;

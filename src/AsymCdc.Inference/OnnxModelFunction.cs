@@ -12,7 +12,8 @@ namespace AsymCdc.Inference;
 /// within <see cref="InferenceOptions.BatchWindowMicroseconds"/> of the first queued one (or until
 /// <see cref="InferenceOptions.MaxBatchSize"/> items) are coalesced into ONE session run over a pooled
 /// buffer, and each caller gets its own rows back. <see cref="InferenceOptions.Runners"/> runner loops (two on a CPU,
-/// one on a GPU by default) read the queue, each running its own batches, so a session runs at most that many batches at once.
+/// one on a GPU by default) read the queue, each running its own batches, so a session runs at most that many batches at
+/// once; they run on the thread pool, or each on a thread of its own (<see cref="InferenceOptions.DedicatedThreads"/>).
 /// A classifier's parity queries may have a queue and runners of their own (<see cref="InferenceOptions.ParityRunners"/>),
 /// so that they never delay its data queries.
 /// A decoder (inverse, compact decoder) runs on the caller's thread instead: it is called once per late answer, which
@@ -25,6 +26,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly Channel<Call> _queue;
     private readonly Channel<Call>? _parityQueue;
+    private readonly RunnerThread[] _runnerThreads;
     private readonly Task[] _runners;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -84,11 +86,11 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         }
 
         // A decoder runs inline and never queues, so it needs no runner.
-        _runners = _inline ? [] :
-        [
-            .. Enumerable.Range(0, options.Runners).Select(_ => Task.Run(() => RunLoopAsync(_queue.Reader))),
-            .. Enumerable.Range(0, parityRunners).Select(_ => Task.Run(() => RunLoopAsync(_parityQueue!.Reader))),
-        ];
+        var readers = _inline ? [] : Enumerable.Repeat(_queue.Reader, options.Runners).Concat(Enumerable.Repeat(_parityQueue?.Reader!, parityRunners)).ToArray();
+        _runnerThreads = options.UseDedicatedThreads ? [.. readers.Select(_ => new RunnerThread())] : [];
+        _runners = options.UseDedicatedThreads
+            ? [.. readers.Select((reader, i) => _runnerThreads[i].Run(() => RunLoopAsync(reader)))]
+            : [.. readers.Select(reader => Task.Run(() => RunLoopAsync(reader)))];
     }
 
     public string Name => Config.Name;
@@ -189,6 +191,11 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         {
             // The runners drain what was queued before completion, then exit; inline runs finish theirs.
             Task.WaitAll(_runners);
+            foreach (var thread in _runnerThreads)
+            {
+                thread.Dispose();
+            }
+
             var inline = default(SpinWait);
             while (Volatile.Read(ref _inlineRuns) > 0)
             {
@@ -223,12 +230,14 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         }
     }
 
+    /// <summary>One runner: its awaits resume where it started, on its <see cref="RunnerThread"/> or the pool (hence no
+    /// ConfigureAwait).</summary>
     private async Task RunLoopAsync(ChannelReader<Call> reader)
     {
         using var window = new WindowTimer(_time);
         var batch = new List<Call>(_maxBatchItems);
         Call? carried = null;
-        while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (carried is not null || await reader.WaitToReadAsync())
         {
             batch.Clear();
             var rows = 0;
@@ -276,7 +285,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
                 if (remaining > _timerThresholdTicks)
                 {
                     // A long window: sleep on the queue with a timer, ending a timer tick early...
-                    await WaitForMoreAsync(reader, window, remaining - _timerSlackTicks).ConfigureAwait(false);
+                    await WaitForMoreAsync(reader, window, remaining - _timerSlackTicks);
                     continue;
                 }
 
@@ -307,7 +316,7 @@ public sealed partial class OnnxModelFunction : IModelFunction, IDisposable
         var timer = window.Arm(TimeSpan.FromSeconds((double)ticks / _time.TimestampFrequency));
         try
         {
-            await reader.WaitToReadAsync(timer.Token).ConfigureAwait(false);
+            await reader.WaitToReadAsync(timer.Token);
         }
         catch (OperationCanceledException) when (timer.IsCancellationRequested)
         {

@@ -35,6 +35,14 @@ public sealed class OptionsAndHostingTests
         Assert.Equal(parityRunners, options.ParityRunners);
     }
 
+    [Theory]
+    [InlineData("cpu", null, false)]
+    [InlineData("cuda", null, true)]
+    [InlineData("cpu", true, true)]
+    [InlineData("cuda", false, false)]
+    public void Runners_get_threads_of_their_own_on_a_gpu_and_use_the_pool_on_a_cpu_unless_set(string provider, bool? dedicated, bool expected) =>
+        Assert.Equal(expected, new InferenceOptions { ExecutionProvider = provider, DedicatedThreads = dedicated }.UseDedicatedThreads);
+
     [Fact]
     public void Every_bad_setting_is_one_line_naming_its_key()
     {

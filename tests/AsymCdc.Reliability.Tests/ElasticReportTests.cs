@@ -35,6 +35,9 @@ public sealed class ElasticReportTests
         var unlimited = new ElasticRunOptions { WorkerCpu = null }.ClusterOptions();
 
         Assert.Equal("1", emulated.Settings["AsymCdc:Inference:Instances"]);
+        Assert.Equal("0", emulated.Settings["AsymCdc:Inference:ParityInstances"]);
+        Assert.Equal("true", emulated.Settings["AsymCdc:Inference:DedicatedThreads"]); // what the runner-thread limit finds
+        Assert.Equal(WorkerCpuScope.Runners, emulated.WorkerCpuScope);
         Assert.False(unlimited.Settings.ContainsKey("AsymCdc:Inference:Instances")); // the product's default, 2 on a CPU
     }
 

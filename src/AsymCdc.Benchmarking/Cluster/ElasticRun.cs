@@ -44,17 +44,23 @@ public sealed class ElasticRunOptions
     public int Frontends { get; init; } = 2;
     public double Rate { get; init; } = 100;
 
-    /// <summary>The arrival rate of the overload steps: above what the starting workers can serve.</summary>
-    public double OverloadRate { get; init; } = 350;
+    /// <summary>The arrival rate of the overload steps: above what the starting workers' emulated accelerators serve
+    /// (<see cref="WorkerCpu"/>), and low enough that the two cores of the development machine still run the rest.</summary>
+    public double OverloadRate { get; init; } = 250;
 
     /// <summary>How long each step holds its load after its scaling is done; the last 10 s are what the report's
     /// worker share and queue delay are measured over (by then a new worker's CPU limit applies:
     /// <see cref="ProcessClusterOptions.WorkerCpuLimitDelay"/>).</summary>
     public double HoldSeconds { get; init; } = 20;
 
-    /// <summary>CPU each worker silo may use, in cores (a cgroup quota, as Kubernetes enforces a pod's CPU limit): on one
-    /// machine it gives each worker a node's capacity of its own, so that adding workers adds capacity; null: none.</summary>
-    public double? WorkerCpu { get; init; } = 0.1;
+    /// <summary>CPU each worker's accelerator may use, in cores: a cgroup quota on its runner threads
+    /// (<see cref="WorkerCpuScope"/>), so that on one machine each worker has a capacity of its own and adding workers
+    /// adds capacity; null: none. 0.06 cores is 1.5× what each of four workers' runners uses at the steady 100 queries/s
+    /// (0.040, measured without a limit) and below what it uses at 250/s (0.069 at 200/s, 0.105 at 350/s).</summary>
+    public double? WorkerCpu { get; init; } = 0.06;
+
+    /// <summary>What <see cref="WorkerCpu"/> limits: each worker's runner threads (its accelerator, emulated) by default.</summary>
+    public WorkerCpuScope WorkerCpuScope { get; init; } = WorkerCpuScope.Runners;
 
     public IReadOnlyList<ElasticStep> Steps { get; init; } = DefaultSteps;
     public ServingMode Mode { get; init; } = ServingMode.AsymCdcCompact;
@@ -83,6 +89,7 @@ public sealed class ElasticRunOptions
             ModelRepository = Models,
             SiloDll = Silo,
             WorkerCpu = WorkerCpu,
+            WorkerCpuScope = WorkerCpuScope,
         };
         options.Settings["AsymCdc:Serving:K"] = K.ToString(CultureInfo.InvariantCulture);
         options.Settings["AsymCdc:Serving:RequestTimeout"] = Timeout.ToString();
@@ -93,6 +100,8 @@ public sealed class ElasticRunOptions
             // fraction and hide waits in their run times.
             options.Settings["AsymCdc:Inference:Instances"] = "1";
             options.Settings["AsymCdc:Inference:ParityInstances"] = "0";
+            // The cuda default too: a runner on a thread of its own is what a limit on the runner threads finds.
+            options.Settings["AsymCdc:Inference:DedicatedThreads"] = "true";
         }
 
         foreach (var (key, value) in Settings)
@@ -137,6 +146,7 @@ public sealed record ElasticRunResult(
     [property: JsonPropertyName("lost")] int Lost,
     [property: JsonPropertyName("hpa_target_queue_delay_s")] double HpaTarget,
     [property: JsonPropertyName("worker_cpu_cores")] double? WorkerCpu,
+    [property: JsonPropertyName("worker_cpu_scope")] WorkerCpuScope WorkerCpuScope,
     [property: JsonPropertyName("resent_on_refusal")] long ResentOnRefusal,
     [property: JsonPropertyName("resent_after_gateway_loss")] long ResentAfterGatewayLoss,
     [property: JsonPropertyName("phases")] IReadOnlyList<ElasticPhase> Phases,
@@ -255,7 +265,7 @@ public static class ElasticRun
         }
 
         return new ElasticRunResult(all.Count, all.Count(r => r.Outcome == QueryOutcome.Answered), all.Count(r => r.Outcome == QueryOutcome.Error),
-            all.Count(r => r.Outcome == QueryOutcome.Lost), ElasticRunOptions.HpaTargetQueueDelaySeconds, options.WorkerCpu,
+            all.Count(r => r.Outcome == QueryOutcome.Lost), ElasticRunOptions.HpaTargetQueueDelaySeconds, options.WorkerCpu, options.WorkerCpuScope,
             counters.ResentOnRefusal, counters.Resent, phases, checks, [.. cluster.CpuLimitFailures]);
     }
 
