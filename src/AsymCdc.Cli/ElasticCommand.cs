@@ -19,17 +19,17 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
         [CommandOption("-r|--rate <QPS>"), Description("Open-loop arrival rate of the scaling phases, queries per second."), DefaultValue(100.0)]
         public double Rate { get; init; } = 100;
 
-        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(250.0)]
-        public double OverloadRate { get; init; } = 250;
+        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(350.0)]
+        public double OverloadRate { get; init; } = 350;
 
         [CommandOption("--hold <S>"), Description("Seconds each phase holds its load once its scaling is done (at least 10: the worker share and queue delay are measured over the last 10 s, when a new worker's CPU limit applies)."), DefaultValue(20.0)]
         public double HoldSeconds { get; init; } = 20;
 
-        [CommandOption("--worker-cpu <CORES>"), Description("CPU limit of each worker, in cores, applied with a cgroup quota (to what --worker-cpu-scope says): on one machine it gives each worker a capacity of its own (0: none)."), DefaultValue(0.06)]
-        public double WorkerCpu { get; init; } = 0.06;
+        [CommandOption("--worker-cpu <CORES>"), Description("CPU limit of each worker, in cores, applied with a cgroup quota (to what --worker-cpu-scope says): on one machine it gives each worker a capacity of its own (0: none)."), DefaultValue(0.1)]
+        public double WorkerCpu { get; init; } = 0.1;
 
-        [CommandOption("--worker-cpu-scope <SCOPE>"), Description("What --worker-cpu limits: runners (the worker's runner threads, which run its models: its accelerator, emulated; needs cgroup v1) or process (the whole silo, as Kubernetes limits a pod)."), DefaultValue(WorkerCpuScope.Runners)]
-        public WorkerCpuScope WorkerCpuScope { get; init; } = WorkerCpuScope.Runners;
+        [CommandOption("--worker-cpu-scope <SCOPE>"), Description("What --worker-cpu limits: process (the whole silo, as Kubernetes limits a pod) or runners (only the threads that run its models: its accelerator, emulated; needs cgroup v1 and more than two cores, e.g. --worker-cpu 0.06 --overload-rate 250)."), DefaultValue(WorkerCpuScope.Process)]
+        public WorkerCpuScope WorkerCpuScope { get; init; } = WorkerCpuScope.Process;
 
         [CommandOption("--warmup <N>"), Description("Queries sent before the measured load (every silo's JIT tiers up meanwhile)."), DefaultValue(3000)]
         public int Warmup { get; init; } = 3000;

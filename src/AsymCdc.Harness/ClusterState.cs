@@ -49,7 +49,7 @@ public sealed record ClusterState(
     [property: JsonPropertyName("environment")] IReadOnlyDictionary<string, string?>? Environment = null,
     [property: JsonPropertyName("drain_timeout_s")] double? DrainTimeoutSeconds = null,
     [property: JsonPropertyName("worker_cpu")] double? WorkerCpu = null,
-    [property: JsonPropertyName("worker_cpu_scope")] WorkerCpuScope WorkerCpuScope = WorkerCpuScope.Runners)
+    [property: JsonPropertyName("worker_cpu_scope")] WorkerCpuScope WorkerCpuScope = WorkerCpuScope.Process)
 {
     /// <summary>The silos of <paramref name="role"/> whose names end in a number (<c>worker-3</c>), highest number last.</summary>
     public IReadOnlyList<SiloProcessInfo> WithRole(string role) =>

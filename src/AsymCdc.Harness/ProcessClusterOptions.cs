@@ -44,7 +44,7 @@ public sealed class ProcessClusterOptions
     public double? WorkerCpu { get; set; }
 
     /// <summary>What <see cref="WorkerCpu"/> limits.</summary>
-    public WorkerCpuScope WorkerCpuScope { get; set; } = WorkerCpuScope.Runners;
+    public WorkerCpuScope WorkerCpuScope { get; set; } = WorkerCpuScope.Process;
 
     /// <summary>How long after a worker is ready its <see cref="WorkerCpu"/> limit applies.</summary>
     public static readonly TimeSpan WorkerCpuLimitDelay = TimeSpan.FromSeconds(10);
@@ -77,11 +77,13 @@ public sealed class ProcessClusterOptions
 [JsonConverter(typeof(JsonStringEnumConverter<WorkerCpuScope>))]
 public enum WorkerCpuScope
 {
-    /// <summary>The worker's runner threads (<see cref="AsymCdc.Inference.InferenceOptions.RunnerThreadName"/>), which
-    /// run its models' batches: its accelerator, emulated. Messaging, serialization and the runtime keep the host's
-    /// cores, as they do on a GPU node.</summary>
-    Runners,
-
     /// <summary>The whole worker process, as Kubernetes enforces a pod's <c>limits.cpu</c>.</summary>
+    [JsonStringEnumMemberName("process")]
     Process,
+
+    /// <summary>The worker's runner threads (<see cref="AsymCdc.Inference.InferenceOptions.RunnerThreadName"/>, which
+    /// need <c>AsymCdc:Inference:DedicatedThreads</c>), which run its models' batches: its accelerator, emulated.
+    /// Messaging, serialization and the runtime keep the host's cores, as they do on a GPU node.</summary>
+    [JsonStringEnumMemberName("runners")]
+    Runners,
 }

@@ -42,12 +42,15 @@ public sealed class MicroBatchingTests
         Assert.True(stats.TotalQueueDelay > TimeSpan.Zero);
     }
 
-    [Fact]
-    public async Task Several_runners_share_one_queue_and_each_caller_gets_its_own_result()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // each runner on a thread of its own, as on a GPU
+    public async Task Several_runners_share_one_queue_and_each_caller_gets_its_own_result(bool dedicatedThreads)
     {
         const int calls = 96;
         var expected = await UnbatchedAsync(0, calls);
         var options = TestModels.Options(ModelNames.Classifier);
+        options.DedicatedThreads = dedicatedThreads;
         options.Instances = 3;
         options.MaxBatchSize = 8;
         using var repository = ModelRepository.Open(options);

@@ -36,8 +36,11 @@ public sealed class ElasticReportTests
 
         Assert.Equal("1", emulated.Settings["AsymCdc:Inference:Instances"]);
         Assert.Equal("0", emulated.Settings["AsymCdc:Inference:ParityInstances"]);
-        Assert.Equal("true", emulated.Settings["AsymCdc:Inference:DedicatedThreads"]); // what the runner-thread limit finds
-        Assert.Equal(WorkerCpuScope.Runners, emulated.WorkerCpuScope);
+        Assert.Equal(WorkerCpuScope.Process, emulated.WorkerCpuScope);
+        Assert.False(emulated.Settings.ContainsKey("AsymCdc:Inference:DedicatedThreads"));
+        var accelerators = new ElasticRunOptions { WorkerCpu = 0.06, WorkerCpuScope = WorkerCpuScope.Runners }.ClusterOptions();
+        Assert.Equal(WorkerCpuScope.Runners, accelerators.WorkerCpuScope);
+        Assert.Equal("true", accelerators.Settings["AsymCdc:Inference:DedicatedThreads"]); // what the runner-thread limit finds
         Assert.False(unlimited.Settings.ContainsKey("AsymCdc:Inference:Instances")); // the product's default, 2 on a CPU
     }
 
