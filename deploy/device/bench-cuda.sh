@@ -21,11 +21,18 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > 
 nproc > "$out/cpus.txt"
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(--preset quick -m none,hedged,asymcdc-compact,auto)
+# ALSO_CUDA_POOL=1 adds a third run: CUDA workers with their runners on the thread pool instead of threads of their
+# own (the cuda default, AsymCdc:Inference:DedicatedThreads, not yet measured against the pool on a GPU).
+runs=(cuda cpu)
+[ "${ALSO_CUDA_POOL:-0}" = 1 ] && runs+=(cuda-pool)
 status=0
-for provider in cuda cpu; do
-  echo "== $provider workers: asymcdc bench ${args[*]}"
-  "$cli" bench "${args[@]}" --models models --set "AsymCdc:Inference:ExecutionProvider=$provider" -o "$out/bench-$provider" \
-    > "$out/bench-$provider.log" 2>&1 || status=$?
-  tail -n 60 "$out/bench-$provider.log"
+for run in "${runs[@]}"; do
+  case "$run" in
+    cuda-pool) sets=(--set AsymCdc:Inference:ExecutionProvider=cuda --set AsymCdc:Inference:DedicatedThreads=false) ;;
+    *) sets=(--set "AsymCdc:Inference:ExecutionProvider=$run") ;;
+  esac
+  echo "== $run workers: asymcdc bench ${args[*]}"
+  "$cli" bench "${args[@]}" --models models "${sets[@]}" -o "$out/bench-$run" > "$out/bench-$run.log" 2>&1 || status=$?
+  tail -n 60 "$out/bench-$run.log"
 done
 exit $status
