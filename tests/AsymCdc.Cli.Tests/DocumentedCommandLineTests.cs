@@ -10,7 +10,7 @@ namespace AsymCdc.Cli.Tests;
 /// </summary>
 public sealed partial class DocumentedCommandLineTests
 {
-    private static readonly string[] Commands = ["demo", "predict", "eval", "bench", "serve", "cluster", "chaos", "train-decoders"];
+    private static readonly string[] Commands = ["demo", "predict", "eval", "bench", "serve", "cluster", "chaos", "elastic", "train-decoders"];
 
     /// <summary>Placeholders of a synopsis (<c>--limit N</c>) and a value each can take.</summary>
     private static readonly Dictionary<string, string> Placeholders = new(StringComparer.Ordinal)
