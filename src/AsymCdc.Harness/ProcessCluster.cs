@@ -524,6 +524,12 @@ public sealed partial class ProcessCluster : IAsyncDisposable
             environment[key] = value;
         }
 
+        if (options.WorkerCpu is not null && options.WorkerCpuScope == WorkerCpuScope.Runners)
+        {
+            // A limit on the runner threads finds them only where each runner is a thread of its own.
+            environment["AsymCdc__Inference__DedicatedThreads"] = "true";
+        }
+
         foreach (var (key, value) in options.Settings)
         {
             environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

@@ -81,8 +81,8 @@ public enum WorkerCpuScope
     [JsonStringEnumMemberName("process")]
     Process,
 
-    /// <summary>The worker's runner threads (<see cref="AsymCdc.Inference.InferenceOptions.RunnerThreadName"/>, which
-    /// need <c>AsymCdc:Inference:DedicatedThreads</c>), which run its models' batches: its accelerator, emulated.
+    /// <summary>The worker's runner threads (<see cref="AsymCdc.Inference.InferenceOptions.RunnerThreadName"/>; the
+    /// cluster sets <c>AsymCdc:Inference:DedicatedThreads</c> for them), which run its models' batches: its accelerator, emulated.
     /// Messaging, serialization and the runtime keep the host's cores, as they do on a GPU node.</summary>
     [JsonStringEnumMemberName("runners")]
     Runners,

@@ -22,7 +22,7 @@ public sealed class ElasticSettingsTests
 
         Assert.Equal(WorkerCpuScope.Runners, cluster.WorkerCpuScope);
         Assert.Equal(0.06, cluster.WorkerCpu);
-        Assert.Equal("true", cluster.Settings["AsymCdc:Inference:DedicatedThreads"]);
+        Assert.Equal("true", ProcessCluster.SiloEnvironment(cluster, "/models", [])["AsymCdc__Inference__DedicatedThreads"]);
     }
 
     [Fact]
@@ -31,6 +31,6 @@ public sealed class ElasticSettingsTests
         var cluster = ElasticCommand.ToOptions(new ElasticCommand.Settings { WorkerCpuScope = WorkerCpuScope.Runners, WorkerCpu = 0 }).ClusterOptions();
 
         Assert.Null(cluster.WorkerCpu);
-        Assert.False(cluster.Settings.ContainsKey("AsymCdc:Inference:DedicatedThreads"));
+        Assert.DoesNotContain("AsymCdc__Inference__DedicatedThreads", ProcessCluster.SiloEnvironment(cluster, "/models", []).Keys);
     }
 }

@@ -37,10 +37,10 @@ public sealed class ElasticReportTests
         Assert.Equal("1", emulated.Settings["AsymCdc:Inference:Instances"]);
         Assert.Equal("0", emulated.Settings["AsymCdc:Inference:ParityInstances"]);
         Assert.Equal(WorkerCpuScope.Process, emulated.WorkerCpuScope);
-        Assert.False(emulated.Settings.ContainsKey("AsymCdc:Inference:DedicatedThreads"));
+        Assert.DoesNotContain("AsymCdc__Inference__DedicatedThreads", ProcessCluster.SiloEnvironment(emulated, "/models", []).Keys);
         var accelerators = new ElasticRunOptions { WorkerCpu = 0.06, WorkerCpuScope = WorkerCpuScope.Runners }.ClusterOptions();
         Assert.Equal(WorkerCpuScope.Runners, accelerators.WorkerCpuScope);
-        Assert.Equal("true", accelerators.Settings["AsymCdc:Inference:DedicatedThreads"]); // what the runner-thread limit finds
+        Assert.Equal("true", ProcessCluster.SiloEnvironment(accelerators, "/models", [])["AsymCdc__Inference__DedicatedThreads"]); // what the runner-thread limit finds
         Assert.False(unlimited.Settings.ContainsKey("AsymCdc:Inference:Instances")); // the product's default, 2 on a CPU
     }
 

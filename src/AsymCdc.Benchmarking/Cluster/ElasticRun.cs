@@ -100,11 +100,6 @@ public sealed class ElasticRunOptions
             // fraction and hide waits in their run times.
             options.Settings["AsymCdc:Inference:Instances"] = "1";
             options.Settings["AsymCdc:Inference:ParityInstances"] = "0";
-            if (WorkerCpuScope == WorkerCpuScope.Runners)
-            {
-                // The cuda default too: a runner on a thread of its own is what a limit on the runner threads finds.
-                options.Settings["AsymCdc:Inference:DedicatedThreads"] = "true";
-            }
         }
 
         foreach (var (key, value) in Settings)
