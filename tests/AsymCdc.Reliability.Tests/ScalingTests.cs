@@ -54,14 +54,35 @@ public sealed class ScalingTests
             }
         });
 
+        // Served by a silo: an answer that came back through it (its silo port is in the answer's address).
+        bool Served(Func<ChaosRecord, string?> silo, SiloProcessInfo by)
+        {
+            lock (records)
+            {
+                return records.Any(t => t.IsCompletedSuccessfully && silo(t.Result) is { } s && s.Contains($":{by.SiloPort}@", StringComparison.Ordinal));
+            }
+        }
+
+        async Task UntilServedAsync(Func<ChaosRecord, string?> silo, SiloProcessInfo by, TimeSpan limit)
+        {
+            var since = Stopwatch.GetTimestamp();
+            using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+            while (!Served(silo, by) && Stopwatch.GetElapsedTime(since) < limit)
+            {
+                await poll.WaitForNextTickAsync();
+            }
+        }
+
         var outWorkers = await cluster.ScaleAsync(workers: 4, frontends: null);
         var newWorker = cluster.Silo(Assert.Single(outWorkers.Added));
-        await Task.Delay(TimeSpan.FromSeconds(5)); // the newcomer takes data slots after its parity-only window (2 s)
+        // The newcomer takes data slots after its parity-only window (2 s).
+        await UntilServedAsync(r => r.Worker, newWorker, TimeSpan.FromSeconds(20));
         var inWorkers = await cluster.ScaleAsync(workers: 3, frontends: null);
         var outFrontends = await cluster.ScaleAsync(workers: null, frontends: 3);
         var newFrontend = cluster.Silo(Assert.Single(outFrontends.Added));
-        // The client sees the new gateway within a second, and moves keys onto it at its next spread check.
-        await Task.Delay(connection.Predictions.RespreadPeriod + TimeSpan.FromSeconds(2));
+        // The client sees the new gateway within a second and moves keys onto it at its next spread check; a spread
+        // whose pings the newcomer did not answer in time is tried again after twice the period.
+        await UntilServedAsync(r => r.Frontend, newFrontend, (connection.Predictions.RespreadPeriod * 4) + TimeSpan.FromSeconds(2));
         var inFrontends = await cluster.ScaleAsync(workers: null, frontends: 2);
         await Task.Delay(TimeSpan.FromSeconds(1));
         await stop.CancelAsync();
