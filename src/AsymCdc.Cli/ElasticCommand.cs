@@ -16,20 +16,20 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
 {
     public sealed class Settings : DrillSettings
     {
-        [CommandOption("-r|--rate <QPS>"), Description("Open-loop arrival rate of the scaling phases, queries per second."), DefaultValue(100.0)]
-        public double Rate { get; init; } = 100;
+        [CommandOption("-r|--rate <QPS>"), Description("Open-loop arrival rate of the scaling phases, queries per second (default: 50 with --worker-cpu-scope runners, 100 with process).")]
+        public double? Rate { get; init; }
 
-        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve."), DefaultValue(350.0)]
-        public double OverloadRate { get; init; } = 350;
+        [CommandOption("--overload-rate <QPS>"), Description("Arrival rate of the overload phases: above what 4 workers serve (default: 150 with runners, 350 with process).")]
+        public double? OverloadRate { get; init; }
 
         [CommandOption("--hold <S>"), Description("Seconds each phase holds its load once its scaling is done (at least 10: the worker share and queue delay are measured over the last 10 s, when a new worker's CPU limit applies)."), DefaultValue(20.0)]
         public double HoldSeconds { get; init; } = 20;
 
-        [CommandOption("--worker-cpu <CORES>"), Description("CPU limit of each worker, in cores, applied with a cgroup quota (to what --worker-cpu-scope says): on one machine it gives each worker a capacity of its own (0: none)."), DefaultValue(0.1)]
-        public double WorkerCpu { get; init; } = 0.1;
+        [CommandOption("--worker-cpu <CORES>"), Description("CPU limit of each worker, in cores, applied with a cgroup quota (to what --worker-cpu-scope says): on one machine it gives each worker a capacity of its own (0: none; default: 0.04 with runners, 0.1 with process).")]
+        public double? WorkerCpu { get; init; }
 
-        [CommandOption("--worker-cpu-scope <SCOPE>"), Description("What --worker-cpu limits: process (the whole silo, as Kubernetes limits a pod) or runners (only the threads that run its models: its accelerator, emulated; needs cgroup v1 and more than two cores, e.g. --worker-cpu 0.06 --overload-rate 250)."), DefaultValue(WorkerCpuScope.Process)]
-        public WorkerCpuScope WorkerCpuScope { get; init; } = WorkerCpuScope.Process;
+        [CommandOption("--worker-cpu-scope <SCOPE>"), Description("What --worker-cpu limits: runners (only the threads that run its models: its accelerator, emulated; needs cgroup v1) or process (the whole silo, as Kubernetes limits a pod: its host work too)."), DefaultValue(WorkerCpuScope.Runners)]
+        public WorkerCpuScope WorkerCpuScope { get; init; } = WorkerCpuScope.Runners;
 
         [CommandOption("--warmup <N>"), Description("Queries sent before the measured load (every silo's JIT tiers up meanwhile)."), DefaultValue(3000)]
         public int Warmup { get; init; } = 3000;
@@ -55,7 +55,8 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
                 return invalidSet;
             }
 
-            return Rate <= 0 || OverloadRate <= Rate || HoldSeconds < 10 || WorkerCpu < 0 || Warmup < 0 || TimeoutMs < 1
+            var drill = ToOptions(this);
+            return drill.Rate <= 0 || drill.OverloadRate <= drill.Rate || HoldSeconds < 10 || WorkerCpu < 0 || Warmup < 0 || TimeoutMs < 1
                 ? ValidationResult.Error("--rate > 0, --overload-rate above --rate, --hold ≥ 10, --worker-cpu ≥ 0, --warmup ≥ 0, --timeout ≥ 1")
                 : ValidationResult.Success();
         }
@@ -64,12 +65,13 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
     public static ElasticRunOptions ToOptions(Settings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        var defaults = ElasticRunOptions.For(settings.WorkerCpuScope);
         return new ElasticRunOptions
         {
-            Rate = settings.Rate,
-            OverloadRate = settings.OverloadRate,
+            Rate = settings.Rate ?? defaults.Rate,
+            OverloadRate = settings.OverloadRate ?? defaults.OverloadRate,
             HoldSeconds = settings.HoldSeconds,
-            WorkerCpu = settings.WorkerCpu > 0 ? settings.WorkerCpu : null,
+            WorkerCpu = (settings.WorkerCpu ?? defaults.WorkerCpu) is > 0 and var cores ? cores : null,
             WorkerCpuScope = settings.WorkerCpuScope,
             Mode = ServingModes.Parse(settings.Mode),
             K = settings.K,

@@ -47,12 +47,11 @@ public static class CpuQuota
         var what = threads is null ? $"pid {pid}" : $"{threads.Count} thread(s) of pid {pid}";
         try
         {
-            if (File.Exists(Path.Combine(V2Root, "cgroup.controllers"))
-                && File.ReadAllText(Path.Combine(V2Root, "cgroup.controllers")).Split(' ', '\n').Contains("cpu"))
+            if (UnifiedHierarchyHasCpu())
             {
                 if (threads is not null)
                 {
-                    throw new PlatformNotSupportedException("this machine has cgroup v2, where a limit on some threads of a process needs a threaded subtree; limit the whole process instead");
+                    throw new PlatformNotSupportedException(CgroupV2ThreadsRefusal + "; limit the whole process instead");
                 }
 
                 var parent = Path.Combine(V2Root, "asymcdc");
@@ -93,6 +92,38 @@ public static class CpuQuota
             throw new InvalidOperationException($"cannot limit {what} to {cores} cores with a cgroup ({e.Message}); run as root on a machine with a writable cgroup cpu controller, or without a worker CPU limit", e);
         }
     }
+
+    /// <summary>Why <see cref="ApplyToThreads"/> cannot work on this machine, checked before anything is started; null
+    /// when it can (a cgroup v1 cpu controller in which this process may create groups).</summary>
+    public static string? ThreadLimitUnavailableReason()
+    {
+        if (UnifiedHierarchyHasCpu())
+        {
+            return CgroupV2ThreadsRefusal;
+        }
+
+        if (!Directory.Exists(V1Root))
+        {
+            return $"no cgroup v1 cpu controller at {V1Root}";
+        }
+
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(V1Root, "asymcdc"));
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot create a cgroup under {V1Root} ({e.Message}); run as root";
+        }
+    }
+
+    private const string CgroupV2ThreadsRefusal =
+        "this machine has cgroup v2, where a limit on some threads of a process needs a threaded subtree, which this does not set up";
+
+    private static bool UnifiedHierarchyHasCpu() =>
+        File.Exists(Path.Combine(V2Root, "cgroup.controllers"))
+        && File.ReadAllText(Path.Combine(V2Root, "cgroup.controllers")).Split(' ', '\n').Contains("cpu");
 
     /// <summary>The CFS period and quota, in microseconds, that limit a process to <paramref name="cores"/>.</summary>
     public static (int PeriodMicroseconds, long QuotaMicroseconds) PeriodAndQuota(double cores)

@@ -49,6 +49,13 @@ public sealed partial class ProcessCluster : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (options.WorkerCpu is not null && options.WorkerCpuScope == WorkerCpuScope.Runners
+            && CpuQuota.ThreadLimitUnavailableReason() is { } unavailable)
+        {
+            // Refused before any silo starts: the limit applies only after a worker is ready, too late to say so.
+            throw new InvalidOperationException($"cannot limit the workers' runner threads: {unavailable}; limit the whole worker process instead (--worker-cpu-scope process)");
+        }
+
         var runDirectory = Path.GetFullPath(options.RunDirectory);
         if (Attach(runDirectory) is { } existing && existing.RunningPids().Count > 0)
         {

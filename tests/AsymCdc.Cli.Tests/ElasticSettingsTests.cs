@@ -6,23 +6,34 @@ namespace AsymCdc.Cli.Tests;
 public sealed class ElasticSettingsTests
 {
     [Fact]
-    public void By_default_the_whole_worker_process_is_limited_as_a_pod_would_be()
+    public void By_default_the_runner_threads_are_limited_at_the_rates_measured_for_them()
     {
         var drill = ElasticCommand.ToOptions(new ElasticCommand.Settings());
+        var cluster = drill.ClusterOptions();
 
-        Assert.Equal(0.1, drill.WorkerCpu);
-        Assert.Equal(350, drill.OverloadRate);
-        Assert.Equal(WorkerCpuScope.Process, drill.ClusterOptions().WorkerCpuScope);
+        Assert.Equal((0.04, 50, 150), (drill.WorkerCpu, drill.Rate, drill.OverloadRate));
+        Assert.Equal(WorkerCpuScope.Runners, cluster.WorkerCpuScope);
+        Assert.Equal("true", ProcessCluster.SiloEnvironment(cluster, "/models", [])["AsymCdc__Inference__DedicatedThreads"]);
     }
 
     [Fact]
-    public void Runners_limits_only_the_threads_that_run_the_models_which_then_have_threads_of_their_own()
+    public void The_whole_process_scope_has_its_own_defaults_and_given_values_win()
     {
-        var cluster = ElasticCommand.ToOptions(new ElasticCommand.Settings { WorkerCpuScope = WorkerCpuScope.Runners, WorkerCpu = 0.06 }).ClusterOptions();
+        var process = ElasticCommand.ToOptions(new ElasticCommand.Settings { WorkerCpuScope = WorkerCpuScope.Process });
+        var given = ElasticCommand.ToOptions(new ElasticCommand.Settings { WorkerCpuScope = WorkerCpuScope.Process, WorkerCpu = 0.2, Rate = 80, OverloadRate = 400 });
 
-        Assert.Equal(WorkerCpuScope.Runners, cluster.WorkerCpuScope);
-        Assert.Equal(0.06, cluster.WorkerCpu);
-        Assert.Equal("true", ProcessCluster.SiloEnvironment(cluster, "/models", [])["AsymCdc__Inference__DedicatedThreads"]);
+        Assert.Equal((0.1, 100, 350), (process.WorkerCpu, process.Rate, process.OverloadRate));
+        Assert.Equal(WorkerCpuScope.Process, process.ClusterOptions().WorkerCpuScope);
+        Assert.DoesNotContain("AsymCdc__Inference__DedicatedThreads", ProcessCluster.SiloEnvironment(process.ClusterOptions(), "/models", []).Keys);
+        Assert.Equal((0.2, 80, 400), (given.WorkerCpu, given.Rate, given.OverloadRate));
+    }
+
+    [Fact]
+    public void An_overload_at_or_below_the_steady_rate_is_refused_whichever_default_it_meets()
+    {
+        Assert.False(new ElasticCommand.Settings { OverloadRate = 50 }.Validate().Successful);
+        Assert.False(new ElasticCommand.Settings { Rate = 200 }.Validate().Successful); // above the runners' overload default
+        Assert.True(new ElasticCommand.Settings { Rate = 200, WorkerCpuScope = WorkerCpuScope.Process }.Validate().Successful);
     }
 
     [Fact]

@@ -24,6 +24,7 @@ public sealed class CpuQuotaTests
         try
         {
             Assert.Equal([tid], Processes.ThreadsNamed(Environment.ProcessId, threadName));
+            Assert.Equal(OnWritableCgroupV1(), CpuQuota.ThreadLimitUnavailableReason() is null); // what the drill checks first
             if (!OnWritableCgroupV1())
             {
                 var refused = Assert.ThrowsAny<Exception>(() => CpuQuota.ApplyToThreads(Environment.ProcessId, name, 0.5, threadName));

@@ -31,14 +31,14 @@ public sealed class ElasticReportTests
     [Fact]
     public void A_worker_standing_for_an_accelerator_runs_one_batch_at_a_time_as_a_gpu_worker_does()
     {
-        var emulated = new ElasticRunOptions { WorkerCpu = 0.1 }.ClusterOptions();
+        var emulated = ElasticRunOptions.For(WorkerCpuScope.Process).ClusterOptions();
         var unlimited = new ElasticRunOptions { WorkerCpu = null }.ClusterOptions();
 
         Assert.Equal("1", emulated.Settings["AsymCdc:Inference:Instances"]);
         Assert.Equal("0", emulated.Settings["AsymCdc:Inference:ParityInstances"]);
         Assert.Equal(WorkerCpuScope.Process, emulated.WorkerCpuScope);
         Assert.DoesNotContain("AsymCdc__Inference__DedicatedThreads", ProcessCluster.SiloEnvironment(emulated, "/models", []).Keys);
-        var accelerators = new ElasticRunOptions { WorkerCpu = 0.06, WorkerCpuScope = WorkerCpuScope.Runners }.ClusterOptions();
+        var accelerators = new ElasticRunOptions().ClusterOptions();
         Assert.Equal(WorkerCpuScope.Runners, accelerators.WorkerCpuScope);
         Assert.Equal("true", ProcessCluster.SiloEnvironment(accelerators, "/models", [])["AsymCdc__Inference__DedicatedThreads"]); // what the runner-thread limit finds
         Assert.False(unlimited.Settings.ContainsKey("AsymCdc:Inference:Instances")); // the product's default, 2 on a CPU

@@ -42,10 +42,12 @@ public sealed class ElasticRunOptions
 
     public int Workers { get; init; } = 4;
     public int Frontends { get; init; } = 2;
-    public double Rate { get; init; } = 100;
+
+    /// <summary>The arrival rate of the steps without overload: one that 3 workers still serve with room to spare.</summary>
+    public double Rate { get; init; } = 50;
 
     /// <summary>The arrival rate of the overload steps: above what the starting workers can serve.</summary>
-    public double OverloadRate { get; init; } = 350;
+    public double OverloadRate { get; init; } = 150;
 
     /// <summary>How long each step holds its load after its scaling is done; the last 10 s are what the report's
     /// worker share and queue delay are measured over (by then a new worker's CPU limit applies:
@@ -54,13 +56,20 @@ public sealed class ElasticRunOptions
 
     /// <summary>CPU each worker may use, in cores (a cgroup quota on what <see cref="WorkerCpuScope"/> says): on one
     /// machine it gives each worker a capacity of its own, so that adding workers adds capacity; null: none.</summary>
-    public double? WorkerCpu { get; init; } = 0.1;
+    public double? WorkerCpu { get; init; } = 0.04;
 
-    /// <summary>What <see cref="WorkerCpu"/> limits. The whole worker process by default, as a pod's CPU limit: on the
-    /// two-core development machine the runner threads alone (the accelerator, emulated faithfully) leave the workers'
-    /// host work unlimited, and at an overload that exceeds such accelerators the two cores saturate after the
-    /// scale-out (docs/OPERATIONS.md, "the elastic drill").</summary>
-    public WorkerCpuScope WorkerCpuScope { get; init; } = WorkerCpuScope.Process;
+    /// <summary>What <see cref="WorkerCpu"/> limits. By default each worker's runner threads, the threads that run its
+    /// models' batches: its accelerator, emulated, while its host work (messaging, the thread pool, the JIT) keeps the
+    /// machine's cores as a GPU node's host CPU does. The rates are low enough that the host work of 8 workers does not
+    /// saturate two cores (docs/OPERATIONS.md, "the elastic drill"); <see cref="For"/> gives the whole-process
+    /// emulation's own.</summary>
+    public WorkerCpuScope WorkerCpuScope { get; init; } = WorkerCpuScope.Runners;
+
+    /// <summary>The limit and rates measured for each scope: runners 0.04 cores at 50 and 150 queries/s; the whole
+    /// process (as a pod's CPU limit, which also charges its host work) 0.1 cores at 100 and 350.</summary>
+    public static ElasticRunOptions For(WorkerCpuScope scope) => scope == WorkerCpuScope.Runners
+        ? new ElasticRunOptions()
+        : new ElasticRunOptions { WorkerCpuScope = scope, WorkerCpu = 0.1, Rate = 100, OverloadRate = 350 };
 
     public IReadOnlyList<ElasticStep> Steps { get; init; } = DefaultSteps;
     public ServingMode Mode { get; init; } = ServingMode.AsymCdcCompact;
