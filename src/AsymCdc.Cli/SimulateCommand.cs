@@ -28,8 +28,11 @@ public sealed class SimulateCommand : AsyncCommand<SimulateCommand.Settings>
         [CommandOption("-l|--load <LOADS>"), Description("Loads, comma-separated fractions of capacity (default: the scenario's).")]
         public string? Load { get; init; }
 
-        [CommandOption("-m|--modes <MODES>"), Description("Modes, comma-separated (default: all seven).")]
+        [CommandOption("-m|--modes <MODES>"), Description("Modes, comma-separated (default: the scenario's, every mode in the named ones).")]
         public string? Modes { get; init; }
+
+        [CommandOption("--trigger-quantile <Q>"), Description("The quantile trigger's quantile of own-answer times, in (0, 1) (AsymCdc:Serving:TriggerQuantile; default: the scenario's, the product's 0.9).")]
+        public double? TriggerQuantile { get; init; }
 
         [CommandOption("--seed <SEED>"), Description("Seed of arrivals, service times and faults (default: the scenario's).")]
         public int? Seed { get; init; }
@@ -130,6 +133,7 @@ public sealed class SimulateCommand : AsyncCommand<SimulateCommand.Settings>
             Seed = settings.Seed ?? config.Seed,
             Loads = settings.Load is null ? config.Loads : [.. Split(settings.Load).Select(l => double.Parse(l, CultureInfo.InvariantCulture))],
             Modes = settings.Modes is null ? config.Modes : [.. Split(settings.Modes)],
+            Policy = settings.TriggerQuantile is { } q ? config.Policy with { TriggerQuantile = q } : config.Policy,
         };
     }
 

@@ -300,5 +300,7 @@ public sealed record PolicyModel
         : StragglerDeadlineMedians <= 0 ? "policy.straggler_deadline_medians must be positive"
         : Shards < 1 ? "policy.shards must be at least 1"
         : HedgePercentile is <= 0 or >= 1 ? "policy.hedge_percentile must be in (0, 1)"
+        : TriggerQuantile is <= 0 or >= 1 ? $"policy.trigger_quantile {TriggerQuantile} must be in (0, 1)"
+        : TriggerFactor <= 0 ? $"policy.trigger_factor {TriggerFactor} must be positive"
         : null;
 }

@@ -145,6 +145,23 @@ public class SimulatorTests
         Assert.Contains("unknown mode 'magic'", e.Message);
         Assert.Contains("workers is 0", Assert.Throws<ArgumentException>(() => new Simulator(Small() with { Workers = 0 }).Run()).Message);
         Assert.Contains("straggler_rate", new SimulationConfig { Faults = new FaultModel { StragglerRate = 2 } }.Problem());
+        Assert.Contains("trigger_quantile 1", new SimulationConfig { Policy = new PolicyModel { TriggerQuantile = 1 } }.Problem());
+        Assert.Contains("trigger_factor 0", new SimulationConfig { Policy = new PolicyModel { TriggerFactor = 0 } }.Problem());
+    }
+
+    [Fact]
+    public void The_default_trigger_quantile_is_the_highest_that_stays_among_healthy_answers_at_5_percent_stragglers()
+    {
+        ScenarioResult Run(string mode, double q) => new Simulator(Small() with { Modes = [mode], Policy = Small().Policy with { TriggerQuantile = q } })
+            .Run().Results.Single();
+
+        var (parmEarly, parmUsual) = (Run("parm", 0.5), Run("parm", 0.9));
+        var (compactUsual, compactLate) = (Run("asymcdc-compact", 0.9), Run("asymcdc-compact", 0.95));
+
+        // Lower: more answers rebuilt approximately (a decode as quick as ParM's beats the healthy answer it replaces).
+        Assert.True(parmEarly.Reconstructed > 2 * parmUsual.Reconstructed, $"ParM rebuilt at q 0.5: {parmEarly.Reconstructed}, at 0.9: {parmUsual.Reconstructed}");
+        // Higher: the 95th percentile of own-answer times is a straggler's when 5% of calls straggle, so the rescue waits for it.
+        Assert.True(compactLate.P99Ms > 5 * compactUsual.P99Ms, $"compact p99 at q 0.95: {compactLate.P99Ms} ms, at 0.9: {compactUsual.P99Ms} ms");
     }
 
     [Fact]
