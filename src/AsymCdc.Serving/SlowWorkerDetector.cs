@@ -3,11 +3,13 @@ namespace AsymCdc.Serving;
 /// <summary>
 /// Which workers are persistently slow: a worker whose median service time over its last <see cref="Samples"/> calls
 /// is more than <see cref="Factor"/> times the fleet's (the median of the workers' medians) is slow until its median
-/// comes back, or until it has been passed over for <see cref="Probation"/>, when it is tried again with a clean slate.
-/// A median of 16 ignores rare independent stragglers (half of a worker's recent calls must be slow); a slow node, a
-/// noisy neighbour or background load on one machine flips it within 8 calls. The pickers of every mode (coded, hedged,
-/// replication) pass slow workers over while enough others remain, so the comparison between modes stays fair.
-/// Thread-safe: a silo's policies share one.
+/// comes back, or until it has been passed over for <see cref="Probation"/>, when it is tried again with a clean slate
+/// <b>on trial</b> (<see cref="IsOnTrial"/>): the pickers give it only the last slot of a pick (a group's parity, a
+/// hedge's backup, a second replica), where a late answer holds up no query, until 8 new calls have judged it healthy
+/// or slow again. A median of 16 ignores rare independent stragglers (half of a worker's recent calls must be slow); a
+/// slow node, a noisy neighbour or background load on one machine flips it within 8 calls. The pickers of every mode
+/// (coded, hedged, replication) pass slow workers over while enough others remain, so the comparison between modes
+/// stays fair. Thread-safe: a silo's policies share one.
 /// </summary>
 public sealed class SlowWorkerDetector<TWorker>
     where TWorker : notnull
@@ -26,6 +28,7 @@ public sealed class SlowWorkerDetector<TWorker>
     private double _fleetMedian;
     private long _recorded;
     private int _slow;
+    private int _onTrial;
 
     public SlowWorkerDetector(TimeProvider time, double factor = 3, TimeSpan? probation = null)
     {
@@ -44,6 +47,9 @@ public sealed class SlowWorkerDetector<TWorker>
 
     /// <summary>Workers marked slow now (a hint for callers that skip the check when none is).</summary>
     public int SlowCount => Volatile.Read(ref _slow);
+
+    /// <summary>Workers on trial now (a hint for callers that skip the check when none is).</summary>
+    public int TrialCount => Volatile.Read(ref _onTrial);
 
     /// <summary>A call to <paramref name="worker"/> answered after <paramref name="serviceTime"/>.</summary>
     public void Record(TWorker worker, TimeSpan serviceTime)
@@ -70,6 +76,16 @@ public sealed class SlowWorkerDetector<TWorker>
                 RecomputeFleet();
             }
 
+            if (w.OnTrial)
+            {
+                if (w.Count < MinSamples)
+                {
+                    return;
+                }
+
+                Try(w, false); // judged, one way or the other
+            }
+
             Mark(w, _fleetMedian > 0 && median > Factor * _fleetMedian);
         }
     }
@@ -94,10 +110,25 @@ public sealed class SlowWorkerDetector<TWorker>
                 return true;
             }
 
-            // Passed over long enough: try it again, judged on new calls only.
+            // Passed over long enough: try it again in the slots where lateness costs nothing, judged on new calls only.
             w.Clear();
             Mark(w, false);
+            Try(w, true);
             return false;
+        }
+    }
+
+    /// <summary>Whether <paramref name="worker"/> is on trial: no longer slow, not yet judged healthy; pick it last.</summary>
+    public bool IsOnTrial(TWorker worker)
+    {
+        if (Volatile.Read(ref _onTrial) == 0)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            return _workers.TryGetValue(worker, out var w) && w.OnTrial;
         }
     }
 
@@ -109,6 +140,7 @@ public sealed class SlowWorkerDetector<TWorker>
             if (_workers.Remove(worker, out var w))
             {
                 Mark(w, false);
+                Try(w, false);
             }
         }
     }
@@ -119,6 +151,15 @@ public sealed class SlowWorkerDetector<TWorker>
         {
             w.Slow = slow;
             _slow += slow ? 1 : -1;
+        }
+    }
+
+    private void Try(Worker w, bool onTrial)
+    {
+        if (w.OnTrial != onTrial)
+        {
+            w.OnTrial = onTrial;
+            _onTrial += onTrial ? 1 : -1;
         }
     }
 
@@ -149,6 +190,8 @@ public sealed class SlowWorkerDetector<TWorker>
         public int Count { get; private set; }
 
         public bool Slow { get; set; }
+
+        public bool OnTrial { get; set; }
 
         /// <summary>The median as of the worker's last call (0 before <c>MinSamples</c>).</summary>
         public double LastMedian { get; set; }

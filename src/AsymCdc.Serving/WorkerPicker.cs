@@ -3,8 +3,8 @@ namespace AsymCdc.Serving;
 /// <summary>
 /// Picks the workers of one query or group: round-robin over the live workers so that load spreads evenly, distinct
 /// where at least that many are alive; suspected workers are passed over while enough others remain; workers that
-/// joined recently go last (the parity slot of a group, the backup of a hedge or replica) while their first calls are
-/// slow. With fewer workers than slots the list wraps (members share workers) rather than fail: a degraded group still
+/// joined recently (their first calls are slow) or are on trial after being slow go last (the parity slot of a group,
+/// the backup of a hedge or replica), where a late answer holds up no query. With fewer workers than slots the list wraps (members share workers) rather than fail: a degraded group still
 /// answers, it just loses failure independence. Thread-safe.
 /// </summary>
 public sealed class WorkerPicker<TWorker>
@@ -15,10 +15,10 @@ public sealed class WorkerPicker<TWorker>
     /// <param name="workers">The live workers, in a stable order.</param>
     /// <param name="count">Slots to fill.</param>
     /// <param name="isSuspected">Null when no worker is suspected.</param>
-    /// <param name="isNewcomer">Null when no worker is new.</param>
+    /// <param name="goesLast">Null when no worker is to go last (a newcomer, or a slow worker on trial).</param>
     /// <param name="isSlow">Null when no worker is slow; slow workers are passed over after the suspects, while enough
     /// others remain.</param>
-    public TWorker[] Pick(TWorker[] workers, int count, Func<TWorker, bool>? isSuspected = null, Func<TWorker, bool>? isNewcomer = null,
+    public TWorker[] Pick(TWorker[] workers, int count, Func<TWorker, bool>? isSuspected = null, Func<TWorker, bool>? goesLast = null,
         Func<TWorker, bool>? isSlow = null)
     {
         ArgumentNullException.ThrowIfNull(workers);
@@ -38,9 +38,9 @@ public sealed class WorkerPicker<TWorker>
             picked[i] = workers[(start + i) % workers.Length];
         }
 
-        if (isNewcomer is not null && count > 1)
+        if (goesLast is not null && count > 1)
         {
-            NewcomersLast(picked, isNewcomer);
+            NewcomersLast(picked, goesLast);
         }
 
         return picked;

@@ -26,7 +26,7 @@ public class PolicyPartsTests
         {
             Assert.DoesNotContain("b", picker.Pick(workers, 3, isSuspected: w => w == "b"));
             Assert.Equal(4, picker.Pick(workers, 4, isSuspected: w => w == "b").Distinct().Count()); // too few trusted: keep distinct
-            var picked = picker.Pick(workers, 4, isNewcomer: w => w == "a");
+            var picked = picker.Pick(workers, 4, goesLast: w => w == "a");
             Assert.Equal("a", picked[^1]);
         }
     }
@@ -180,6 +180,53 @@ public class IssueTwentyTwoPolicyTests
         clock.Advance(TimeSpan.FromSeconds(1));
         Assert.False(slow.IsSlow(3)); // passed over long enough: tried again
         Assert.Equal(0, slow.SlowCount);
+    }
+
+    [Theory]
+    [InlineData(1, false)] // recovered: judged healthy after its trial
+    [InlineData(10, true)] // still slow: passed over again
+    public void A_slow_worker_is_tried_again_on_trial_and_judged_on_its_new_calls_alone(double trialMs, bool slowAgain)
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var slow = new SlowWorkerDetector<int>(clock, factor: 3, probation: TimeSpan.FromSeconds(1));
+        for (var i = 0; i < 400; i++)
+        {
+            slow.Record(i % 4, TimeSpan.FromMilliseconds(i % 4 == 3 ? 10 : 1));
+        }
+
+        Assert.True(slow.IsSlow(3));
+        Assert.False(slow.IsOnTrial(3));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(slow.IsSlow(3));
+        Assert.True(slow.IsOnTrial(3));
+        Assert.Equal((0, 1), (slow.SlowCount, slow.TrialCount));
+
+        for (var i = 0; i < (SlowWorkerDetector<int>.Samples / 2) - 1; i++)
+        {
+            slow.Record(3, TimeSpan.FromMilliseconds(trialMs));
+            Assert.True(slow.IsOnTrial(3)); // not judged on fewer calls than a median needs
+        }
+
+        slow.Record(3, TimeSpan.FromMilliseconds(trialMs));
+
+        Assert.False(slow.IsOnTrial(3));
+        Assert.Equal(slowAgain, slow.IsSlow(3));
+        Assert.Equal((slowAgain ? 1 : 0, 0), (slow.SlowCount, slow.TrialCount));
+    }
+
+    [Fact]
+    public void A_worker_on_trial_takes_only_the_last_slot_of_a_pick_its_parity_or_backup()
+    {
+        var picker = new WorkerPicker<string>();
+        string[] workers = ["a", "b", "c", "d"];
+
+        for (var i = 0; i < 40; i++)
+        {
+            var group = picker.Pick(workers, 3, goesLast: w => w == "d");
+            Assert.DoesNotContain("d", group[..2]);
+            var hedge = picker.Pick(workers, 2, goesLast: w => w == "d");
+            Assert.NotEqual("d", hedge[0]);
+        }
     }
 }
 
