@@ -40,7 +40,7 @@ public sealed class WorkerPicker<TWorker>
 
         if (goesLast is not null && count > 1)
         {
-            NewcomersLast(picked, goesLast);
+            PutLast(picked, goesLast);
         }
 
         return picked;
@@ -84,19 +84,20 @@ public sealed class WorkerPicker<TWorker>
     }
 
     /// <summary>
-    /// Reorders <paramref name="picked"/> in place, stably: workers for which <paramref name="isNewcomer"/> holds go
-    /// last, so that a group's data slots go to seasoned workers and its last slot (the parity) to a newcomer.
+    /// Reorders <paramref name="picked"/> in place, stably: workers for which <paramref name="goesLast"/> holds (a
+    /// newcomer, a slow worker on trial) go last, so that a group's data slots go to seasoned workers and its last slot
+    /// (the parity) to them.
     /// </summary>
-    public static void NewcomersLast(TWorker[] picked, Func<TWorker, bool> isNewcomer)
+    public static void PutLast(TWorker[] picked, Func<TWorker, bool> goesLast)
     {
         ArgumentNullException.ThrowIfNull(picked);
-        ArgumentNullException.ThrowIfNull(isNewcomer);
-        Span<bool> newcomer = stackalloc bool[picked.Length];
+        ArgumentNullException.ThrowIfNull(goesLast);
+        Span<bool> last = stackalloc bool[picked.Length];
         var seasoned = 0;
         for (var i = 0; i < picked.Length; i++)
         {
-            newcomer[i] = isNewcomer(picked[i]);
-            seasoned += newcomer[i] ? 0 : 1;
+            last[i] = goesLast(picked[i]);
+            seasoned += last[i] ? 0 : 1;
         }
 
         if (seasoned == picked.Length || seasoned == 0)
@@ -108,7 +109,7 @@ public sealed class WorkerPicker<TWorker>
         var (front, back) = (0, seasoned);
         for (var i = 0; i < picked.Length; i++)
         {
-            ordered[newcomer[i] ? back++ : front++] = picked[i];
+            ordered[last[i] ? back++ : front++] = picked[i];
         }
 
         ordered.CopyTo(picked, 0);

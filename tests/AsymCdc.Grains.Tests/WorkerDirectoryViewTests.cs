@@ -69,7 +69,7 @@ public sealed class WorkerDirectoryViewTests
     {
         SiloAddress[] picked = [Joined, WorkerA, WorkerB];
 
-        WorkerPicker<SiloAddress>.NewcomersLast(picked, s => s == Joined);
+        WorkerPicker<SiloAddress>.PutLast(picked, s => s == Joined);
 
         Assert.Equal([WorkerA, WorkerB, Joined], picked);
     }
@@ -81,9 +81,9 @@ public sealed class WorkerDirectoryViewTests
         SiloAddress[] all = [WorkerB, WorkerA];
         SiloAddress[] none = [WorkerB, WorkerA];
 
-        WorkerPicker<SiloAddress>.NewcomersLast(two, s => s == Joined || s == Frontend);
-        WorkerPicker<SiloAddress>.NewcomersLast(all, _ => true);
-        WorkerPicker<SiloAddress>.NewcomersLast(none, _ => false);
+        WorkerPicker<SiloAddress>.PutLast(two, s => s == Joined || s == Frontend);
+        WorkerPicker<SiloAddress>.PutLast(all, _ => true);
+        WorkerPicker<SiloAddress>.PutLast(none, _ => false);
 
         Assert.Equal([WorkerA, WorkerB, Joined, Frontend], two);
         Assert.Equal([WorkerB, WorkerA], all);
