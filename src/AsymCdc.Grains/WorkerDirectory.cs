@@ -39,8 +39,6 @@ public sealed partial class WorkerDirectory
     private readonly WorkerPicker<SiloAddress> _picker = new();
     private readonly Func<SiloAddress, bool> _isSuspected;
     private readonly bool _slowWorkersOn;
-    private readonly Func<SiloAddress, bool> _isSlow;
-    private readonly Func<SiloAddress, bool> _isOnTrial;
 
     // Workers that said they do not load a model (their repository differs: a rollout half done, or a pool that loads
     // a subset). A silo's repository does not change while it runs, so an entry lasts until the silo is dead.
@@ -56,8 +54,6 @@ public sealed partial class WorkerDirectory
         SlowWorkers = new SlowWorkerDetector<SiloAddress>(time, slowFactor > 1 ? slowFactor : 3);
         _slowWorkersOn = slowFactor > 1;
         _isSuspected = silo => Suspicion!.IsSuspected(silo);
-        _isSlow = silo => SlowWorkers.IsSlow(silo);
-        _isOnTrial = silo => SlowWorkers.IsOnTrial(silo);
         _membership = membership;
         _metadata = metadata;
         _manifest = manifest;
@@ -138,9 +134,7 @@ public sealed partial class WorkerDirectory
             isSuspected = silo => _lacking.ContainsKey((silo, model)) || (suspected?.Invoke(silo) ?? false);
         }
 
-        var isSlow = _slowWorkersOn && SlowWorkers.SlowCount > 0 ? _isSlow : null;
-        // A slow worker's probation ends inside isSlow, which puts it on trial within this very pick.
-        var onTrial = _slowWorkersOn && SlowWorkers.TrialCount + SlowWorkers.SlowCount > 0 ? _isOnTrial : null;
+        var slowWorkers = _slowWorkersOn ? SlowWorkers : null;
         if (_newcomers > 0 && count > 1)
         {
             lock (_lock)
@@ -149,13 +143,12 @@ public sealed partial class WorkerDirectory
                 _newcomers = _newcomerWindow.Count;
                 if (_newcomers > 0)
                 {
-                    var goesLast = onTrial is null ? _isNewcomer : silo => _isNewcomer(silo) || onTrial(silo);
-                    return _picker.Pick(workers, count, isSuspected, goesLast, isSlow);
+                    return _picker.Pick(workers, count, isSuspected, _isNewcomer, slowWorkers);
                 }
             }
         }
 
-        return _picker.Pick(workers, count, isSuspected, goesLast: onTrial, isSlow);
+        return _picker.Pick(workers, count, isSuspected, goesLast: null, slowWorkers);
     }
 
     /// <summary><paramref name="silo"/> answered that it does not load <paramref name="model"/>.</summary>

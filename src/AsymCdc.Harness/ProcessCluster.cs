@@ -49,8 +49,7 @@ public sealed partial class ProcessCluster : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (options.WorkerCpu is not null && options.WorkerCpuScope == WorkerCpuScope.Runners
-            && CpuQuota.ThreadLimitUnavailableReason() is { } unavailable)
+        if (options.LimitsRunnerThreads && CpuQuota.ThreadLimitUnavailableReason() is { } unavailable)
         {
             // Refused before any silo starts: the limit applies only after a worker is ready, too late to say so.
             throw new InvalidOperationException($"cannot limit the workers' runner threads: {unavailable}; limit the whole worker process instead (--worker-cpu-scope process)");
@@ -531,7 +530,7 @@ public sealed partial class ProcessCluster : IAsyncDisposable
             environment[key] = value;
         }
 
-        if (options.WorkerCpu is not null && options.WorkerCpuScope == WorkerCpuScope.Runners)
+        if (options.LimitsRunnerThreads)
         {
             // A limit on the runner threads finds them only where each runner is a thread of its own.
             environment["AsymCdc__Inference__DedicatedThreads"] = "true";

@@ -46,6 +46,9 @@ public sealed class ProcessClusterOptions
     /// <summary>What <see cref="WorkerCpu"/> limits.</summary>
     public WorkerCpuScope WorkerCpuScope { get; set; } = WorkerCpuScope.Process;
 
+    /// <summary>Whether a worker CPU limit holds the workers' runner threads alone.</summary>
+    public bool LimitsRunnerThreads => WorkerCpu is not null && WorkerCpuScope == WorkerCpuScope.Runners;
+
     /// <summary>How long after a worker is ready its <see cref="WorkerCpu"/> limit applies.</summary>
     public static readonly TimeSpan WorkerCpuLimitDelay = TimeSpan.FromSeconds(10);
 

@@ -45,21 +45,36 @@ public static partial class Processes
     public static IReadOnlyList<int> ThreadsNamed(int pid, string name)
     {
         var threads = new List<int>();
+        foreach (var tid in ThreadIds(pid))
+        {
+            try
+            {
+                if (File.ReadAllText($"/proc/{pid}/task/{tid}/comm").TrimEnd('\n') == name)
+                {
+                    threads.Add(tid);
+                }
+            }
+            catch (IOException)
+            {
+                // That thread ended while listed.
+            }
+        }
+
+        return threads;
+    }
+
+    /// <summary>The ids of the threads of <paramref name="pid"/> now (<c>/proc/PID/task</c>); empty when the process has
+    /// gone.</summary>
+    private static List<int> ThreadIds(int pid)
+    {
+        var ids = new List<int>();
         try
         {
             foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
             {
-                try
+                if (int.TryParse(Path.GetFileName(task), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var tid))
                 {
-                    if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name
-                        && int.TryParse(Path.GetFileName(task), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var tid))
-                    {
-                        threads.Add(tid);
-                    }
-                }
-                catch (IOException)
-                {
-                    // That thread ended while listed.
+                    ids.Add(tid);
                 }
             }
         }
@@ -68,7 +83,7 @@ public static partial class Processes
             // The process ended.
         }
 
-        return threads;
+        return ids;
     }
 
     /// <summary>Sends <paramref name="signal"/> if the process is still ours; false when it was already gone.</summary>
@@ -121,19 +136,12 @@ public static partial class Processes
     public static int SetNice(int pid, int nice)
     {
         var changed = 0;
-        try
+        foreach (var tid in ThreadIds(pid))
         {
-            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            if (SetPriority(PrioProcess, tid, nice) == 0)
             {
-                if (int.TryParse(Path.GetFileName(task), out var tid) && SetPriority(PrioProcess, tid, nice) == 0)
-                {
-                    changed++;
-                }
+                changed++;
             }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The process is gone.
         }
 
         return changed;

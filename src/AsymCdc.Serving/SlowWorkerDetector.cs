@@ -39,7 +39,13 @@ public sealed class SlowWorkerDetector<TWorker>
         }
 
         (_time, Factor, Probation) = (time, factor, probation ?? TimeSpan.FromSeconds(1));
+        (IsSlowCheck, IsOnTrialCheck) = (IsSlow, IsOnTrial);
     }
+
+    /// <summary><see cref="IsSlow"/> and <see cref="IsOnTrial"/> as delegates made once, for the pickers.</summary>
+    internal Func<TWorker, bool> IsSlowCheck { get; }
+
+    internal Func<TWorker, bool> IsOnTrialCheck { get; }
 
     public double Factor { get; }
 

@@ -46,6 +46,23 @@ public sealed class WorkerPicker<TWorker>
         return picked;
     }
 
+    /// <summary>As <see cref="Pick(TWorker[], int, Func{TWorker, bool}?, Func{TWorker, bool}?, Func{TWorker, bool}?)"/>,
+    /// with <paramref name="slowWorkers"/>' view: its slow workers passed over, and its workers on trial put last with
+    /// those <paramref name="goesLast"/> names. Null: no slow-worker detection.</summary>
+    public TWorker[] Pick(TWorker[] workers, int count, Func<TWorker, bool>? isSuspected, Func<TWorker, bool>? goesLast,
+        SlowWorkerDetector<TWorker>? slowWorkers)
+    {
+        if (slowWorkers is null || slowWorkers.SlowCount + slowWorkers.TrialCount == 0)
+        {
+            return Pick(workers, count, isSuspected, goesLast);
+        }
+
+        // A slow worker's probation ends inside IsSlow, which puts it on trial within this very pick.
+        var isSlow = slowWorkers.SlowCount > 0 ? slowWorkers.IsSlowCheck : null;
+        var onTrial = slowWorkers.IsOnTrialCheck;
+        return Pick(workers, count, isSuspected, goesLast is null ? onTrial : w => goesLast(w) || onTrial(w), isSlow);
+    }
+
     /// <summary>The workers for which <paramref name="avoid"/> does not hold, when at least <paramref name="count"/> (or
     /// all) remain: with too few a group would share workers anyway, so every member's worker stays distinct instead.</summary>
     private static TWorker[] PassOver(TWorker[] workers, int count, Func<TWorker, bool>? avoid)

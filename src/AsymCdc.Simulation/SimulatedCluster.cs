@@ -21,8 +21,6 @@ public sealed class SimulatedAnswer
 internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, IServingObserver<int>
 {
     private readonly SlowWorkerDetector<int>? _slow;
-    private readonly Func<int, bool>? _isSlow;
-    private readonly Func<int, bool>? _isOnTrial;
     private readonly VirtualTime _time;
     private readonly SimulationConfig _config;
     private readonly ServiceTimes _service;
@@ -57,8 +55,6 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
         if (config.Policy.SlowWorkerFactor > 0)
         {
             _slow = new SlowWorkerDetector<int>(time, config.Policy.SlowWorkerFactor);
-            _isSlow = _slow.IsSlow;
-            _isOnTrial = _slow.IsOnTrial;
         }
     }
 
@@ -75,8 +71,7 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
     /// <summary>Time workers spent serving batches, in ticks (a batch counts once, whatever its size).</summary>
     public long BusyTicks { get; private set; }
 
-    public int[] Pick(int count) => _picker.Pick(_view, count, goesLast: _slow is { TrialCount: > 0 } or { SlowCount: > 0 } ? _isOnTrial : null,
-        isSlow: _slow is { SlowCount: > 0 } ? _isSlow : null);
+    public int[] Pick(int count) => _picker.Pick(_view, count, isSuspected: null, goesLast: null, _slow);
 
     public void CallCompleted(int worker, TimeSpan elapsed, bool succeeded)
     {
