@@ -183,7 +183,7 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     /// travels in the request and the cluster enforces it; the client's own bound covers only a frontend that can no
     /// longer answer.
     /// </summary>
-    public async Task<Prediction> PredictAsync(PredictionRequest request, CancellationToken cancellationToken = default)
+    public Task<Prediction> PredictAsync(PredictionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var started = Stopwatch.GetTimestamp();
@@ -195,7 +195,33 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
         // Read before the slot is chosen: a frontend suspected from now on may be the one the call enters.
         var suspected = _hedge?.Suspicion.NextSuspicion;
         var keys = Volatile.Read(ref _keys);
-        var slot = NextSlot(keys, started);
+        var slot = NextSlot(keys, started, out var trial);
+        return trial is { } of
+            ? TrialAsync(request, keys, slot, of, started, suspected, cancellationToken)
+            : SendAsync(request, keys, slot, started, suspected, cancellationToken);
+    }
+
+    /// <summary>A call that is the trial of a suspected frontend (<see cref="FrontendSuspicion.TryTrial"/>): its end,
+    /// however it ends, decides the suspicion.</summary>
+    private async Task<Prediction> TrialAsync(PredictionRequest request, FrontendKeySet keys, int slot, Trial trial, long started,
+        Task? suspected, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SendAsync(request, keys, slot, started, suspected, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _hedge!.Suspicion.TrialEnded(trial.Frontend, trial.Of, Stopwatch.GetTimestamp());
+        }
+    }
+
+    /// <summary>A suspected frontend's trial call: the frontend and the probation end it tries after.</summary>
+    private readonly record struct Trial(string Frontend, long Of);
+
+    private async Task<Prediction> SendAsync(PredictionRequest request, FrontendKeySet keys, int slot, long started, Task? suspected,
+        CancellationToken cancellationToken)
+    {
         var timeout = request.Timeout is { } t && t > TimeSpan.Zero ? t : DefaultTimeout;
         var budget = timeout + ClientGrace;
         // Read before the call goes out: a gateway lost from now on may have taken it.
@@ -286,9 +312,11 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
     public const int MaxRefusalResends = 3;
 
     /// <summary>The next of <see cref="FrontendKeys"/> slots, round-robin, passing over the slots whose frontend is
-    /// suspected (<see cref="FrontendSuspicion"/>) unless this call is its trial; all suspected: the next slot as it is.</summary>
-    private int NextSlot(FrontendKeySet keys, long now)
+    /// suspected (<see cref="FrontendSuspicion"/>) unless this call is its trial (<paramref name="trial"/>, else null);
+    /// all suspected: the next slot as it is.</summary>
+    private int NextSlot(FrontendKeySet keys, long now, out Trial? trial)
     {
+        trial = null;
         var slot = (int)(Interlocked.Increment(ref _nextFrontend) % FrontendKeys);
         if (_hedge is not { } hedge || !hedge.Suspicion.Any(now))
         {
@@ -299,8 +327,14 @@ public sealed partial class AsymCdcClient(IClusterClient client, TimeSpan? defau
         {
             var candidate = (slot + i) % FrontendKeys;
             var frontend = Volatile.Read(ref keys.Frontends[candidate]);
-            if (!hedge.Suspicion.IsSuspected(frontend, now) || hedge.Suspicion.TryTrial(frontend, now))
+            if (!hedge.Suspicion.IsSuspected(frontend, now))
             {
+                return candidate;
+            }
+
+            if (hedge.Suspicion.TryTrial(frontend, now, out var of))
+            {
+                trial = new Trial(frontend!, of);
                 return candidate;
             }
         }

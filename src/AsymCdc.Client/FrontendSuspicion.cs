@@ -9,9 +9,11 @@ namespace AsymCdc.Client;
 /// not. A suspect is avoided for the probation, and the calls still out through it are sent again at once
 /// (<see cref="NextSuspicion"/>): they too would wait for their deadline. After the probation it is on trial, as a
 /// circuit breaker is half-open: one call goes through it (<see cref="TryTrial"/>) while the others still avoid it. An
-/// answer to a call sent since it was suspected clears it; the trial's hedge winning again starts a new probation; a
-/// trial period with neither (no slot of the client enters it any more) ends the suspicion. So a freeze longer than the
-/// probation costs one call per probation, not half of the calls sent after it. Times are
+/// answer to a call sent since it was suspected clears it; the trial's hedge winning again, or the trial call ending
+/// without an answer from it (<see cref="TrialEnded"/>), starts a new probation; while the trial call is out the suspect
+/// stays avoided, however long its hedge waits for the budget. A trial period with no trial call (no slot of the client
+/// enters it any more) ends the suspicion. So a freeze longer than the probation costs one call per probation, not half
+/// of the calls sent after it. Times are
 /// <see cref="System.Diagnostics.Stopwatch"/> timestamps, passed in, so the rule is a pure function of what happened when.
 /// </summary>
 public sealed class FrontendSuspicion(TimeSpan probation)
@@ -19,6 +21,7 @@ public sealed class FrontendSuspicion(TimeSpan probation)
     private readonly long _probation = (long)(probation.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
     private readonly ConcurrentDictionary<string, Frontend> _frontends = new(StringComparer.Ordinal);
     private long _lastSuspicionEnds = long.MinValue;
+    private long _trialsOut;
     private long _suspicions;
     private TaskCompletionSource _next = NewSignal();
 
@@ -67,18 +70,7 @@ public sealed class FrontendSuspicion(TimeSpan probation)
 
         var ends = now + _probation;
         Volatile.Write(ref state.SuspectedUntil, ends);
-        var last = Volatile.Read(ref _lastSuspicionEnds);
-        while (last < ends + _probation)
-        {
-            var seen = Interlocked.CompareExchange(ref _lastSuspicionEnds, ends + _probation, last);
-            if (seen == last)
-            {
-                break;
-            }
-
-            last = seen;
-        }
-
+        SuspicionLastsUntil(ends + _probation);
         if (wasSuspected)
         {
             return SuspicionChange.Extended;
@@ -89,9 +81,9 @@ public sealed class FrontendSuspicion(TimeSpan probation)
         return SuspicionChange.New;
     }
 
-    /// <summary>Whether any frontend may be suspected at <paramref name="now"/> (one read: the common answer is no; a yes
+    /// <summary>Whether any frontend may be suspected at <paramref name="now"/> (two reads: the common answer is no; a yes
     /// may be one already cleared).</summary>
-    public bool Any(long now) => Volatile.Read(ref _lastSuspicionEnds) > now;
+    public bool Any(long now) => Volatile.Read(ref _lastSuspicionEnds) > now || Interlocked.Read(ref _trialsOut) > 0;
 
     /// <summary>Whether any frontend is suspected at <paramref name="now"/>, on probation or on trial.</summary>
     public bool AnySuspected(long now) => Any(now) && _frontends.Values.Any(state => IsSuspected(state, now));
@@ -102,9 +94,11 @@ public sealed class FrontendSuspicion(TimeSpan probation)
         frontend is not null && _frontends.TryGetValue(frontend, out var state) && IsSuspected(state, now);
 
     /// <summary>Whether the call about to go through <paramref name="frontend"/> is its trial: true once per probation,
-    /// for the first call that asks after it ended.</summary>
-    public bool TryTrial(string? frontend, long now)
+    /// for the first call that asks after it ended. A trial's caller reports its end with <see cref="TrialEnded"/>,
+    /// passing <paramref name="trial"/>.</summary>
+    public bool TryTrial(string? frontend, long now, out long trial)
     {
+        trial = long.MinValue;
         if (frontend is null || !_frontends.TryGetValue(frontend, out var state))
         {
             return false;
@@ -116,14 +110,51 @@ public sealed class FrontendSuspicion(TimeSpan probation)
             return false;
         }
 
-        var trial = Volatile.Read(ref state.TrialAfter);
-        return trial < until && Interlocked.CompareExchange(ref state.TrialAfter, until, trial) == trial;
+        var last = Volatile.Read(ref state.TrialAfter);
+        if (last >= until || Interlocked.CompareExchange(ref state.TrialAfter, until, last) != last)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _trialsOut);
+        trial = until;
+        return true;
+    }
+
+    /// <summary>The trial call <paramref name="trial"/> (from <see cref="TryTrial"/>) through <paramref name="frontend"/>
+    /// ended at <paramref name="now"/>, answered or not. Unless its answer cleared the frontend or its hedge's win started
+    /// a new probation, the frontend did not answer it (the call failed, or another frontend answered without a hedge's
+    /// win showing it): a new probation starts.</summary>
+    public void TrialEnded(string frontend, long trial, long now)
+    {
+        Interlocked.Decrement(ref _trialsOut);
+        if (_frontends.TryGetValue(frontend, out var state)
+            && Interlocked.CompareExchange(ref state.SuspectedUntil, now + _probation, trial) == trial)
+        {
+            SuspicionLastsUntil(now + 2 * _probation);
+        }
     }
 
     private bool IsSuspected(Frontend state, long now)
     {
         var until = Volatile.Read(ref state.SuspectedUntil);
-        return until != long.MinValue && now < until + _probation;
+        // On trial with the trial call out: avoided until that call's end decides (TrialEnded).
+        return until != long.MinValue && (now < until + _probation || Volatile.Read(ref state.TrialAfter) == until);
+    }
+
+    private void SuspicionLastsUntil(long end)
+    {
+        var last = Volatile.Read(ref _lastSuspicionEnds);
+        while (last < end)
+        {
+            var seen = Interlocked.CompareExchange(ref _lastSuspicionEnds, end, last);
+            if (seen == last)
+            {
+                break;
+            }
+
+            last = seen;
+        }
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -122,11 +122,11 @@ public sealed class ClientHedgingTests
         var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
         var t0 = 100 * Second;
         Assert.Equal(SuspicionChange.New, suspicion.HedgeWon("a", sent: t0, now: t0 + 1));
-        Assert.False(suspicion.TryTrial("a", t0 + Second / 2)); // on probation: no trial
+        Assert.False(suspicion.TryTrial("a", t0 + Second / 2, out _)); // on probation: no trial
 
         var trial = t0 + Second + Second / 10;
-        Assert.True(suspicion.TryTrial("a", trial));
-        Assert.False(suspicion.TryTrial("a", trial + 1)); // one trial per probation
+        Assert.True(suspicion.TryTrial("a", trial, out _));
+        Assert.False(suspicion.TryTrial("a", trial + 1, out _)); // one trial per probation
         Assert.True(suspicion.IsSuspected("a", trial + 1)); // the other calls still avoid it
 
         // A late answer to a call sent before the suspicion (a thawed backlog, a buffered reply) proves nothing.
@@ -146,14 +146,55 @@ public sealed class ClientHedgingTests
         var t0 = 100 * Second;
         suspicion.HedgeWon("a", sent: t0, now: t0 + 1);
         var trial = t0 + Second + Second / 10;
-        Assert.True(suspicion.TryTrial("a", trial));
+        Assert.True(suspicion.TryTrial("a", trial, out _));
         var signal = suspicion.NextSuspicion;
 
         Assert.Equal(SuspicionChange.Extended, suspicion.HedgeWon("a", sent: trial, now: trial + Second / 20));
         Assert.False(signal.IsCompleted); // its calls out were sent again at the first suspicion; only the trial went since
-        Assert.False(suspicion.TryTrial("a", trial + Second / 2)); // on probation again
-        Assert.True(suspicion.TryTrial("a", trial + Second + Second / 10)); // the next trial
+        Assert.False(suspicion.TryTrial("a", trial + Second / 2, out _)); // on probation again
+        Assert.True(suspicion.TryTrial("a", trial + Second + Second / 10, out _)); // the next trial
         Assert.Equal(1, suspicion.Suspicions);
+    }
+
+    [Fact]
+    public void While_the_trial_call_is_out_the_suspect_stays_avoided_and_its_unanswered_end_starts_a_new_probation()
+    {
+        // The trial's hedge may wait for the budget for longer than the trial period (a client whose budget is spent):
+        // the suspicion must not lapse meanwhile, or half the new calls would enter the frozen frontend again.
+        var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
+        var t0 = 100 * Second;
+        suspicion.HedgeWon("a", sent: t0, now: t0 + 1);
+        var trial = t0 + Second + Second / 10;
+        Assert.True(suspicion.TryTrial("a", trial, out var of));
+
+        var late = trial + 5 * Second;
+        Assert.True(suspicion.IsSuspected("a", late));
+        Assert.True(suspicion.Any(late));
+        Assert.False(suspicion.TryTrial("a", late, out _)); // one trial at a time
+
+        // The trial call failed (its deadline passed with no answer): a new probation, then the next trial.
+        suspicion.TrialEnded("a", of, late);
+        Assert.True(suspicion.IsSuspected("a", late + Second / 2));
+        Assert.False(suspicion.TryTrial("a", late + Second / 2, out _));
+        Assert.True(suspicion.TryTrial("a", late + Second + Second / 10, out var next));
+        Assert.NotEqual(of, next);
+        Assert.Equal(1, suspicion.Suspicions);
+    }
+
+    [Fact]
+    public void A_trial_answered_by_the_suspect_clears_it_and_its_end_changes_nothing()
+    {
+        var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
+        var t0 = 100 * Second;
+        suspicion.HedgeWon("a", sent: t0, now: t0 + 1);
+        var trial = t0 + Second + Second / 10;
+        Assert.True(suspicion.TryTrial("a", trial, out var of));
+
+        suspicion.Answered("a", sent: trial, now: trial + Second / 100);
+        suspicion.TrialEnded("a", of, trial + Second / 100);
+
+        Assert.False(suspicion.IsSuspected("a", trial + Second / 50));
+        Assert.False(suspicion.Any(trial + 3 * Second)); // no trial left out
     }
 
     [Fact]
