@@ -51,7 +51,8 @@ public sealed class SimulateCommand : AsyncCommand<SimulateCommand.Settings>
 
         public override ValidationResult Validate() =>
             Fidelity || (Scenario is null) != (Config is null) ? ValidationResult.Success()
-            : ValidationResult.Error("name one of --scenario NAME or --config FILE (or --fidelity)");
+            : ValidationResult.Error("name one of --scenario NAME or --config FILE (or --fidelity); the scenarios: "
+                + string.Join(", ", AsymCdc.Simulation.Scenarios.All.Select(static s => s.Name)));
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)

@@ -72,6 +72,16 @@ public sealed class ServingInstruments
         _meter.CreateObservableGauge("asymcdc.straggler.deadline", () => deadline.Current.TotalMilliseconds, "ms",
             "The adaptive straggler deadline of this silo now");
 
+    /// <summary>Publishes how many worker silos this silo judges slow now and how many are on trial (gauge
+    /// <c>asymcdc.workers.slow</c>, by <c>state</c>): a slow node, seen from the silos that pick workers.</summary>
+    public void ObserveSlowWorkers(SlowWorkerDetector<Orleans.Runtime.SiloAddress> detector) =>
+        _meter.CreateObservableGauge("asymcdc.workers.slow", () => new Measurement<int>[]
+            {
+                new(detector.SlowCount, new KeyValuePair<string, object?>("state", "slow")),
+                new(detector.TrialCount, new KeyValuePair<string, object?>("state", "on_trial")),
+            },
+            "{silo}", "Worker silos this silo judges persistently slow (state=slow: passed over, or given the last slot only) or is trying again (state=on_trial)");
+
     public const string ShadowChecksName = "asymcdc.shadow.checks";
     public const string ShadowAgreementsName = "asymcdc.shadow.agreements";
 

@@ -46,13 +46,19 @@ public sealed partial class WorkerDirectory
 
     public WorkerDirectory(IClusterMembershipService membership, ISiloMetadataCache metadata,
         IClusterManifestProvider manifest, WorkerSuspicion suspicion, TimeProvider time, IOptions<ServingOptions> options,
-        ILogger<WorkerDirectory> logger)
+        ServingInstruments instruments, ILogger<WorkerDirectory> logger)
     {
         _newcomerWindow = new NewcomerWindow(options.Value.NewWorkerParityOnly, time);
         _isNewcomer = _newcomerWindow.Contains;
         var slowFactor = options.Value.SlowWorkerFactor;
         SlowWorkers = new SlowWorkerDetector<SiloAddress>(time, slowFactor > 1 ? slowFactor : 3);
         _slowWorkersOn = slowFactor > 1;
+        if (_slowWorkersOn)
+        {
+            SlowWorkers.Changed += (silo, change) => LogSlowWorker(logger, silo, change);
+            instruments.ObserveSlowWorkers(SlowWorkers);
+        }
+
         _isSuspected = silo => Suspicion!.IsSuspected(silo);
         _membership = membership;
         _metadata = metadata;
@@ -271,6 +277,40 @@ public sealed partial class WorkerDirectory
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker silo {Silo} does not load model {Model} (its model repository differs): passed over for it")]
     private static partial void LogLacksModel(ILogger logger, SiloAddress silo, string model);
+
+    /// <summary>One warning per slow spell: a worker that stays slow goes on trial and back to slow every probation,
+    /// which is logged at Debug.</summary>
+    private static void LogSlowWorker(ILogger logger, SiloAddress silo, SlowWorkerChange change)
+    {
+        switch (change.To)
+        {
+            case SlowWorkerState.Slow when change.From == SlowWorkerState.OnTrial:
+                LogStillSlow(logger, silo, change.MedianMs, change.FleetMedianMs);
+                break;
+            case SlowWorkerState.Slow:
+                LogSlowSpell(logger, silo, change.MedianMs, change.FleetMedianMs);
+                break;
+            case SlowWorkerState.OnTrial:
+                LogOnTrial(logger, silo);
+                break;
+            default:
+                LogRecovered(logger, silo, change.MedianMs, change.FleetMedianMs);
+                break;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker silo {Silo} is slow: median {MedianMs:0.0} ms over its recent calls against the fleet's {FleetMs:0.0} ms; "
+        + "it gets a group's parity or a hedge's backup slot only, or none, until it recovers")]
+    private static partial void LogSlowSpell(ILogger logger, SiloAddress silo, double medianMs, double fleetMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Worker silo {Silo} is still slow after its trial: median {MedianMs:0.0} ms against the fleet's {FleetMs:0.0} ms")]
+    private static partial void LogStillSlow(ILogger logger, SiloAddress silo, double medianMs, double fleetMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Worker silo {Silo} on trial: the last slot of a pick until its next calls judge it")]
+    private static partial void LogOnTrial(ILogger logger, SiloAddress silo);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker silo {Silo} recovered: median {MedianMs:0.0} ms against the fleet's {FleetMs:0.0} ms; it takes every slot again")]
+    private static partial void LogRecovered(ILogger logger, SiloAddress silo, double medianMs, double fleetMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A group needs {Needed} distinct worker silos but only {Live} are alive; members will share silos")]
     private static partial void LogTooFewWorkers(ILogger logger, int needed, int live);

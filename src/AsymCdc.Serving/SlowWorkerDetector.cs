@@ -57,9 +57,15 @@ public sealed class SlowWorkerDetector<TWorker>
     /// <summary>Workers on trial now (a hint for callers that skip the check when none is).</summary>
     public int TrialCount => Volatile.Read(ref _onTrial);
 
+    /// <summary>A worker became slow, went on trial or was judged healthy again. Raised outside the detector's lock, on
+    /// the thread whose call or pick changed it; for logs and metrics.</summary>
+    public event Action<TWorker, SlowWorkerChange>? Changed;
+
     /// <summary>A call to <paramref name="worker"/> answered after <paramref name="serviceTime"/>.</summary>
     public void Record(TWorker worker, TimeSpan serviceTime)
     {
+        SlowWorkerState before, after;
+        double median, fleet;
         lock (_lock)
         {
             if (!_workers.TryGetValue(worker, out var w))
@@ -67,33 +73,46 @@ public sealed class SlowWorkerDetector<TWorker>
                 _workers[worker] = w = new Worker();
             }
 
-            w.LastSeen = _time.GetTimestamp();
-            if (++w.Seen <= ColdCalls)
+            before = w.State;
+            Judge(w, serviceTime);
+            (after, median, fleet) = (w.State, w.LastMedian, _fleetMedian);
+        }
+
+        if (before != after)
+        {
+            Changed?.Invoke(worker, new SlowWorkerChange(before, after, median, fleet));
+        }
+    }
+
+    /// <summary>A call's service time: a worker's first calls are not judged; then its median against the fleet's.</summary>
+    private void Judge(Worker w, TimeSpan serviceTime)
+    {
+        w.LastSeen = _time.GetTimestamp();
+        if (++w.Seen <= ColdCalls)
+        {
+            return;
+        }
+
+        w.Add(serviceTime.TotalMilliseconds);
+        var median = w.Count >= MinSamples ? w.Median() : 0;
+        w.LastMedian = median;
+        // The fleet's median moves slowly: re-sort it about once per call of every worker, not per call.
+        if (++_recorded % Math.Max(FleetEvery, _workers.Count) == 0 || _fleetMedian == 0)
+        {
+            RecomputeFleet();
+        }
+
+        if (w.OnTrial)
+        {
+            if (w.Count < MinSamples)
             {
                 return;
             }
 
-            w.Add(serviceTime.TotalMilliseconds);
-            var median = w.Count >= MinSamples ? w.Median() : 0;
-            w.LastMedian = median;
-            // The fleet's median moves slowly: re-sort it about once per call of every worker, not per call.
-            if (++_recorded % Math.Max(FleetEvery, _workers.Count) == 0 || _fleetMedian == 0)
-            {
-                RecomputeFleet();
-            }
-
-            if (w.OnTrial)
-            {
-                if (w.Count < MinSamples)
-                {
-                    return;
-                }
-
-                Try(w, false); // judged, one way or the other
-            }
-
-            Mark(w, _fleetMedian > 0 && median > Factor * _fleetMedian);
+            Try(w, false); // judged, one way or the other
         }
+
+        Mark(w, _fleetMedian > 0 && median > Factor * _fleetMedian);
     }
 
     /// <summary>Whether <paramref name="worker"/> is slow now.</summary>
@@ -104,6 +123,7 @@ public sealed class SlowWorkerDetector<TWorker>
             return false;
         }
 
+        double median, fleet;
         lock (_lock)
         {
             if (!_workers.TryGetValue(worker, out var w) || !w.Slow)
@@ -117,11 +137,14 @@ public sealed class SlowWorkerDetector<TWorker>
             }
 
             // Passed over long enough: try it again in the slots where lateness costs nothing, judged on new calls only.
+            (median, fleet) = (w.LastMedian, _fleetMedian);
             w.Clear();
             Mark(w, false);
             Try(w, true);
-            return false;
         }
+
+        Changed?.Invoke(worker, new SlowWorkerChange(SlowWorkerState.Slow, SlowWorkerState.OnTrial, median, fleet));
+        return false;
     }
 
     /// <summary>Whether <paramref name="worker"/> is on trial: no longer slow, not yet judged healthy; pick it last.</summary>
@@ -199,6 +222,8 @@ public sealed class SlowWorkerDetector<TWorker>
 
         public bool OnTrial { get; set; }
 
+        public SlowWorkerState State => Slow ? SlowWorkerState.Slow : OnTrial ? SlowWorkerState.OnTrial : SlowWorkerState.Healthy;
+
         /// <summary>The median as of the worker's last call (0 before <c>MinSamples</c>).</summary>
         public double LastMedian { get; set; }
 
@@ -224,3 +249,20 @@ public sealed class SlowWorkerDetector<TWorker>
         }
     }
 }
+
+/// <summary>What a <see cref="SlowWorkerDetector{TWorker}"/> makes of a worker.</summary>
+public enum SlowWorkerState
+{
+    /// <summary>Picked like any other.</summary>
+    Healthy,
+
+    /// <summary>Persistently slow: passed over while enough others remain, else given the last slot of a pick.</summary>
+    Slow,
+
+    /// <summary>Back after its probation, not yet judged: given the last slot of a pick.</summary>
+    OnTrial,
+}
+
+/// <summary>A worker's state went <paramref name="From"/> → <paramref name="To"/>; its median service time over its
+/// recent calls and the fleet's then (ms; 0 where not yet known).</summary>
+public readonly record struct SlowWorkerChange(SlowWorkerState From, SlowWorkerState To, double MedianMs, double FleetMedianMs);

@@ -47,8 +47,9 @@ public sealed class WorkerPicker<TWorker>
     }
 
     /// <summary>As <see cref="Pick(TWorker[], int, Func{TWorker, bool}?, Func{TWorker, bool}?, Func{TWorker, bool}?)"/>,
-    /// with <paramref name="slowWorkers"/>' view: its slow workers passed over, and its workers on trial put last with
-    /// those <paramref name="goesLast"/> names. Null: no slow-worker detection.</summary>
+    /// with <paramref name="slowWorkers"/>' view: its slow workers passed over while enough others remain, and put last
+    /// (with its workers on trial and those <paramref name="goesLast"/> names) where too few do, e.g. a group of k+1
+    /// on k+1 workers: a slow worker then takes the parity slot, not a data slot. Null: no slow-worker detection.</summary>
     public TWorker[] Pick(TWorker[] workers, int count, Func<TWorker, bool>? isSuspected, Func<TWorker, bool>? goesLast,
         SlowWorkerDetector<TWorker>? slowWorkers)
     {
@@ -60,7 +61,8 @@ public sealed class WorkerPicker<TWorker>
         // A slow worker's probation ends inside IsSlow, which puts it on trial within this very pick.
         var isSlow = slowWorkers.SlowCount > 0 ? slowWorkers.IsSlowCheck : null;
         var onTrial = slowWorkers.IsOnTrialCheck;
-        return Pick(workers, count, isSuspected, goesLast is null ? onTrial : w => goesLast(w) || onTrial(w), isSlow);
+        Func<TWorker, bool> last = isSlow is null ? onTrial : w => onTrial(w) || isSlow(w);
+        return Pick(workers, count, isSuspected, goesLast is null ? last : w => goesLast(w) || last(w), isSlow);
     }
 
     /// <summary>The workers for which <paramref name="avoid"/> does not hold, when at least <paramref name="count"/> (or

@@ -10,13 +10,20 @@ namespace AsymCdc.Cli.Tests;
 /// </summary>
 public sealed partial class DocumentedCommandLineTests
 {
-    private static readonly string[] Commands = ["demo", "predict", "eval", "bench", "serve", "cluster", "chaos", "elastic", "train-decoders"];
+    private static readonly string[] Commands = ["demo", "predict", "eval", "bench", "serve", "cluster", "chaos", "elastic", "simulate", "train-decoders"];
 
     /// <summary>Placeholders of a synopsis (<c>--limit N</c>) and a value each can take.</summary>
     private static readonly Dictionary<string, string> Placeholders = new(StringComparer.Ordinal)
     {
         ["N"] = "4", ["MS"] = "100", ["F"] = "out.json", ["FILE"] = "out.json", ["DIR"] = "out",
         ["HOST:PORT"] = "127.0.0.1:18080", ["PORT"] = "18081", ["NAME"] = "digits-mlp", ["NAMES"] = "fmnist,digits-mlp", ["m"] = "none", ["k"] = "2", ["r"] = "0.01",
+        ["L"] = "0.7", ["Q"] = "0.9", ["S"] = "7",
+    };
+
+    /// <summary>Where a synopsis's first argument (<c>NAME</c>) is not a model's name.</summary>
+    private static readonly Dictionary<string, string> CommandPlaceholders = new(StringComparer.Ordinal)
+    {
+        ["simulate --scenario NAME"] = "simulate --scenario cpu-4-workers",
     };
 
     public static TheoryData<string, string> CommandLines()
@@ -94,7 +101,8 @@ public sealed partial class DocumentedCommandLineTests
                 IEnumerable<string> texts = fenced ? [line] : InlineCode().Matches(line).Select(m => m.Groups[1].Value);
                 foreach (var text in texts)
                 {
-                    if (Invocation(text) is { } commandLine)
+                    // In prose, `asymcdc simulate` names a command; a command line has arguments or stands in a code block.
+                    if (Invocation(text) is { } commandLine && (fenced || commandLine.Contains(' ', StringComparison.Ordinal)))
                     {
                         yield return (name, commandLine);
                     }
@@ -129,6 +137,11 @@ public sealed partial class DocumentedCommandLineTests
     internal static string Expand(string synopsis)
     {
         var text = synopsis.Replace("\\|", "|", StringComparison.Ordinal);
+        foreach (var (placeholder, value) in CommandPlaceholders)
+        {
+            text = text.Replace(placeholder, value, StringComparison.Ordinal);
+        }
+
         text = OptionalGroup().Replace(text, m => m.Groups[1].Value.Split(" | ")[0]);
         var tokens = new List<string>();
         foreach (var token in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))

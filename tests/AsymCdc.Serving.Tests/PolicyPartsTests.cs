@@ -215,6 +215,57 @@ public class IssueTwentyTwoPolicyTests
     }
 
     [Fact]
+    public void The_detector_reports_each_change_of_a_workers_state_once_with_its_median_and_the_fleets()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var slow = new SlowWorkerDetector<int>(clock, factor: 3, probation: TimeSpan.FromSeconds(1));
+        var changes = new List<(int Worker, SlowWorkerChange Change)>();
+        slow.Changed += (worker, change) => changes.Add((worker, change));
+        for (var i = 0; i < 400; i++)
+        {
+            slow.Record(i % 4, TimeSpan.FromMilliseconds(i % 4 == 3 ? 10 : 1));
+        }
+
+        Assert.Equal([(3, new SlowWorkerChange(SlowWorkerState.Healthy, SlowWorkerState.Slow, 10, 1))], changes);
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(slow.IsSlow(3));
+        Assert.False(slow.IsSlow(3)); // once
+        Assert.Equal((3, new SlowWorkerChange(SlowWorkerState.Slow, SlowWorkerState.OnTrial, 10, 1)), changes[^1]);
+
+        for (var i = 0; i < SlowWorkerDetector<int>.Samples / 2; i++)
+        {
+            slow.Record(3, TimeSpan.FromMilliseconds(1));
+        }
+
+        Assert.Equal((3, new SlowWorkerChange(SlowWorkerState.OnTrial, SlowWorkerState.Healthy, 1, 1)), changes[^1]);
+        Assert.Equal(3, changes.Count);
+    }
+
+    [Fact]
+    public void A_slow_worker_that_cannot_be_passed_over_takes_only_the_last_slot()
+    {
+        // A group of k + 1 = 3 on three workers: passing the slow one over would leave too few, so it takes the parity.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var slow = new SlowWorkerDetector<string>(clock, factor: 3, probation: TimeSpan.FromSeconds(1));
+        string[] workers = ["a", "b", "c"];
+        for (var i = 0; i < 300; i++)
+        {
+            slow.Record(workers[i % 3], TimeSpan.FromMilliseconds(i % 3 == 2 ? 10 : 1));
+        }
+
+        Assert.True(slow.IsSlow("c"));
+        var picker = new WorkerPicker<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            var group = picker.Pick(workers, 3, isSuspected: null, goesLast: null, slow);
+            Assert.Equal("c", group[2]);
+            var hedge = picker.Pick(workers, 2, isSuspected: null, goesLast: null, slow);
+            Assert.DoesNotContain("c", hedge); // two others remain: passed over
+        }
+    }
+
+    [Fact]
     public void A_worker_on_trial_takes_only_the_last_slot_of_a_pick_its_parity_or_backup()
     {
         var picker = new WorkerPicker<string>();
