@@ -139,14 +139,22 @@ public sealed class ClientHedgingTests
         Assert.Equal(1, suspicion.Suspicions);
     }
 
-    [Fact]
-    public void A_trial_overtaken_by_its_hedge_starts_a_new_probation_without_a_new_suspicion()
+    /// <summary>Frontend "a" suspected at 100 s (probation 1 s), its trial call taken 1.1 s later: the suspicion, the
+    /// trial's time and the probation end it tries after.</summary>
+    private static (FrontendSuspicion Suspicion, long Trial, long Of) TrialOfA()
     {
         var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
         var t0 = 100 * Second;
         suspicion.HedgeWon("a", sent: t0, now: t0 + 1);
         var trial = t0 + Second + Second / 10;
-        Assert.True(suspicion.TryTrial("a", trial, out _));
+        Assert.True(suspicion.TryTrial("a", trial, out var of));
+        return (suspicion, trial, of);
+    }
+
+    [Fact]
+    public void A_trial_overtaken_by_its_hedge_starts_a_new_probation_without_a_new_suspicion()
+    {
+        var (suspicion, trial, _) = TrialOfA();
         var signal = suspicion.NextSuspicion;
 
         Assert.Equal(SuspicionChange.Extended, suspicion.HedgeWon("a", sent: trial, now: trial + Second / 20));
@@ -161,11 +169,7 @@ public sealed class ClientHedgingTests
     {
         // The trial's hedge may wait for the budget for longer than the trial period (a client whose budget is spent):
         // the suspicion must not lapse meanwhile, or half the new calls would enter the frozen frontend again.
-        var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
-        var t0 = 100 * Second;
-        suspicion.HedgeWon("a", sent: t0, now: t0 + 1);
-        var trial = t0 + Second + Second / 10;
-        Assert.True(suspicion.TryTrial("a", trial, out var of));
+        var (suspicion, trial, of) = TrialOfA();
 
         var late = trial + 5 * Second;
         Assert.True(suspicion.IsSuspected("a", late));
@@ -184,11 +188,7 @@ public sealed class ClientHedgingTests
     [Fact]
     public void A_trial_answered_by_the_suspect_clears_it_and_its_end_changes_nothing()
     {
-        var suspicion = new FrontendSuspicion(TimeSpan.FromSeconds(1));
-        var t0 = 100 * Second;
-        suspicion.HedgeWon("a", sent: t0, now: t0 + 1);
-        var trial = t0 + Second + Second / 10;
-        Assert.True(suspicion.TryTrial("a", trial, out var of));
+        var (suspicion, trial, of) = TrialOfA();
 
         suspicion.Answered("a", sent: trial, now: trial + Second / 100);
         suspicion.TrialEnded("a", of, trial + Second / 100);
