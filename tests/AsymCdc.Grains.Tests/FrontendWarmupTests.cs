@@ -49,6 +49,17 @@ public sealed class FrontendWarmupTests(WarmupClusterFixture fixture) : IClassFi
             Assert.True(readiness.ServingPathWarm);
             var health = await readiness.CheckHealthAsync(new HealthCheckContext());
             Assert.Equal(HealthStatus.Healthy, health.Status);
+
+            // Probed again and again (every 10 s on Kubernetes, every 100 ms in the drills), it logs its answer once.
+            var log = new ListLogger<SiloReadiness>();
+            var logged = ActivatorUtilities.CreateInstance<SiloReadiness>(joined.ServiceProvider, log);
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(HealthStatus.Healthy, (await logged.CheckHealthAsync(new HealthCheckContext())).Status);
+            }
+
+            var line = Assert.Single(log.Lines);
+            Assert.Contains("is ready: models warm", line);
         }
         finally
         {
@@ -78,4 +89,18 @@ public sealed class FrontendWarmupTests(WarmupClusterFixture fixture) : IClassFi
         Assert.True(Of(new SiloOptions { WarmUpServingPath = false }).Done);
         Assert.False(Of(new SiloOptions { Roles = SiloRoles.Frontend }).Done);
     }
+}
+
+/// <summary>An <see cref="Microsoft.Extensions.Logging.ILogger{T}"/> that keeps each formatted line.</summary>
+internal sealed class ListLogger<T> : Microsoft.Extensions.Logging.ILogger<T>
+{
+    public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new();
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+        Exception? exception, Func<TState, Exception?, string> formatter) => Lines.Enqueue(formatter(state, exception));
 }
