@@ -67,6 +67,9 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("--model <NAME>"), Description("The served model to load, with items of its test data (its config.json's dataset)."), DefaultValue("fmnist")]
         public string Model { get; init; } = "fmnist";
 
+        [CommandOption("--rounds <N>"), Description("Slices of the trace the modes run in turn, so that the machine's slow spells fall on every mode alike (default: the preset's, 5; 1 runs each mode's whole trace at once).")]
+        public int? Rounds { get; init; }
+
         [CommandOption("-s|--set <KEY=VALUE>"), Description("Configuration for every silo, after the bench's own, e.g. --set AsymCdc:Inference:ParityInstances=0 (repeatable); the report records it.")]
         public string[]? Set { get; init; }
 
@@ -82,6 +85,7 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             options.Workers = Workers ?? Math.Max(4, K + 1);
             options.Rate = Rate ?? options.Rate;
             options.Queries = Queries ?? options.Queries;
+            options.Rounds = Rounds ?? options.Rounds;
             options.Seed = Seed;
             options.GroupWindow = TimeSpan.FromMilliseconds(GroupWindowMs);
             options.ModelRepository = Models;

@@ -38,6 +38,15 @@ public sealed record ScenarioResult(
     [JsonPropertyName("decode_p99_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? DecodeP99Ms { get; init; }
 
+    /// <summary>A 95% confidence interval of <see cref="P99Ms"/> (bench: [low, high] ms, from the order statistics of
+    /// the answered queries); null where not computed.</summary>
+    [JsonPropertyName("p99_ci_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double[]? P99CiMs { get; init; }
+
+    /// <summary>A 95% confidence interval of <see cref="P999Ms"/>, as <see cref="P99CiMs"/>.</summary>
+    [JsonPropertyName("p999_ci_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double[]? P999CiMs { get; init; }
+
     /// <summary>Worker-busy milliseconds per query: a GPU batch counts once, whatever rides in it (simulator).</summary>
     [JsonPropertyName("cost"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? CostMs { get; init; }

@@ -62,6 +62,10 @@ public sealed class BenchTests
         var e = Assert.Throws<ArgumentException>(options.Validate);
         Assert.Contains("workers = 4", e.Message);
         Assert.Contains("k+1 = 5", e.Message);
+
+        var rounds = BenchOptions.Quick();
+        rounds.Rounds = 0;
+        Assert.Contains("rounds = 0 must be in 1..100", Assert.Throws<ArgumentException>(rounds.Validate).Message);
     }
 
     [Fact]
@@ -123,11 +127,76 @@ public sealed class BenchTests
 
         Assert.Contains("## stragglers-0%", md);
         Assert.Contains("## stragglers-5%", md);
-        Assert.Contains("| asymcdc-exact | 5.00 | 8.00 | 18.00 | 1.00 | 1.00 | 2.00 |", md);
-        Assert.Contains("| asymcdc-exact | 5.00 | 10.00 | 20.00 | 1.00 | 0.25 | 0.25 |", md);
+        Assert.Contains("| asymcdc-exact | 5.00 | 8.00 | 18.00 | — | 1.00 | 1.00 | 2.00 |", md);
+        Assert.Contains("| asymcdc-exact | 5.00 | 10.00 | 20.00 | — | 1.00 | 0.25 | 0.25 |", md);
         Assert.DoesNotContain("`auto`", md);
         Assert.Contains("`auto` codes with parm.", BenchReportWriter.ToMarkdown(report with { Config = report.Config with { AutoCoder = "parm" } }));
         Assert.Contains("`auto` only hedges", BenchReportWriter.ToMarkdown(report with { Config = report.Config with { AutoCoder = "hedged" } }));
+    }
+
+    [Fact]
+    public void Rounds_cut_the_trace_into_rebased_slices_that_cover_it_once()
+    {
+        var schedule = PoissonSchedule.Create(1003, 100, seed: 5);
+
+        var rounds = BenchRunner.Rounds(schedule, 5, TimeSpan.Zero);
+
+        Assert.Equal([0, 200, 401, 601, 802], rounds.Select(r => r.First));
+        Assert.Equal(1003, rounds.Sum(r => r.Slice.Length));
+        Assert.All(rounds, r =>
+        {
+            Assert.Equal(TimeSpan.Zero, r.Slice[0]);
+            for (var i = 0; i < r.Slice.Length; i++)
+            {
+                Assert.Equal(schedule[r.First + i] - schedule[r.First], r.Slice[i]);
+            }
+        });
+        // A periodic slowdown: a slice spans at least one period (the trace is about 10 s).
+        Assert.Equal(3, BenchRunner.Rounds(schedule, 5, TimeSpan.FromSeconds(3)).Count);
+        Assert.Single(BenchRunner.Rounds(schedule, 5, TimeSpan.FromSeconds(30)));
+        Assert.Equal(3, BenchRunner.Rounds(schedule[..3], 5, TimeSpan.Zero).Count);
+    }
+
+    [Fact]
+    public void A_percentiles_interval_covers_the_true_percentile_about_95_times_in_100()
+    {
+        // Exponential latencies (mean 1): the true p99 is ln(100), the true p99.9 ln(1000).
+        var random = new Random(11);
+        var (covered99, covered999, trials) = (0, 0, 400);
+        for (var t = 0; t < trials; t++)
+        {
+            var sorted = Enumerable.Range(0, 5000).Select(_ => -Math.Log(1 - random.NextDouble())).Order().ToList();
+            var (lo99, hi99) = LatencySummary.PercentileInterval(sorted, 0.99)!.Value;
+            var (lo999, hi999) = LatencySummary.PercentileInterval(sorted, 0.999)!.Value;
+            covered99 += lo99 <= Math.Log(100) && Math.Log(100) <= hi99 ? 1 : 0;
+            covered999 += lo999 <= Math.Log(1000) && Math.Log(1000) <= hi999 ? 1 : 0;
+            Assert.Equal(sorted[4989], lo999); // ranks 4990..5000 of 5000: the 10th-largest to the largest
+            Assert.Equal(sorted[4999], hi999);
+        }
+
+        Assert.InRange(covered99 / (double)trials, 0.92, 0.99);
+        Assert.InRange(covered999 / (double)trials, 0.92, 1.0);
+        Assert.Null(LatencySummary.PercentileInterval([], 0.99));
+    }
+
+    [Fact]
+    public void A_comparison_says_whether_the_run_tells_two_modes_apart()
+    {
+        ScenarioResult With(string mode, double p99, double[] ci99, double p999, double[] ci999) =>
+            Row("stragglers-1%", mode, p99, p999) with { P99CiMs = ci99, P999CiMs = ci999 };
+        var rows = new[]
+        {
+            With("hedged", 10, [9, 11], 20, [15, 40]),
+            With("asymcdc-compact", 8, [7, 8.5], 18, [14, 30]),
+        };
+
+        Assert.Equal("asymcdc-compact ÷ hedged: p99 0.80 (lower: the intervals do not overlap), p99.9 0.90 (the intervals overlap: not told apart).",
+            BenchReportWriter.Compare(rows, "asymcdc-compact", "hedged"));
+        Assert.Contains("higher: the intervals do not overlap", BenchReportWriter.Compare(rows, "hedged", "asymcdc-compact"));
+        Assert.Null(BenchReportWriter.Compare([rows[0]], "asymcdc-compact", "hedged"));
+        Assert.Null(BenchReportWriter.Compare([Row("s", "hedged", 1, 2), Row("s", "asymcdc-compact", 1, 2)], "asymcdc-compact", "hedged"));
+        Assert.Equal("15.00–40.00", BenchReportWriter.Interval([15, 40]));
+        Assert.Contains("| hedged | 5.00 | 10.00 | 20.00 | 15.00–40.00 |", BenchReportWriter.ToMarkdown(Report(rows)));
     }
 
     [Fact]
@@ -142,6 +211,7 @@ public sealed class BenchTests
     public async Task A_tiny_bench_through_a_local_cluster_loses_nothing_and_writes_every_row()
     {
         var options = TinyBench(150, [0, 0.05], ServingMode.None, ServingMode.AsymCdcCompact);
+        options.Rounds = 3; // each mode's 150 queries as three slices of 50, the modes in turn
         var notes = new List<string>();
 
         var report = await new BenchRunner(options, TestModels.Data) { OnNote = notes.Add }.RunAsync();
@@ -155,6 +225,7 @@ public sealed class BenchTests
                 Assert.Equal(0, row.Lost);
                 Assert.Equal(options.Queries, row.Answered + row.Errors + row.Lost);
                 Assert.True(row.P50Ms <= row.P99Ms && row.P99Ms <= row.P999Ms, $"{scenario} {mode}: percentiles out of order");
+                Assert.True(row.P999CiMs is [var low, var high] && low <= high, $"{scenario} {mode}: no p99.9 interval");
             }
         }
 
@@ -163,6 +234,7 @@ public sealed class BenchTests
         Assert.All(report.Results.Where(r => r.Mode == "asymcdc-compact"), r => Assert.InRange(r.ExtraWorkRatio, 0.45, 1.0));
         Assert.Contains(notes, n => n.StartsWith("Median service time", StringComparison.Ordinal));
         Assert.Null(report.Config.AutoCoder); // auto was not run
+        Assert.Equal(3, report.Config.Rounds);
 
         var dir = Directory.CreateTempSubdirectory("asymcdc-bench-test");
         try

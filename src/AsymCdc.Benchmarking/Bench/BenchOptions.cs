@@ -70,6 +70,10 @@ public sealed class BenchOptions
 
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Slices of the trace each mode runs in turn (slice 1 in every mode, then slice 2...), so that the machine's
+    /// slow spells fall on every mode alike; 1 runs each mode's whole trace at once.</summary>
+    public int Rounds { get; set; } = 1;
+
     public IReadOnlyList<ServingMode> Modes { get; set; } = ServingModes.All;
 
     /// <summary>The served model every query goes to (repository name or alias), with items of its test split.</summary>
@@ -80,12 +84,12 @@ public sealed class BenchOptions
 
     /// <summary>
     /// Every mode at 70% of the capacity the most expensive of them leaves (measured first), 5,000 queries per mode and
-    /// scenario, under 0/1/5% stragglers, a slow silo and a periodically slow node.
+    /// scenario in 5 rounds, under 0/1/5% stragglers, a slow silo and a periodically slow node.
     /// </summary>
-    public static BenchOptions Quick() => new() { Preset = "quick", Queries = 5000, WarmupQueries = 200, Load = 0.7, SlowSiloScenarios = true };
+    public static BenchOptions Quick() => new() { Preset = "quick", Queries = 5000, WarmupQueries = 200, Load = 0.7, SlowSiloScenarios = true, Rounds = 5 };
 
     /// <summary>The full run: 10,000 queries per mode and scenario, the same scenarios and load.</summary>
-    public static BenchOptions Full() => new() { Preset = "full", Queries = 10_000, WarmupQueries = 300, Load = 0.7, SlowSiloScenarios = true };
+    public static BenchOptions Full() => new() { Preset = "full", Queries = 10_000, WarmupQueries = 300, Load = 0.7, SlowSiloScenarios = true, Rounds = 5 };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting and what it must be.</summary>
     public void Validate()
@@ -105,6 +109,7 @@ public sealed class BenchOptions
         Require(GroupWindow > TimeSpan.Zero, $"group window = {GroupWindow} must be positive");
         Require(Timeout > (StragglerDeadline ?? TimeSpan.Zero), $"timeout = {Timeout} must be longer than the straggler deadline");
         Require(Modes.Count > 0 && Modes.Distinct().Count() == Modes.Count, "modes must name at least one mode, none twice");
+        Require(Rounds is >= 1 and <= 100 && Rounds <= Queries, $"rounds = {Rounds} must be in 1..100 and at most the queries per mode ({Queries})");
     }
 
     private static void Require(bool condition, string problem)

@@ -38,6 +38,11 @@ public sealed record BenchConfig(
     /// <summary>Each mode's measured capacity (queries/s), when the rate came from a load.</summary>
     [JsonPropertyName("capacities_qps")] public IReadOnlyDictionary<string, double>? CapacitiesQps { get; init; }
 
+    /// <summary>Slices of the trace the modes ran in turn (<c>BenchOptions.Rounds</c>; the periodic slow-node scenario
+    /// runs fewer where its trace is shorter than that many slow periods); absent in reports from before rounds (1).</summary>
+    [JsonPropertyName("rounds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Rounds { get; init; }
+
     /// <summary>The delay added to every call of the slowed worker in the slow-silo scenarios (ms).</summary>
     [JsonPropertyName("slow_silo_ms")] public double? SlowSiloMs { get; init; }
 
@@ -87,6 +92,9 @@ public static class BenchReportWriter
         var c = report.Config;
         var md = new StringBuilder();
         var auto = c.AutoCoder switch { null => "", "hedged" => " `auto` only hedges (no decoder it may code with).", var coder => $" `auto` codes with {coder}." };
+        auto += c.Rounds is > 1 and var rounds
+            ? $" The modes ran the trace in {rounds} rounds (slice r in every mode in turn, then slice r + 1; fewer where a periodic slowdown needs a whole period per slice)."
+            : "";
         md.AppendLine(CultureInfo.InvariantCulture, $"# asymcdc bench ({c.Preset})");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture,
@@ -100,7 +108,9 @@ public static class BenchReportWriter
         }
 
         md.AppendLine();
-        md.AppendLine("Latency is client-side, from each query's scheduled send time, in ms; ratios are mode ÷ `none` in the same scenario.");
+        md.AppendLine("Latency is client-side, from each query's scheduled send time, in ms; ratios are mode ÷ `none` in the same scenario. "
+            + "The p99.9 interval is a distribution-free 95% confidence interval from the order statistics of the answered queries: "
+            + "two modes whose intervals overlap are not told apart by this run.");
         foreach (var scenario in report.Results.Select(r => r.Scenario).Distinct())
         {
             var rows = report.Results.Where(r => r.Scenario == scenario).ToList();
@@ -108,17 +118,48 @@ public static class BenchReportWriter
             md.AppendLine();
             md.AppendLine(CultureInfo.InvariantCulture, $"## {scenario} (straggler rate {rows[0].StragglerRate:0.##%}{(scenario.StartsWith("slow", StringComparison.Ordinal) ? string.Create(CultureInfo.InvariantCulture, $"; worker 0 slowed {c.SlowSiloMs:0.#} ms per call") : "")})");
             md.AppendLine();
-            md.AppendLine("| mode | p50 | p99 | p99.9 | p50 ÷ none | p99 ÷ none | p99.9 ÷ none | answered | errors | lost | reconstructed | decode p50 | accuracy | extra work | qps |");
-            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| mode | p50 | p99 | p99.9 | p99.9 95% CI | p50 ÷ none | p99 ÷ none | p99.9 ÷ none | answered | errors | lost | reconstructed | decode p50 | accuracy | extra work | qps |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var r in rows)
             {
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {r.Mode} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.P999Ms:0.00} | {Ratio(r.P50Ms, none?.P50Ms)} | {Ratio(r.P99Ms, none?.P99Ms)} | {Ratio(r.P999Ms, none?.P999Ms)} "
+                    $"| {r.Mode} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.P999Ms:0.00} | {Interval(r.P999CiMs)} | {Ratio(r.P50Ms, none?.P50Ms)} | {Ratio(r.P99Ms, none?.P99Ms)} | {Ratio(r.P999Ms, none?.P999Ms)} "
                     + $"| {r.Answered} | {r.Errors} | {r.Lost} | {r.Reconstructed} | {(r.DecodeP50Ms is { } d ? d.ToString("0.000", CultureInfo.InvariantCulture) : "—")} | {r.Accuracy:0.0000} | {r.ExtraWorkRatio:0.000} | {r.ThroughputQps:0.#} |");
+            }
+
+            if (Compare(rows, "asymcdc-compact", "hedged") is { } verdict)
+            {
+                md.AppendLine();
+                md.AppendLine(verdict);
             }
         }
 
         return md.ToString();
+    }
+
+    /// <summary>"[low, high]" of a confidence interval; "—" without one.</summary>
+    public static string Interval(double[]? interval) =>
+        interval is [var low, var high] ? string.Create(CultureInfo.InvariantCulture, $"{low:0.00}–{high:0.00}") : "—";
+
+    /// <summary>
+    /// <paramref name="mode"/> against <paramref name="baseline"/> in one scenario, at p99 and p99.9: the ratio, and
+    /// whether this run tells them apart (their 95% intervals do not overlap); null where either row or an interval is
+    /// missing.
+    /// </summary>
+    public static string? Compare(IReadOnlyList<ScenarioResult> rows, string mode, string baseline)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var (a, b) = (rows.FirstOrDefault(r => r.Mode == mode), rows.FirstOrDefault(r => r.Mode == baseline));
+        if (a is null || b is null || a.P99CiMs is not [_, _] || b.P99CiMs is not [_, _] || a.P999CiMs is not [_, _] || b.P999CiMs is not [_, _])
+        {
+            return null;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{mode} ÷ {baseline}: p99 {Ratio(a.P99Ms, b.P99Ms)} ({Verdict(a.P99CiMs, b.P99CiMs)}), p99.9 {Ratio(a.P999Ms, b.P999Ms)} ({Verdict(a.P999CiMs, b.P999CiMs)}).");
+
+        static string Verdict(double[] a, double[] b) =>
+            a[1] < b[0] ? "lower: the intervals do not overlap" : a[0] > b[1] ? "higher: the intervals do not overlap" : "the intervals overlap: not told apart";
     }
 
     /// <summary>mode ÷ none, two decimals; "—" without a usable baseline.</summary>

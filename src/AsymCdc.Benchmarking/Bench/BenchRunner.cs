@@ -12,7 +12,9 @@ namespace AsymCdc.Cli.Bench;
 
 /// <summary>
 /// Latency under stragglers: for each straggler scenario, one in-process cluster (1 frontend + the same worker silos for
-/// every mode, straggler draws seeded alike), and every mode in turn replays the same Poisson arrival trace against it.
+/// every mode, straggler draws seeded alike), and every mode in turn replays the same Poisson arrival trace against it,
+/// in rounds (<see cref="BenchOptions.Rounds"/>): slice r of the trace in every mode, then slice r + 1, so that a slow
+/// spell of the machine falls on every mode alike rather than on whichever ran then.
 /// </summary>
 /// <remarks>
 /// The straggler delay and deadline default to multiples of the median service time, measured as the client-side
@@ -106,27 +108,47 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
                 await runner.RunAsync(mode, options.WarmupQueries, rate, options.Timeout, data.Count / 2, null, cancellationToken);
             }
 
+            var period = slow is { Period: var p } && p > TimeSpan.Zero ? p : TimeSpan.Zero;
+            var rounds = Rounds(schedule, options.Rounds, period);
+            var cellsOf = modes.ToDictionary(m => m, _ => new Cell());
+            var onQuery = modes.ToDictionary(m => m, m => OnCell?.Invoke($"{scenario} {m.ToName()}", options.Queries));
+            for (var round = 0; round < rounds.Count; round++)
+            {
+                var (first, slice) = rounds[round];
+                // Each round rotates the order, so that every mode runs first, last and in between as often as the others.
+                for (var turn = 0; turn < modes.Count; turn++)
+                {
+                    var mode = modes[(round + turn) % modes.Count];
+                    var name = mode.ToName();
+                    if (period > TimeSpan.Zero)
+                    {
+                        // Modes run one after another while the slow node keeps its own clock: each mode's run starts where a
+                        // slow stretch does, so that every mode meets the same slow stretches at the same points of the trace.
+                        await Task.Delay(AsymCdc.Grains.StragglerInjector.UntilNextPeriod(period), cancellationToken);
+                    }
+
+                    var cell = cellsOf[mode];
+                    var before = counter.Calls(name);
+                    var decodesBefore = counter.DecodeTimes(name).Count;
+                    var (records, elapsed) = await runner.RunAsync(mode, slice, options.Timeout, first, onQuery[mode], cancellationToken);
+                    cell.Records.AddRange(records);
+                    cell.Elapsed += elapsed;
+                    cell.WorkerCalls += counter.Calls(name) - before;
+                    cell.Decodes.AddRange(counter.DecodeTimes(name).Skip(decodesBefore));
+                }
+            }
+
             foreach (var mode in modes)
             {
-                var name = mode.ToName();
-                if (slow is { Period: var period } && period > TimeSpan.Zero)
-                {
-                    // Modes run one after another while the slow node keeps its own clock: each mode's run starts where a
-                    // slow stretch does, so that every mode meets the same slow stretches at the same points of the trace.
-                    await Task.Delay(AsymCdc.Grains.StragglerInjector.UntilNextPeriod(period), cancellationToken);
-                }
-
-                var onQuery = OnCell?.Invoke($"{scenario} {name}", options.Queries);
-                var before = counter.Calls(name);
-                var decodesBefore = counter.DecodeTimes(name).Count;
-                var (records, elapsed) = await runner.RunAsync(mode, schedule, options.Timeout, 0, onQuery, cancellationToken);
+                var cell = cellsOf[mode];
                 if (LastRecords.Count == 0)
                 {
-                    LastRecords = records; // the first cell: the first scenario's first mode
+                    LastRecords = cell.Records; // the first cell: the first scenario's first mode
                 }
 
-                var decodes = counter.DecodeTimes(name).Skip(decodesBefore).Order().ToList();
-                results.Add(Summarise(scenario, stragglerRate, name, records, elapsed, counter.Calls(name) - before) with
+                cell.Decodes.Sort();
+                var decodes = cell.Decodes;
+                results.Add(Summarise(scenario, stragglerRate, mode.ToName(), cell.Records, cell.Elapsed, cell.WorkerCalls) with
                 {
                     DecodeP50Ms = decodes.Count == 0 ? null : Math.Round(LatencySummary.Percentile(decodes, 0.5), 3),
                     DecodeP99Ms = decodes.Count == 0 ? null : Math.Round(LatencySummary.Percentile(decodes, 0.99), 3),
@@ -144,10 +166,55 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
             Model = options.Model,
             CapacitiesQps = Capacities.Count == 0 ? null : Capacities,
             SlowSiloMs = options.SlowSiloScenarios ? Round(slowdown) : null,
+            Rounds = options.Rounds,
             AutoCoder = AutoCoder,
             Settings = options.Settings.Count == 0 ? null : new SortedDictionary<string, string?>(options.Settings, StringComparer.Ordinal),
         };
         return new BenchReport(config, results);
+    }
+
+    /// <summary>What one mode measured in one scenario, over its rounds.</summary>
+    private sealed class Cell
+    {
+        public List<QueryRecord> Records { get; } = [];
+
+        public List<double> Decodes { get; } = [];
+
+        public TimeSpan Elapsed { get; set; }
+
+        public long WorkerCalls { get; set; }
+    }
+
+    /// <summary>
+    /// The trace cut into <paramref name="rounds"/> consecutive slices, each re-based to start at zero, with the index of
+    /// its first query (which picks its images). With a periodic slowdown a slice spans at least one period, so that each
+    /// mode's slice, started where a slow stretch starts, meets every part of the period: fewer rounds where the trace is
+    /// shorter than that.
+    /// </summary>
+    public static List<(int First, TimeSpan[] Slice)> Rounds(IReadOnlyList<TimeSpan> schedule, int rounds, TimeSpan period)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
+        if (period > TimeSpan.Zero && schedule.Count > 0)
+        {
+            rounds = (int)Math.Clamp(schedule[^1].Ticks / period.Ticks, 1, rounds);
+        }
+
+        rounds = Math.Min(rounds, Math.Max(1, schedule.Count));
+        var slices = new List<(int, TimeSpan[])>(rounds);
+        for (var r = 0; r < rounds; r++)
+        {
+            var (from, to) = ((int)((long)schedule.Count * r / rounds), (int)((long)schedule.Count * (r + 1) / rounds));
+            var slice = new TimeSpan[to - from];
+            for (var i = from; i < to; i++)
+            {
+                slice[i - from] = schedule[i] - schedule[from];
+            }
+
+            slices.Add((from, slice));
+        }
+
+        return slices;
     }
 
     /// <summary>
@@ -167,12 +234,23 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
             }
         }
 
-        return histogram.TotalCount == 0 ? row : row with
+        if (histogram.TotalCount == 0)
+        {
+            return row;
+        }
+
+        var sorted = records.Where(static r => r.Outcome == QueryOutcome.Answered).Select(static r => r.LatencyMs).Order().ToList();
+        return row with
         {
             P50Ms = Milliseconds(histogram.GetValueAtPercentile(50)),
             P99Ms = Milliseconds(histogram.GetValueAtPercentile(99)),
             P999Ms = Milliseconds(histogram.GetValueAtPercentile(99.9)),
+            P99CiMs = Interval(sorted, 0.99),
+            P999CiMs = Interval(sorted, 0.999),
         };
+
+        static double[] Interval(List<double> sorted, double q) =>
+            LatencySummary.PercentileInterval(sorted, q) is var (lo, hi) ? [Math.Round(lo, 2), Math.Round(hi, 2)] : [];
     }
 
     /// <summary>The decoder <c>auto</c> codes with in this run (<c>parm</c>, <c>asymcdc-compact</c>, or <c>hedged</c>
