@@ -134,6 +134,35 @@ public sealed partial class HelmChartTests
     }
 
     [Fact]
+    public void The_alerts_are_off_by_default_and_on_they_watch_lost_queries_slow_workers_and_the_queue_delay()
+    {
+        Assert.Empty(RenderedManifests.Helm("helm-default-rules").OfKind("PrometheusRule"));
+
+        var m = RenderedManifests.Helm("helm-rules", "metrics.prometheusRule.enabled=true", "metrics.prometheusRule.labels.release=kps",
+            "metrics.prometheusRule.queueDelayMilliseconds=20", "metrics.prometheusRule.queueDelayFor=30m");
+
+        var rule = Assert.Single(m.OfKind("PrometheusRule"));
+        Assert.Equal("monitoring.coreos.com/v1", (string?)rule["apiVersion"]);
+        Assert.Equal("kps", (string?)rule["metadata"]!["labels"]!["release"]);
+        var alerts = rule["spec"]!["groups"]![0]!["rules"]!.AsArray().ToDictionary(a => (string)a!["alert"]!, a => a!.AsObject());
+        Assert.Equal(["AsymCdcQueriesLost", "AsymCdcWorkerSlow", "AsymCdcWorkersSaturated"], alerts.Keys.Order());
+        // The series the silos export (asymcdc.lost, asymcdc.workers.slow, the HPA's queue-delay histogram), in the
+        // release's namespace, as the Prometheus Adapter rule selects them.
+        Assert.Contains("asymcdc_lost_total{namespace=", (string)alerts["AsymCdcQueriesLost"]["expr"]!);
+        Assert.Equal("critical", (string?)alerts["AsymCdcQueriesLost"]["labels"]!["severity"]);
+        Assert.Contains("asymcdc_workers_slow{", (string)alerts["AsymCdcWorkerSlow"]["expr"]!);
+        Assert.Contains("state=\"slow\"", (string)alerts["AsymCdcWorkerSlow"]["expr"]!);
+        Assert.Equal("10m", (string?)alerts["AsymCdcWorkerSlow"]["for"]);
+        var saturated = (string)alerts["AsymCdcWorkersSaturated"]["expr"]!;
+        Assert.Contains($"{PrometheusAdapterTests.QueueDelayMetric}_sum", saturated);
+        Assert.Contains($"{PrometheusAdapterTests.QueueDelayMetric}_count", saturated);
+        Assert.EndsWith("> 0.02", saturated.Trim());
+        Assert.Equal("30m", (string?)alerts["AsymCdcWorkersSaturated"]["for"]);
+        // Prometheus' own template in an annotation survives Helm's.
+        Assert.Contains("{{ $value | humanize }}", (string)alerts["AsymCdcQueriesLost"]["annotations"]!["description"]!);
+    }
+
+    [Fact]
     public void Optional_branches_render_to_valid_objects()
     {
         var m = RenderedManifests.Helm("helm-options",
