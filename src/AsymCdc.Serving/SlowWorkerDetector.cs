@@ -40,12 +40,16 @@ public sealed class SlowWorkerDetector<TWorker>
 
         (_time, Factor, Probation) = (time, factor, probation ?? TimeSpan.FromSeconds(1));
         (IsSlowCheck, IsOnTrialCheck) = (IsSlow, IsOnTrial);
+        GoesLastCheck = worker => IsOnTrial(worker) || IsSlow(worker);
     }
 
     /// <summary><see cref="IsSlow"/> and <see cref="IsOnTrial"/> as delegates made once, for the pickers.</summary>
     internal Func<TWorker, bool> IsSlowCheck { get; }
 
     internal Func<TWorker, bool> IsOnTrialCheck { get; }
+
+    /// <summary>On trial, or slow (where too few others remain to pass it over): the pickers put it last.</summary>
+    internal Func<TWorker, bool> GoesLastCheck { get; }
 
     public double Factor { get; }
 

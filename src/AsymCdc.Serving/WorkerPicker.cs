@@ -59,9 +59,9 @@ public sealed class WorkerPicker<TWorker>
         }
 
         // A slow worker's probation ends inside IsSlow, which puts it on trial within this very pick.
+        // Delegates made once by the detector: no allocation per pick unless goesLast also names workers.
         var isSlow = slowWorkers.SlowCount > 0 ? slowWorkers.IsSlowCheck : null;
-        var onTrial = slowWorkers.IsOnTrialCheck;
-        Func<TWorker, bool> last = isSlow is null ? onTrial : w => onTrial(w) || isSlow(w);
+        var last = isSlow is null ? slowWorkers.IsOnTrialCheck : slowWorkers.GoesLastCheck;
         return Pick(workers, count, isSuspected, goesLast is null ? last : w => goesLast(w) || last(w), isSlow);
     }
 

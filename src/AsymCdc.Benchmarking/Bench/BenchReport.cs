@@ -92,15 +92,15 @@ public static class BenchReportWriter
         var c = report.Config;
         var md = new StringBuilder();
         var auto = c.AutoCoder switch { null => "", "hedged" => " `auto` only hedges (no decoder it may code with).", var coder => $" `auto` codes with {coder}." };
-        auto += c.Rounds is > 1 and var rounds
-            ? $" The modes ran the trace in {rounds} rounds (slice r in every mode in turn, then slice r + 1; fewer where a periodic slowdown needs a whole period per slice)."
+        var rounds = c.Rounds is > 1 and var n
+            ? $" The modes ran the trace in {n} rounds (slice r in every mode in turn, then slice r + 1; fewer where a periodic slowdown needs a whole period per slice)."
             : "";
         md.AppendLine(CultureInfo.InvariantCulture, $"# asymcdc bench ({c.Preset})");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture,
             $"k = {c.K}, {c.Workers} worker silos + 1 frontend, {c.Queries} queries per mode and scenario ({c.Arrivals} arrivals at {c.RateQps:0.#} queries/s, seed {c.Seed}), "
             + $"a straggling worker call is delayed {c.StragglerDelayMs:0.#} ms (median service time {c.ServiceTimeMs:0.###} ms), "
-            + $"straggler deadline {c.DeadlineText()}, group window {c.GroupWindowMs:0.#} ms, {c.ProcessorCount} cores, {c.OperatingSystem}.{auto}");
+            + $"straggler deadline {c.DeadlineText()}, group window {c.GroupWindowMs:0.#} ms, {c.ProcessorCount} cores, {c.OperatingSystem}.{auto}{rounds}");
         if (c.Settings is { Count: > 0 } settings)
         {
             md.AppendLine();
