@@ -52,8 +52,11 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("--deadline <KIND>"), Description("quantile (the live p90 of each group's own-answer times); fixed; median (at least 3x the recent median answer time); or adaptive (p95 of each silo's recent worker service times, floored at the straggler deadline)."), DefaultValue("quantile")]
         public string Deadline { get; init; } = "quantile";
 
-        [CommandOption("--group-window <MS>"), Description("A partial group is encoded after this, in ms; longer windows fill more groups (extra work nearer 1/k)."), DefaultValue(10.0)]
-        public double GroupWindowMs { get; init; } = 10;
+        [CommandOption("--group-window <MS>"), Description("The group window's cap in ms (AsymCdc:Serving:GroupWindow; the window follows the arrival rate up to it); longer windows fill more groups (extra work nearer 1/k). Default: the silo's, 5 ms, as shipped.")]
+        public double? GroupWindowMs { get; init; }
+
+        [CommandOption("--group-shards <N>"), Description("Parity-group grains per mode the frontend spreads queries over (AsymCdc:Serving:GroupShards). Default: the silo's, 2, as shipped.")]
+        public int? GroupShards { get; init; }
 
         [CommandOption("--seed <SEED>"), Description("Seed of the arrival trace and of the straggler draws."), DefaultValue(1)]
         public int Seed { get; init; } = 1;
@@ -87,7 +90,8 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
             options.Queries = Queries ?? options.Queries;
             options.Rounds = Rounds ?? options.Rounds;
             options.Seed = Seed;
-            options.GroupWindow = TimeSpan.FromMilliseconds(GroupWindowMs);
+            options.GroupWindow = GroupWindowMs is { } window ? TimeSpan.FromMilliseconds(window) : options.GroupWindow;
+            options.GroupShards = GroupShards ?? options.GroupShards;
             options.ModelRepository = Models;
             options.Model = Model;
             options.StragglerRates = [.. StragglerRates.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseRate)];

@@ -43,6 +43,9 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
         [CommandOption("--json <FILE>"), Description("Also write the report as JSON to FILE.")]
         public string? Json { get; init; }
 
+        [CommandOption("--records <FILE>"), Description("Also write every measured query (its phase, sent ms, latency ms, outcome, error, served by, the frontend's time, group, worker, frontend) as CSV to FILE.")]
+        public string? Records { get; init; }
+
         public override ValidationResult Validate()
         {
             if (ValidateModeAndK() is { } invalid)
@@ -105,6 +108,12 @@ public sealed class ElasticCommand : AsyncCommand<ElasticCommand.Settings>
             {
                 await File.WriteAllTextAsync(path, result.ToJson(), cancellationToken);
                 AnsiConsole.MarkupLine($"Report written to [grey]{Markup.Escape(path)}[/].");
+            }
+
+            if (settings.Records is { } csv)
+            {
+                await File.WriteAllLinesAsync(csv, result.RecordsCsv(), cancellationToken);
+                AnsiConsole.MarkupLine($"Records written to [grey]{Markup.Escape(csv)}[/].");
             }
 
             return result.Passed ? 0 : 1;

@@ -6,8 +6,8 @@ public static class Scenarios
     private static readonly double[] s_loadSweep = [0.3, 0.5, 0.7, 0.9];
 
     /// <summary>The bench's cluster on this 2-core machine: 4 CPU workers sharing 2 cores, k = 2, 5% stragglers 20
-    /// median service times late, a fixed straggler deadline of 3 medians, a 10 ms group window, one shard — the
-    /// bench's defaults. The service times are those the fidelity run measured here (<see cref="CpuServiceTimes"/>).</summary>
+    /// median service times late, a fixed straggler deadline of 3 medians, the product's group window (5 ms) and shards
+    /// (2), as the bench runs them. The service times are those the fidelity run measured here (<see cref="CpuServiceTimes"/>).</summary>
     public static SimulationConfig Cpu4Workers => new()
     {
         Name = "cpu-4-workers",
@@ -20,7 +20,7 @@ public static class Scenarios
             Kind = "empirical", SamplesMs = CpuServiceTimes.Samples, SharedCores = 2, CoreMs = CpuServiceTimes.CoreMs, CallerCpuMs = CpuServiceTimes.CallerCpuMs,
         },
         Faults = new FaultModel { StragglerRate = 0.05, StragglerDelayMedians = 20 },
-        Policy = new PolicyModel { StragglerDeadlineMedians = 3, GroupWindowMs = 10, Shards = 1 },
+        Policy = new PolicyModel { StragglerDeadlineMedians = 3 },
     };
 
     public static SimulationConfig Gpu100Stragglers1Pct => Gpu("gpu-100-stragglers-1pct",

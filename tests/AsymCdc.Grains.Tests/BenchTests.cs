@@ -284,7 +284,12 @@ public sealed class BenchTests
         var report = await new BenchRunner(options, TestModels.Data).RunAsync();
 
         Assert.Equal(new Dictionary<string, string?> { ["AsymCdc:Inference:ParityInstances"] = "0" }, report.Config.Settings);
-        Assert.Contains("Every silo also had: `AsymCdc:Inference:ParityInstances=0`.", BenchReportWriter.ToMarkdown(report), StringComparison.Ordinal);
+        var markdown = BenchReportWriter.ToMarkdown(report);
+        Assert.Contains("Every silo also had: `AsymCdc:Inference:ParityInstances=0`.", markdown, StringComparison.Ordinal);
+        // Groups as the silos ship them: the report says which window and how many shards the run had.
+        Assert.Equal(new ServingOptions().GroupWindow.TotalMilliseconds, report.Config.GroupWindowMs);
+        Assert.Equal(new ServingOptions().GroupShards, report.Config.GroupShards);
+        Assert.Contains("group window 5 ms over 2 group shards", markdown, StringComparison.Ordinal);
         Assert.Equal(options.Queries, Assert.Single(report.Results).Answered);
 
         // A setting the silos refuse stops the bench before it measures anything, naming the key.

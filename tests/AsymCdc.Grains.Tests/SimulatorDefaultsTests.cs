@@ -1,3 +1,4 @@
+using AsymCdc.Cli.Bench;
 using AsymCdc.Grains;
 using AsymCdc.Simulation;
 
@@ -19,5 +20,18 @@ public sealed class SimulatorDefaultsTests
         Assert.Equal(shipped.HedgePercentile, simulated.HedgePercentile);
         Assert.Equal(shipped.GroupShards, simulated.Shards);
         Assert.Equal(shipped.GroupWindow.TotalMilliseconds, simulated.GroupWindowMs);
+    }
+
+    [Fact]
+    public void The_bench_and_its_simulated_twin_group_queries_as_the_silos_ship()
+    {
+        var shipped = new ServingOptions();
+        var bench = BenchOptions.Quick();
+        var twin = Scenarios.Cpu4Workers.Policy;
+
+        Assert.Equal(shipped.GroupWindow, bench.GroupWindow);
+        Assert.Equal(shipped.GroupShards, bench.GroupShards);
+        Assert.Equal(shipped.GroupWindow.TotalMilliseconds, twin.GroupWindowMs);
+        Assert.Equal(shipped.GroupShards, twin.Shards);
     }
 }

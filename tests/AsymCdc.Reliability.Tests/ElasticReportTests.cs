@@ -1,3 +1,4 @@
+using AsymCdc.Cli;
 using AsymCdc.Cli.Cluster;
 
 namespace AsymCdc.Reliability.Tests;
@@ -131,6 +132,28 @@ public sealed class ElasticReportTests
         };
         Assert.Equal(0.7, ElasticRun.ThrottledShare(before, after)!.Value, 6);
         Assert.Null(ElasticRun.ThrottledShare(new Dictionary<string, CfsThrottling>(), after));
+    }
+
+    [Fact]
+    public void The_records_are_one_csv_line_per_query_with_its_phase_quoted()
+    {
+        var result = new ElasticRunResult(2, 1, 1, 0, ElasticRunOptions.HpaTargetQueueDelaySeconds, 0.04, WorkerCpuScope.Runners, 0, 0, [],
+            new Dictionary<string, bool>(), [])
+        {
+            Records =
+            [
+                ("steady", new ChaosRecord(1.5, 2.25, QueryOutcome.Answered, null, AsymCdc.Abstractions.ServedBy.ReconstructedCompact, 2, 7, "worker-1", "frontend-0")),
+                ("overload, workers 4->8", new ChaosRecord(20000, 5001, QueryOutcome.Error, "DeadlineExceeded")),
+            ],
+        };
+
+        Assert.Equal(
+        [
+            "phase,sent_ms,latency_ms,outcome,error,served_by,server_ms,group,worker,frontend",
+            "\"steady\",1.5,2.25,Answered,,reconstructed-compact,2,7,worker-1,frontend-0",
+            "\"overload, workers 4->8\",20000,5001,Error,DeadlineExceeded,,0,0,,",
+        ], result.RecordsCsv());
+        Assert.DoesNotContain("Records", result.ToJson(), StringComparison.Ordinal);
     }
 
     private static ElasticPhase Phase(string name, int workers, int frontends, double rate, double p99, double queueDelay, double share = 1) =>

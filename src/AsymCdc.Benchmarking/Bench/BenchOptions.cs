@@ -62,7 +62,13 @@ public sealed class BenchOptions
 
     public double SlowSiloServiceTimes { get; set; } = 20;
 
-    public TimeSpan GroupWindow { get; set; } = TimeSpan.FromMilliseconds(10);
+    /// <summary>The group window cap (<c>AsymCdc:Serving:GroupWindow</c>): the silo's default, as the image and the chart
+    /// ship it, unless a run measures another.</summary>
+    public TimeSpan GroupWindow { get; set; } = new AsymCdc.Grains.ServingOptions().GroupWindow;
+
+    /// <summary>Parity-group grains per mode (<c>AsymCdc:Serving:GroupShards</c>): the silo's default unless a run
+    /// measures another.</summary>
+    public int GroupShards { get; set; } = new AsymCdc.Grains.ServingOptions().GroupShards;
 
     /// <summary>Configuration for every silo of every cluster the bench starts, applied after its own (<c>--set</c>):
     /// to measure a setting against the shipped defaults. The report records it.</summary>
@@ -107,6 +113,7 @@ public sealed class BenchOptions
         Require(DelayServiceTimes > 0 && DeadlineServiceTimes > 0, "the service-time multiples of the straggler delay and deadline must be positive");
         Require(DeadlineMedianFactor >= 0, $"deadline median factor = {DeadlineMedianFactor} must be 0 (fixed deadline) or positive");
         Require(GroupWindow > TimeSpan.Zero, $"group window = {GroupWindow} must be positive");
+        Require(GroupShards >= 1, $"group shards = {GroupShards} must be at least 1");
         Require(Timeout > (StragglerDeadline ?? TimeSpan.Zero), $"timeout = {Timeout} must be longer than the straggler deadline");
         Require(Modes.Count > 0 && Modes.Distinct().Count() == Modes.Count, "modes must name at least one mode, none twice");
         Require(Rounds is >= 1 and <= 100 && Rounds <= Queries, $"rounds = {Rounds} must be in 1..100 and at most the queries per mode ({Queries})");

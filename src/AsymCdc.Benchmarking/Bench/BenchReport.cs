@@ -43,6 +43,11 @@ public sealed record BenchConfig(
     [JsonPropertyName("rounds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? Rounds { get; init; }
 
+    /// <summary>Parity-group grains per mode the frontend spread queries over; absent in reports from before it was
+    /// recorded (those ran one).</summary>
+    [JsonPropertyName("group_shards"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? GroupShards { get; init; }
+
     /// <summary>The delay added to every call of the slowed worker in the slow-silo scenarios (ms).</summary>
     [JsonPropertyName("slow_silo_ms")] public double? SlowSiloMs { get; init; }
 
@@ -100,7 +105,7 @@ public static class BenchReportWriter
         md.AppendLine(CultureInfo.InvariantCulture,
             $"k = {c.K}, {c.Workers} worker silos + 1 frontend, {c.Queries} queries per mode and scenario ({c.Arrivals} arrivals at {c.RateQps:0.#} queries/s, seed {c.Seed}), "
             + $"a straggling worker call is delayed {c.StragglerDelayMs:0.#} ms (median service time {c.ServiceTimeMs:0.###} ms), "
-            + $"straggler deadline {c.DeadlineText()}, group window {c.GroupWindowMs:0.#} ms, {c.ProcessorCount} cores, {c.OperatingSystem}.{auto}{rounds}");
+            + $"straggler deadline {c.DeadlineText()}, group window {c.GroupWindowMs:0.#} ms{(c.GroupShards is { } shards ? $" over {shards} group shard{(shards == 1 ? "" : "s")}" : "")}, {c.ProcessorCount} cores, {c.OperatingSystem}.{auto}{rounds}");
         if (c.Settings is { Count: > 0 } settings)
         {
             md.AppendLine();

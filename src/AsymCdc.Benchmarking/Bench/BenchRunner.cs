@@ -167,6 +167,7 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
             CapacitiesQps = Capacities.Count == 0 ? null : Capacities,
             SlowSiloMs = options.SlowSiloScenarios ? Round(slowdown) : null,
             Rounds = options.Rounds,
+            GroupShards = options.GroupShards,
             AutoCoder = AutoCoder,
             Settings = options.Settings.Count == 0 ? null : new SortedDictionary<string, string?>(options.Settings, StringComparer.Ordinal),
         };
@@ -315,7 +316,7 @@ public sealed class BenchRunner(BenchOptions options, LabeledSet data)
         var settings = cluster.Settings;
         settings["AsymCdc:Serving:K"] = options.K.ToString(CultureInfo.InvariantCulture);
         settings["AsymCdc:Serving:GroupWindow"] = options.GroupWindow.ToString();
-        settings["AsymCdc:Serving:GroupShards"] = "1";
+        settings["AsymCdc:Serving:GroupShards"] = options.GroupShards.ToString(CultureInfo.InvariantCulture);
         settings["AsymCdc:Serving:StragglerDeadline"] = deadline.ToString();
         settings["AsymCdc:Serving:StragglerDeadlineMedianFactor"] = options.DeadlineMedianFactor.ToString(CultureInfo.InvariantCulture);
         if (options.OwnQuantileDeadline)

@@ -108,7 +108,7 @@ public static class FidelityRun
                     CoreMs = Math.Round(cpuPerCall, 4),
                 },
                 Faults = new FaultModel { StragglerRate = stragglerRate, StragglerDelayMs = bench.Config.StragglerDelayMs },
-                Policy = Scenarios.Cpu4Workers.Policy with { StragglerDeadlineMs = bench.Config.StragglerDeadlineMs, GroupWindowMs = bench.Config.GroupWindowMs },
+                Policy = Scenarios.Cpu4Workers.Policy with { StragglerDeadlineMs = bench.Config.StragglerDeadlineMs, GroupWindowMs = bench.Config.GroupWindowMs, Shards = bench.Config.GroupShards ?? 1 },
             };
             config = config with { Loads = [rate / Simulator.Capacity(config, new ServiceTimes(config.Service))] };
             var report = simulate(config);

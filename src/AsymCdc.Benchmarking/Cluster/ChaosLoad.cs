@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using AsymCdc.Abstractions;
 using AsymCdc.Client;
 using AsymCdc.Inference.Data;
@@ -9,7 +10,15 @@ namespace AsymCdc.Cli.Cluster;
 /// for an answer, who served it (worker and frontend silo) and the time the frontend measured (the rest of the latency is
 /// the hops to it).</summary>
 public readonly record struct ChaosRecord(double SentMs, double LatencyMs, QueryOutcome Outcome, string? Error,
-    ServedBy? ServedBy = null, double ServerMs = 0, long GroupId = 0, string? Worker = null, string? Frontend = null);
+    ServedBy? ServedBy = null, double ServerMs = 0, long GroupId = 0, string? Worker = null, string? Frontend = null)
+{
+    /// <summary>The columns of <see cref="ToCsv"/>.</summary>
+    public const string CsvHeader = "sent_ms,latency_ms,outcome,error,served_by,server_ms,group,worker,frontend";
+
+    /// <summary>This query as one CSV line (<see cref="CsvHeader"/>).</summary>
+    public string ToCsv() => string.Create(CultureInfo.InvariantCulture,
+        $"{SentMs:0.###},{LatencyMs:0.###},{Outcome},{Error},{ServedBy?.ToName()},{ServerMs:0.###},{GroupId},{Worker},{Frontend}");
+}
 
 /// <summary>
 /// Open-loop load for a chaos drill: query i is sent at i/rate whatever happened to earlier ones, and is bounded by its

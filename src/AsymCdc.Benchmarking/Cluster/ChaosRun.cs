@@ -147,9 +147,7 @@ public sealed record ChaosRunResult(
 
     /// <summary>Every query as CSV lines, the header first.</summary>
     public IEnumerable<string> RecordsCsv() =>
-        ["sent_ms,latency_ms,outcome,error,served_by,server_ms,group,worker,frontend", .. Records.Select(r =>
-            string.Create(CultureInfo.InvariantCulture,
-                $"{r.SentMs:0.###},{r.LatencyMs:0.###},{r.Outcome},{r.Error},{r.ServedBy?.ToName()},{r.ServerMs:0.###},{r.GroupId},{r.Worker},{r.Frontend}"))];
+        [ChaosRecord.CsvHeader, .. Records.Select(r => r.ToCsv())];
 
     /// <summary>Every query was answered or refused with an error: none lost.</summary>
     public bool Passed => Report.Lost == 0 && Report.Answered + Report.Errors == Report.Queries;

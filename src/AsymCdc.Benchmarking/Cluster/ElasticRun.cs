@@ -163,6 +163,16 @@ public sealed record ElasticRunResult(
     [JsonPropertyName("passed")]
     public bool Passed => Lost == 0 && Errors == 0 && Answered == Queries && Checks.Values.All(c => c);
 
+    /// <summary>Every measured query with the name of the phase it was sent in, in the order sent; not in the JSON
+    /// report (<see cref="RecordsCsv"/>).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<(string Phase, ChaosRecord Record)> Records { get; init; } = [];
+
+    /// <summary>Every query as CSV lines, the header first: the phase, then <see cref="ChaosRecord.ToCsv"/>'s columns
+    /// (sent_ms counts from the first phase's start).</summary>
+    public IEnumerable<string> RecordsCsv() =>
+        ["phase," + ChaosRecord.CsvHeader, .. Records.Select(r => $"\"{r.Phase}\",{r.Record.ToCsv()}")];
+
     public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true });
 }
 
@@ -273,7 +283,10 @@ public static class ElasticRun
 
         return new ElasticRunResult(all.Count, all.Count(r => r.Outcome == QueryOutcome.Answered), all.Count(r => r.Outcome == QueryOutcome.Error),
             all.Count(r => r.Outcome == QueryOutcome.Lost), ElasticRunOptions.HpaTargetQueueDelaySeconds, options.WorkerCpu, options.WorkerCpuScope,
-            counters.ResentOnRefusal, counters.Resent, phases, checks, [.. cluster.CpuLimitFailures]);
+            counters.ResentOnRefusal, counters.Resent, phases, checks, [.. cluster.CpuLimitFailures])
+        {
+            Records = [.. records.Select(r => (options.Steps[r.Phase].Name, r.Record))],
+        };
     }
 
     /// <summary>
