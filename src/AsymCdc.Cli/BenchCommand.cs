@@ -52,7 +52,7 @@ public sealed class BenchCommand : AsyncCommand<BenchCommand.Settings>
         [CommandOption("--deadline <KIND>"), Description("quantile (the live p90 of each group's own-answer times); fixed; median (at least 3x the recent median answer time); or adaptive (p95 of each silo's recent worker service times, floored at the straggler deadline)."), DefaultValue("quantile")]
         public string Deadline { get; init; } = "quantile";
 
-        [CommandOption("--group-window <MS>"), Description("The group window's cap in ms (AsymCdc:Serving:GroupWindow; the window follows the arrival rate up to it); longer windows fill more groups (extra work nearer 1/k). Default: the silo's, 5 ms, as shipped.")]
+        [CommandOption("--group-window <MS>"), Description("A group not full this long after its first member is sealed with its parity, in ms (AsymCdc:Serving:GroupWindow); longer windows fill more groups (extra work nearer 1/k). Default: the silo's, 5 ms, as shipped.")]
         public double? GroupWindowMs { get; init; }
 
         [CommandOption("--group-shards <N>"), Description("Parity-group grains per mode the frontend spreads queries over (AsymCdc:Serving:GroupShards). Default: the silo's, 2, as shipped.")]

@@ -1,10 +1,14 @@
 using AsymCdc.Abstractions;
+using AsymCdc.Grains;
 
 namespace AsymCdc.Cli.Bench;
 
 /// <summary>What <see cref="BenchRunner"/> measures; <see cref="Validate"/> names the first bad setting.</summary>
 public sealed class BenchOptions
 {
+    /// <summary>The serving defaults the image and the chart ship.</summary>
+    private static readonly ServingOptions s_shipped = new();
+
     /// <summary>The report's name for these settings: quick, full or custom.</summary>
     public string Preset { get; set; } = "custom";
 
@@ -64,11 +68,11 @@ public sealed class BenchOptions
 
     /// <summary>The group window cap (<c>AsymCdc:Serving:GroupWindow</c>): the silo's default, as the image and the chart
     /// ship it, unless a run measures another.</summary>
-    public TimeSpan GroupWindow { get; set; } = new AsymCdc.Grains.ServingOptions().GroupWindow;
+    public TimeSpan GroupWindow { get; set; } = s_shipped.GroupWindow;
 
     /// <summary>Parity-group grains per mode (<c>AsymCdc:Serving:GroupShards</c>): the silo's default unless a run
     /// measures another.</summary>
-    public int GroupShards { get; set; } = new AsymCdc.Grains.ServingOptions().GroupShards;
+    public int GroupShards { get; set; } = s_shipped.GroupShards;
 
     /// <summary>Configuration for every silo of every cluster the bench starts, applied after its own (<c>--set</c>):
     /// to measure a setting against the shipped defaults. The report records it.</summary>
