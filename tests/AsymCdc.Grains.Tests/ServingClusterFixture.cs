@@ -28,8 +28,15 @@ public abstract class ServingClusterFixture : IAsyncLifetime
     /// <summary>Configuration of every silo (AsymCdc:* keys).</summary>
     protected abstract IReadOnlyDictionary<string, string?> Settings { get; }
 
-    /// <summary>Configuration of one silo (by instance number, frontends first), over <see cref="Settings"/>.</summary>
-    protected virtual IReadOnlyDictionary<string, string?>? SettingsOf(int instance) => null;
+    /// <summary>Configuration of one silo (by instance number, frontends first), over <see cref="Settings"/>: by default
+    /// the first worker's <see cref="FirstWorkerSlowdown"/>, if any.</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? SettingsOf(int instance) =>
+        instance == Frontends && FirstWorkerSlowdown is { } slowdown
+            ? new Dictionary<string, string?> { ["AsymCdc:Stragglers:SiloSlowdown"] = slowdown.ToString() }
+            : null;
+
+    /// <summary>A delay added to every call on the first worker silo (a slow node); null: none.</summary>
+    protected virtual TimeSpan? FirstWorkerSlowdown => null;
 
     /// <summary>The model repository one silo loads (by instance number): the shared <see cref="Models"/> unless a fixture
     /// gives a silo another, as a silo not yet restarted onto a new repository has.</summary>

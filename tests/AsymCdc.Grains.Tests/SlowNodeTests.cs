@@ -16,10 +16,7 @@ public sealed class SlowNodeClusterFixture : ServingClusterFixture
         ["AsymCdc:Serving:StragglerDeadlineMedianFactor"] = "0",
     };
 
-    /// <summary>Instance 1 is the first worker (instance 0 is the frontend).</summary>
-    protected override IReadOnlyDictionary<string, string?>? SettingsOf(int instance) => instance == 1
-        ? new Dictionary<string, string?> { ["AsymCdc:Stragglers:SiloSlowdown"] = "00:00:05" }
-        : null;
+    protected override TimeSpan? FirstWorkerSlowdown => TimeSpan.FromSeconds(5);
 }
 
 public sealed class SlowNodeTests(SlowNodeClusterFixture fixture) : IClassFixture<SlowNodeClusterFixture>

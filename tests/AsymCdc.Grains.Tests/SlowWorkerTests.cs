@@ -22,10 +22,7 @@ public sealed class SlowWorkerClusterFixture : ServingClusterFixture
         ["AsymCdc:Serving:RequestTimeout"] = "00:00:10",
     };
 
-    /// <summary>Instance 1 is the first worker (instance 0 is the frontend).</summary>
-    protected override IReadOnlyDictionary<string, string?>? SettingsOf(int instance) => instance == 1
-        ? new Dictionary<string, string?> { ["AsymCdc:Stragglers:SiloSlowdown"] = "00:00:00.300" }
-        : null;
+    protected override TimeSpan? FirstWorkerSlowdown => TimeSpan.FromMilliseconds(300);
 }
 
 public sealed class SlowWorkerTests(SlowWorkerClusterFixture fixture) : IClassFixture<SlowWorkerClusterFixture>
