@@ -245,7 +245,7 @@ public sealed partial class ParityGroupGrain(
         return encode;
     }
 
-    void IServingObserver<SiloAddress>.GroupFormed(bool partial) => instruments.GroupFormed(_model.Name, _mode, partial);
+    void IServingObserver<SiloAddress>.GroupFormed(bool partial, bool parity) => instruments.GroupFormed(_model.Name, _mode, partial, parity);
 
     void IServingObserver<SiloAddress>.MemberMissed(long groupId, int index, SiloAddress worker, bool failed) =>
         LogMemberMissed(logger, groupId, index, worker, failed ? "failed" : "late");

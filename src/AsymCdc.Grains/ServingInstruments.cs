@@ -30,7 +30,7 @@ public sealed class ServingInstruments
         var meter = _meter = meterFactory.Create(MeterName);
         _queries = meter.CreateCounter<long>("asymcdc.queries", "{query}", "Queries answered, by model, mode and served-by path");
         _latency = meter.CreateHistogram<double>("asymcdc.query.duration", "ms", "Latency of answered queries inside the cluster");
-        _groups = meter.CreateCounter<long>("asymcdc.groups", "{group}", "Parity groups formed, by mode and whether partial");
+        _groups = meter.CreateCounter<long>("asymcdc.groups", "{group}", "Parity groups formed, by mode, whether partial and whether their parity was sent (auto withholds one its redundancy budget cannot pay for)");
         _decodes = meter.CreateCounter<long>("asymcdc.decodes", "{decode}", "Reconstructions run, by mode");
         _decodeDuration = meter.CreateHistogram<double>(DecodeDurationName, "ms", "Duration of one reconstruction");
         _stragglers = meter.CreateCounter<long>("asymcdc.stragglers", "{call}", "Member answers that missed the straggler deadline");
@@ -97,8 +97,9 @@ public sealed class ServingInstruments
         _latency.Record(milliseconds, new KeyValuePair<string, object?>("model", model), new KeyValuePair<string, object?>("mode", mode.ToName()));
     }
 
-    public void GroupFormed(string model, ServingMode mode, bool partial) =>
-        _groups.Add(1, Model(model), new KeyValuePair<string, object?>("mode", mode.ToName()), new KeyValuePair<string, object?>("partial", partial));
+    public void GroupFormed(string model, ServingMode mode, bool partial, bool parity) =>
+        _groups.Add(1, Model(model), new KeyValuePair<string, object?>("mode", mode.ToName()), new KeyValuePair<string, object?>("partial", partial),
+            new KeyValuePair<string, object?>("parity", parity));
 
     public void Decoded(string model, ServingMode mode, double milliseconds)
     {

@@ -10,7 +10,9 @@ namespace AsymCdc.Serving;
 /// - coding rescues it at the reconstruction trigger plus a decode: ≈ p90 + the recent decode time (no re-execution;
 ///   the parity ran alongside).
 /// Coding costs 1/k extra calls per query, hedging about 1 − its percentile; a budget below 1/k rules coding out (the
-/// grain first looks for a larger k that fits, AutoCoding.ChooseGroup, and builds auto with it).
+/// grain first looks for a larger k that fits, AutoCoding.ChooseGroup, and builds auto with it). Both halves pay their
+/// extra calls from one <see cref="RedundancyLedger"/>: a group sealed before it fills, whose parity would cost more than
+/// 1/k per query, gets one only from what other queries left unspent, and its late members are hedged otherwise.
 /// The choice is made at the first query, revisited every <see cref="ReviewEvery"/> queries and reported to the observer
 /// then and whenever it changes. Where coding is over the budget or the model has no decoder auto may use, it only hedges.
 /// </summary>
@@ -21,7 +23,7 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
 
     private readonly HedgedStrategy<TWorker, TAnswer> _hedged;
     private readonly CodedStrategy<TWorker, TAnswer> _coded;
-    private readonly DecodeTimer _decodes;
+    private readonly AutoObserver _decodes;
     private readonly LatencyWindow _p50 = new(0.5);
     private readonly LatencyWindow _p90 = new(0.9);
     private readonly LatencyWindow _p95;
@@ -40,11 +42,16 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
         _k = settings.K;
         _budget = settings.RedundancyBudget ?? 1.0 / settings.K;
         _p95 = new LatencyWindow(settings.HedgePercentile);
-        _decodes = new DecodeTimer(observer);
-        _hedged = new HedgedStrategy<TWorker, TAnswer>(host, observer, trigger, settings.HedgePercentile, settings.HedgeFallback);
+        // A balance of k calls: a few groups' parities, so that partial groups are coded as savings allow, not in bursts.
+        Ledger = new RedundancyLedger(_budget, Math.Max(2, settings.K));
+        _decodes = new AutoObserver(observer, Ledger);
+        _hedged = new HedgedStrategy<TWorker, TAnswer>(host, _decodes, trigger, settings.HedgePercentile, settings.HedgeFallback);
         _coder = settings.AutoCoder;
         _coded = new CodedStrategy<TWorker, TAnswer>(_coder, host, _decodes, codedTrigger, AutoCoding.EncoderOf(_coder),
-            settings.K, settings.InputLength, settings.GroupWindow, settings.FirstGroupId, settings.WindowFromArrivals);
+            settings.K, settings.InputLength, settings.GroupWindow, settings.FirstGroupId, settings.WindowFromArrivals)
+        {
+            Ledger = Ledger,
+        };
         _record = Record;
         _codingUnavailable = settings.CodingUnavailable;
         // Never above the budget, nor coding without a decoder, from the first query on.
@@ -66,6 +73,9 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
 
     /// <summary>Estimated rescue times (ms) behind the last review: hedging's and coding's.</summary>
     public (double Hedged, double Coded) Estimates { get; private set; }
+
+    /// <summary>The extra calls auto may still send, and the parities it withheld to stay within its budget.</summary>
+    public RedundancyLedger Ledger { get; }
 
     /// <summary>Which strategy answered queries; for the host's reconstruction label and tests.</summary>
     public bool IsCoding => Choice == _coder;
@@ -131,14 +141,28 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
         }
     }
 
-    /// <summary>Passes everything on, timing the decodes on the way.</summary>
-    private sealed class DecodeTimer(IServingObserver<TWorker> inner) : IServingObserver<TWorker>
+    /// <summary>Passes everything on, timing the decodes and keeping the ledger on the way: a query's own call (one per
+    /// query in either half, sent before its group can be sealed) earns the budget, an extra call pays one; a query
+    /// refused before its call went out (no live worker) earns nothing.</summary>
+    private sealed class AutoObserver(IServingObserver<TWorker> inner, RedundancyLedger ledger) : IServingObserver<TWorker>
     {
         public int Count { get; private set; }
 
         public double MeanMs { get; private set; }
 
-        public void WorkerCallSent(CallRole role) => inner.WorkerCallSent(role);
+        public void WorkerCallSent(CallRole role)
+        {
+            if (role == CallRole.Data)
+            {
+                ledger.Earn();
+            }
+            else
+            {
+                ledger.Pay();
+            }
+
+            inner.WorkerCallSent(role);
+        }
 
         public void CallCompleted(TWorker worker, TimeSpan elapsed, bool succeeded) => inner.CallCompleted(worker, elapsed, succeeded);
 
@@ -146,7 +170,7 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
 
         public IDisposable? Encoding(long groupId, int members) => inner.Encoding(groupId, members);
 
-        public void GroupFormed(bool partial) => inner.GroupFormed(partial);
+        public void GroupFormed(bool partial, bool parity) => inner.GroupFormed(partial, parity);
 
         public void MemberMissed(long groupId, int index, TWorker worker, bool failed) => inner.MemberMissed(groupId, index, worker, failed);
 

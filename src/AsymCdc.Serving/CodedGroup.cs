@@ -39,7 +39,10 @@ public sealed class CodedGroup<TWorker, TAnswer>
 
     public bool IsFull => Count == Data.Length;
 
-    public bool IsSealed => Parity is not null;
+    public bool IsSealed => Parity is not null || Uncoded;
+
+    /// <summary>Sealed without a parity (<c>auto</c>'s budget could not pay for one): a late member is hedged, not rebuilt.</summary>
+    public bool Uncoded { get; internal set; }
 
     public WorkerDispatch<TWorker, TAnswer>? Parity { get; internal set; }
 
@@ -97,6 +100,9 @@ internal sealed class CodedMember<TWorker, TAnswer>(ServedQuery<TAnswer> query, 
     public bool Missed { get; set; }
 
     public DecodeJob<TWorker, TAnswer>? Decode { get; set; }
+
+    /// <summary>Its hedge, in a group sealed without a parity.</summary>
+    public WorkerDispatch<TWorker, TAnswer>? Backup { get; set; }
 }
 
 /// <summary>

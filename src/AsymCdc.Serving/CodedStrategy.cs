@@ -9,6 +9,8 @@ public delegate void ParityEncoder(ReadOnlySpan<float> members, int count, int l
 /// goes to a (k+1)-th worker. Each query's own answer races its straggler deadline; on a miss the group is sealed
 /// (if still open) and the answer is decoded from the other k' as soon as they are in — a late own answer that arrives
 /// first still wins. A query is failed only when neither its own answer nor a reconstruction can come.
+/// With a <see cref="Ledger"/> (<c>auto</c>'s redundancy budget) a group whose parity the budget cannot pay for is sealed
+/// without one, and its late members are hedged instead: re-run on the worker the parity would have taken.
 /// </summary>
 public sealed class CodedStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TAnswer>
     where TAnswer : class
@@ -25,6 +27,9 @@ public sealed class CodedStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, T
     }
 
     public GroupBatcher<TWorker, TAnswer> Batcher { get; }
+
+    /// <summary><c>auto</c>'s budget: a parity goes out only when it pays for it; null: always.</summary>
+    public RedundancyLedger? Ledger { get; init; }
 
     protected override void Serve(ServedQuery<TAnswer> query)
     {
@@ -93,7 +98,27 @@ public sealed class CodedStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, T
         Observer.StragglerDetected();
         Observer.MemberMissed(group.Id, member.Index, group.Workers[member.Index], member.Own.IsFailed);
         Seal(group);
+        if (group.Uncoded)
+        {
+            member.Backup = Send(group.ParityWorker, member.Query.Input, CallRole.Hedge, group.Id, _ => OnBackup(member));
+            return;
+        }
+
         Progress(group, member);
+    }
+
+    /// <summary>The hedge of a member of a group sealed without a parity answered or failed; the first answer wins.</summary>
+    private void OnBackup(CodedMember<TWorker, TAnswer> member)
+    {
+        var backup = member.Backup!;
+        if (backup.IsSucceeded)
+        {
+            member.Query.TryAnswer(backup.Result!, AnswerPath.Backup, backup.Worker);
+        }
+        else if (member.Own.IsFailed)
+        {
+            member.Query.TryFail(AllCallsFailed(backup.Error));
+        }
     }
 
     /// <summary>Any answer of the group came in: a missed member may now be decodable, or lost; with an eager decoder
@@ -126,6 +151,16 @@ public sealed class CodedStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, T
     {
         if (member.Query.IsDone)
         {
+            return;
+        }
+
+        if (group.Uncoded)
+        {
+            if (member.Own.IsFailed && member.Backup is { IsFailed: true })
+            {
+                member.Query.TryFail(AllCallsFailed(member.Own.Error));
+            }
+
             return;
         }
 
@@ -169,7 +204,8 @@ public sealed class CodedStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, T
         Progress(group, member);
     }
 
-    /// <summary>Encodes the parity over the k' members present and dispatches it; the group takes no more members.</summary>
+    /// <summary>Encodes the parity over the k' members present and dispatches it (where the budget pays for it); the
+    /// group takes no more members.</summary>
     private void Seal(CodedGroup<TWorker, TAnswer> group)
     {
         if (group.IsSealed)
@@ -178,6 +214,13 @@ public sealed class CodedStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, T
         }
 
         Batcher.Close(group);
+        if (Ledger is { } ledger && !ledger.AffordsParity())
+        {
+            group.Uncoded = true;
+            Observer.GroupFormed(partial: !group.IsFull, parity: false);
+            return;
+        }
+
         var length = group.InputLength;
         var parityInput = new float[length];
         using (Observer.Encoding(group.Id, group.Count))
@@ -185,7 +228,7 @@ public sealed class CodedStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, T
             _encode(group.Inputs.AsSpan(0, group.Count * length), group.Count, length, parityInput);
         }
 
-        Observer.GroupFormed(partial: !group.IsFull);
+        Observer.GroupFormed(partial: !group.IsFull, parity: true);
         group.Parity = Prepare(group.ParityWorker, parityInput, CallRole.Parity, group.Id, _ => OnGroupAnswer(group));
         Host.Send(group.Parity);
     }

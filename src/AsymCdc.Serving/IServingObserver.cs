@@ -16,7 +16,9 @@ public interface IServingObserver<TWorker>
     /// <summary>The encoder is about to run over <paramref name="members"/> inputs; the scope ends when it has.</summary>
     IDisposable? Encoding(long groupId, int members);
 
-    void GroupFormed(bool partial);
+    /// <summary>A group was sealed: <paramref name="partial"/> with fewer than k members, <paramref name="parity"/> with its
+    /// parity sent (false: <c>auto</c>'s redundancy budget could not pay for it).</summary>
+    void GroupFormed(bool partial, bool parity);
 
     void MemberMissed(long groupId, int index, TWorker worker, bool failed);
 
@@ -49,7 +51,7 @@ public sealed class NullServingObserver<TWorker> : IServingObserver<TWorker>
 
     public IDisposable? Encoding(long groupId, int members) => null;
 
-    public void GroupFormed(bool partial)
+    public void GroupFormed(bool partial, bool parity)
     {
     }
 

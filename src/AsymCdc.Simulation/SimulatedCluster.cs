@@ -91,7 +91,7 @@ internal sealed class SimulatedCluster : IServingHost<int, SimulatedAnswer>, ISe
 
     public IDisposable? Encoding(long groupId, int members) => null;
 
-    public void GroupFormed(bool partial)
+    public void GroupFormed(bool partial, bool parity)
     {
     }
 

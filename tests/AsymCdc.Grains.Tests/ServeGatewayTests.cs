@@ -60,5 +60,20 @@ public sealed class ServeGatewayTests
         }
 
         Assert.Contains("mode=\"asymcdc-exact\"", metrics, StringComparison.Ordinal);
+
+        // auto pays a parity from what its queries earned (1/k each): a lone query's group of one cannot pay for one, and
+        // is sealed without it, unless an earlier group of one left its half unspent — then that group went without.
+        using var lone = await http.PostAsync("/v2/models/fmnist/infer", new StringContent(body.Replace("asymcdc-exact", "auto", StringComparison.Ordinal),
+            Encoding.UTF8, "application/json"));
+        Assert.True(lone.StatusCode == HttpStatusCode.OK, await lone.Content.ReadAsStringAsync());
+        static bool Withheld(string text) => text.Split('\n').Any(static line => line.StartsWith("asymcdc_groups_total{", StringComparison.Ordinal)
+            && line.Contains("mode=\"auto\"", StringComparison.Ordinal) && line.Contains("parity=\"false\"", StringComparison.Ordinal));
+        for (var i = 0; i < 50 && !Withheld(metrics); i++)
+        {
+            await poll.WaitForNextTickAsync(timeout.Token);
+            metrics = await http.GetStringAsync("/metrics", timeout.Token);
+        }
+
+        Assert.True(Withheld(metrics), string.Join('\n', metrics.Split('\n').Where(static l => l.StartsWith("asymcdc_groups_total", StringComparison.Ordinal))));
     }
 }

@@ -63,7 +63,14 @@ internal sealed class FakeHost : IServingHost<int, Reply>, IServingObserver<int>
 
     public IDisposable? Encoding(long groupId, int members) => null;
 
-    public void GroupFormed(bool partial) => Groups.Add(partial);
+    public void GroupFormed(bool partial, bool parity)
+    {
+        Groups.Add(partial);
+        if (!parity)
+        {
+            Events.Add("sealed without parity");
+        }
+    }
 
     public void MemberMissed(long groupId, int index, int worker, bool failed) => Events.Add($"missed {index} {(failed ? "failed" : "late")}");
 

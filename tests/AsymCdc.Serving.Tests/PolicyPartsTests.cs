@@ -400,6 +400,154 @@ public class AutoStrategyTests
     }
 }
 
+public class RedundancyLedgerTests
+{
+    [Fact]
+    public void The_ledger_pays_a_parity_only_from_what_queries_earned_and_holds_no_more_than_its_capacity()
+    {
+        var ledger = new RedundancyLedger(budget: 0.5, capacity: 2);
+
+        Assert.False(ledger.AffordsParity()); // nothing earned yet
+        ledger.Earn();
+        Assert.False(ledger.AffordsParity()); // one query pays half a parity
+        ledger.Earn();
+        Assert.True(ledger.AffordsParity());
+        ledger.Pay();
+        Assert.Equal(0, ledger.Balance, 9);
+        for (var i = 0; i < 10; i++)
+        {
+            ledger.Earn();
+        }
+
+        Assert.Equal(2, ledger.Balance, 9); // a quiet spell saves up two calls, not five
+        ledger.Pay();
+        ledger.Pay();
+        ledger.Pay(); // a hedge is never refused: the balance goes below zero
+        Assert.Equal(-1, ledger.Balance, 9);
+        Assert.Equal(2, ledger.Withheld);
+    }
+
+    [Fact]
+    public void Sums_of_one_over_k_that_round_below_one_still_pay_a_parity()
+    {
+        var ledger = new RedundancyLedger(budget: 0.1, capacity: 10);
+        for (var i = 0; i < 10; i++)
+        {
+            ledger.Earn();
+        }
+
+        Assert.True(ledger.Balance < 1); // 0.1 ten times is 0.9999999999999999
+        Assert.True(ledger.AffordsParity());
+    }
+}
+
+public class AutoBudgetTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromMilliseconds(50);
+
+    private static AutoStrategy<int, Reply> Auto(FakeHost host, double? budget = null) =>
+        (AutoStrategy<int, Reply>)ServingStrategies.Create("auto",
+            new StrategySettings(2, 4, TimeSpan.FromMilliseconds(5), 0.95, Deadline, 1) { RedundancyBudget = budget },
+            host, host, ReconstructionTrigger.Fixed(Deadline), ReconstructionTrigger.Fixed(TimeSpan.FromMilliseconds(1)));
+
+    [Fact]
+    public void Full_groups_always_get_their_parity_at_one_over_k()
+    {
+        var host = new FakeHost();
+        var auto = Auto(host);
+        for (var i = 0; i < 40; i++)
+        {
+            auto.Submit(FakeHost.Query(i));
+        }
+
+        Assert.Equal(20, host.Calls.Count(c => c.Role == CallRole.Parity));
+        Assert.Equal(0, auto.Ledger.Withheld);
+        Assert.DoesNotContain("sealed without parity", host.Events);
+    }
+
+    [Theory]
+    [InlineData(null, 50)] // 1/k = 0.5: a lone query's parity is paid by two queries
+    [InlineData(0.75, 75)]
+    [InlineData(1.0, 100)] // a budget of replication's pays every lone query its parity
+    public void Lone_queries_get_parities_only_as_far_as_the_budget_pays_for_them(double? budget, int parities)
+    {
+        var host = new FakeHost();
+        var auto = Auto(host, budget);
+        for (var i = 0; i < 100; i++)
+        {
+            var first = host.Calls.Count;
+            auto.Submit(FakeHost.Query(i));
+            host.Answer(first); // in time
+            host.Advance(5); // the window ends: a group of one is sealed
+            for (var c = first + 1; c < host.Calls.Count; c++)
+            {
+                host.Answer(c);
+            }
+        }
+
+        Assert.True(auto.IsCoding, auto.Why);
+        Assert.Equal(parities, host.Calls.Count(c => c.Role == CallRole.Parity));
+        Assert.Equal(100 - parities, auto.Ledger.Withheld);
+        Assert.Equal(100 - parities, host.Events.Count(e => e == "sealed without parity"));
+    }
+
+    [Fact]
+    public void A_query_refused_before_its_call_went_out_earns_nothing()
+    {
+        var host = new FakeHost(workers: 0); // no live worker: the pick throws, as a silo's does before its view has any
+        var auto = Auto(host);
+
+        Assert.ThrowsAny<Exception>(() => auto.Submit(FakeHost.Query(1)));
+        Assert.ThrowsAny<Exception>(() => auto.Submit(FakeHost.Query(2)));
+        Assert.Equal(0, auto.Ledger.Balance);
+    }
+
+    [Fact]
+    public void A_late_member_of_a_group_without_a_parity_is_hedged_on_the_parity_s_worker_and_the_first_answer_wins()
+    {
+        var host = new FakeHost();
+        var auto = Auto(host);
+        var a = FakeHost.Query(7);
+        auto.Submit(a);
+        host.Advance(1); // its trigger: the group is sealed now, and one query's half call does not pay a parity
+
+        Assert.Equal([CallRole.Data, CallRole.Hedge], host.Calls.Select(c => c.Role));
+        Assert.Equal(host.Calls[0].GroupId, host.Calls[1].GroupId);
+        Assert.NotEqual(host.Calls[0].Worker, host.Calls[1].Worker);
+        Assert.Equal([7f, 7f, 7f, 7f], host.Calls[1].Input);
+        Assert.Empty(host.Decodes);
+        host.Answer(1);
+        Assert.Equal(AnswerPath.Backup, a.Path);
+        Assert.Equal(host.Calls[1].Worker, a.AnsweredBy);
+        host.Answer(0); // its own, later: changes nothing
+        Assert.Equal(AnswerPath.Backup, a.Path);
+        Assert.Equal(-0.5, auto.Ledger.Balance, 9); // the hedge is paid from the balance
+    }
+
+    [Fact]
+    public void A_member_of_a_group_without_a_parity_fails_only_when_its_own_call_and_its_hedge_failed()
+    {
+        var host = new FakeHost();
+        var auto = Auto(host);
+        var a = FakeHost.Query(7);
+        auto.Submit(a);
+        host.Fail(0); // failed: hedged at once, no parity to rebuild from
+
+        Assert.Equal([CallRole.Data, CallRole.Hedge], host.Calls.Select(c => c.Role));
+        Assert.False(a.IsDone);
+        host.Fail(1);
+        Assert.Contains("every worker call of this asymcdc-compact query failed", a.Failure!.Message);
+
+        var b = FakeHost.Query(8);
+        auto.Submit(b);
+        host.Advance(1);
+        host.Fail(3); // the hedge fails first; the own answer still comes
+        Assert.False(b.IsDone);
+        host.Answer(2);
+        Assert.Equal(AnswerPath.Direct, b.Path);
+    }
+}
+
 public class AutoCodingTests
 {
     private static readonly CodedModel Model = new()
