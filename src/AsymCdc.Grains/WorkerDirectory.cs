@@ -40,6 +40,9 @@ public sealed partial class WorkerDirectory
     private readonly Func<SiloAddress, bool> _isSuspected;
     private readonly bool _slowWorkersOn;
 
+    // At most one warning per worker per 10 s: under an overload the fleet's workers flip slow and back many times a second.
+    private readonly SlowSpellLog<SiloAddress> _slowSpells;
+
     // Workers that said they do not load a model (their repository differs: a rollout half done, or a pool that loads
     // a subset). A silo's repository does not change while it runs, so an entry lasts until the silo is dead.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(SiloAddress Silo, string Model), bool> _lacking = new();
@@ -53,9 +56,10 @@ public sealed partial class WorkerDirectory
         var slowFactor = options.Value.SlowWorkerFactor;
         SlowWorkers = new SlowWorkerDetector<SiloAddress>(time, slowFactor > 1 ? slowFactor : 3);
         _slowWorkersOn = slowFactor > 1;
+        _slowSpells = new SlowSpellLog<SiloAddress>(time, SlowSpellQuiet);
         if (_slowWorkersOn)
         {
-            SlowWorkers.Changed += (silo, change) => LogSlowWorker(logger, silo, change);
+            SlowWorkers.Changed += (silo, change) => LogSlowWorker(logger, _slowSpells, silo, change);
             instruments.ObserveSlowWorkers(SlowWorkers);
         }
 
@@ -197,6 +201,7 @@ public sealed partial class WorkerDirectory
                     if (member.Value.Status is SiloStatus.Dead)
                     {
                         SlowWorkers.Forget(member.Key);
+                        _slowSpells.Forget(member.Key);
                         foreach (var key in _lacking.Keys.Where(k => k.Silo.Equals(member.Key)))
                         {
                             _lacking.TryRemove(key, out _);
@@ -278,9 +283,13 @@ public sealed partial class WorkerDirectory
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker silo {Silo} does not load model {Model} (its model repository differs): passed over for it")]
     private static partial void LogLacksModel(ILogger logger, SiloAddress silo, string model);
 
-    /// <summary>One warning per slow spell: a worker that stays slow goes on trial and back to slow every probation,
-    /// which is logged at Debug.</summary>
-    private static void LogSlowWorker(ILogger logger, SiloAddress silo, SlowWorkerChange change)
+    /// <summary>The least time between two warnings that one worker is slow (<see cref="SlowSpellLog{TWorker}"/>).</summary>
+    public static readonly TimeSpan SlowSpellQuiet = TimeSpan.FromSeconds(10);
+
+    /// <summary>One warning per slow spell, at most one per worker per <see cref="SlowSpellQuiet"/> (the spells between
+    /// go to Debug and the next warning counts them); a worker that stays slow goes on trial and back to slow every
+    /// probation, which is logged at Debug.</summary>
+    private static void LogSlowWorker(ILogger logger, SlowSpellLog<SiloAddress> spells, SiloAddress silo, SlowWorkerChange change)
     {
         switch (change.To)
         {
@@ -288,16 +297,49 @@ public sealed partial class WorkerDirectory
                 LogStillSlow(logger, silo, change.MedianMs, change.FleetMedianMs);
                 break;
             case SlowWorkerState.Slow:
-                LogSlowSpell(logger, silo, change.MedianMs, change.FleetMedianMs);
+                var (warn, unwarned, since) = spells.SpellBegan(silo);
+                if (!warn)
+                {
+                    LogSlowSpellQuietly(logger, silo, change.MedianMs, change.FleetMedianMs, unwarned);
+                }
+                else if (unwarned == 0)
+                {
+                    LogSlowSpell(logger, silo, change.MedianMs, change.FleetMedianMs);
+                }
+                else
+                {
+                    LogSlowSpellAgain(logger, silo, change.MedianMs, change.FleetMedianMs, unwarned, since.TotalSeconds);
+                }
+
                 break;
             case SlowWorkerState.OnTrial:
                 LogOnTrial(logger, silo);
                 break;
             default:
-                LogRecovered(logger, silo, change.MedianMs, change.FleetMedianMs);
+                if (spells.SpellEnded(silo))
+                {
+                    LogRecovered(logger, silo, change.MedianMs, change.FleetMedianMs);
+                }
+                else
+                {
+                    LogRecoveredQuietly(logger, silo, change.MedianMs, change.FleetMedianMs);
+                }
+
                 break;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker silo {Silo} is slow: median {MedianMs:0.0} ms over its recent calls against the fleet's {FleetMs:0.0} ms; "
+        + "it gets a group's parity or a hedge's backup slot only, or none, until it recovers; {Unwarned} more slow spells began in the {Seconds:0.0} s since "
+        + "the last warning about it (logged at Debug): the fleet may be overloaded")]
+    private static partial void LogSlowSpellAgain(ILogger logger, SiloAddress silo, double medianMs, double fleetMs, int unwarned, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Worker silo {Silo} is slow again: median {MedianMs:0.0} ms against the fleet's {FleetMs:0.0} ms "
+        + "(spell {Unwarned} since the last warning about it)")]
+    private static partial void LogSlowSpellQuietly(ILogger logger, SiloAddress silo, double medianMs, double fleetMs, int unwarned);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Worker silo {Silo} recovered: median {MedianMs:0.0} ms against the fleet's {FleetMs:0.0} ms")]
+    private static partial void LogRecoveredQuietly(ILogger logger, SiloAddress silo, double medianMs, double fleetMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker silo {Silo} is slow: median {MedianMs:0.0} ms over its recent calls against the fleet's {FleetMs:0.0} ms; "
         + "it gets a group's parity or a hedge's backup slot only, or none, until it recovers")]

@@ -400,6 +400,36 @@ public class AutoStrategyTests
     }
 }
 
+public class SlowSpellLogTests
+{
+    [Fact]
+    public void A_workers_slow_spells_are_warned_of_at_most_once_per_quiet_time_and_the_next_warning_counts_the_rest()
+    {
+        var clock = new FakeTimeProvider();
+        var log = new SlowSpellLog<string>(clock, TimeSpan.FromSeconds(10));
+
+        Assert.Equal((true, 0, TimeSpan.Zero), log.SpellBegan("a"));
+        Assert.True(log.SpellEnded("a")); // its start was a warning: so is its end worth saying
+        for (var i = 1; i <= 20; i++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(400)); // an overloaded fleet: slow and back every 0.4 s
+            var (warn, unwarned, _) = log.SpellBegan("a");
+            Assert.Equal((false, i), (warn, unwarned));
+            Assert.False(log.SpellEnded("a"));
+        }
+
+        Assert.Equal((true, 0, TimeSpan.Zero), log.SpellBegan("b")); // another worker has its own quiet time
+        clock.Advance(TimeSpan.FromSeconds(2)); // 10 s after a's warning
+        Assert.Equal((true, 20, TimeSpan.FromSeconds(10)), log.SpellBegan("a"));
+        Assert.True(log.SpellEnded("a"));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal((false, 1, TimeSpan.FromSeconds(1)), log.SpellBegan("a"));
+
+        log.Forget("a"); // it left the cluster: a silo at its address later is new
+        Assert.Equal((true, 0, TimeSpan.Zero), log.SpellBegan("a"));
+    }
+}
+
 public class RedundancyLedgerTests
 {
     [Fact]
