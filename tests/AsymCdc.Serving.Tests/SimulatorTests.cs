@@ -121,6 +121,23 @@ public class SimulatorTests
     }
 
     [Fact]
+    public void Auto_spends_no_more_than_its_budget_where_groups_are_sealed_before_they_fill_and_still_rescues_its_stragglers()
+    {
+        // About 18 queries/s over 2 shards: nearly every group is sealed alone when its 5 ms window ends.
+        var config = Small() with { Loads = [0.002], Modes = ["none", "asymcdc-compact", "auto"] };
+
+        var results = new Simulator(config).Run().Results;
+
+        var (none, compact, auto) = (results.Single(r => r.Mode == "none"), results.Single(r => r.Mode == "asymcdc-compact"), results.Single(r => r.Mode == "auto"));
+        Assert.True(compact.ExtraWorkRatio > 0.9, $"compact spent {compact.ExtraWorkRatio} extra calls per query: its groups were not sealed alone");
+        // One parity per two queries (1/k), whatever the groups, and a few calls of the balance's capacity.
+        Assert.InRange(auto.ExtraWorkRatio, 0.4, 0.5 + 2.0 / config.Queries);
+        Assert.Equal((config.Queries, 0, 0), (auto.Answered, auto.Errors, auto.Lost));
+        // A straggler in a group without a parity is hedged: the tail stays far below the straggling delay.
+        Assert.True(auto.P99Ms < none.P99Ms / 4, $"auto p99 {auto.P99Ms} ms against none's {none.P99Ms}");
+    }
+
+    [Fact]
     public void Auto_codes_with_parm_where_its_agreement_reaches_the_floor_and_with_the_compact_decoder_where_not()
     {
         var config = Small() with { Modes = ["auto"] };
