@@ -23,7 +23,7 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
 
     private readonly HedgedStrategy<TWorker, TAnswer> _hedged;
     private readonly CodedStrategy<TWorker, TAnswer> _coded;
-    private readonly AutoObserver _decodes;
+    private readonly AutoObserver _observer;
     private readonly LatencyWindow _p50 = new(0.5);
     private readonly LatencyWindow _p90 = new(0.9);
     private readonly LatencyWindow _p95;
@@ -44,10 +44,10 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
         _p95 = new LatencyWindow(settings.HedgePercentile);
         // A balance of k calls: a few groups' parities, so that partial groups are coded as savings allow, not in bursts.
         Ledger = new RedundancyLedger(_budget, Math.Max(2, settings.K));
-        _decodes = new AutoObserver(observer, Ledger);
-        _hedged = new HedgedStrategy<TWorker, TAnswer>(host, _decodes, trigger, settings.HedgePercentile, settings.HedgeFallback);
+        _observer = new AutoObserver(observer, Ledger);
+        _hedged = new HedgedStrategy<TWorker, TAnswer>(host, _observer, trigger, settings.HedgePercentile, settings.HedgeFallback);
         _coder = settings.AutoCoder;
-        _coded = new CodedStrategy<TWorker, TAnswer>(_coder, host, _decodes, codedTrigger, AutoCoding.EncoderOf(_coder),
+        _coded = new CodedStrategy<TWorker, TAnswer>(_coder, host, _observer, codedTrigger, AutoCoding.EncoderOf(_coder),
             settings.K, settings.InputLength, settings.GroupWindow, settings.FirstGroupId, settings.WindowFromArrivals)
         {
             Ledger = Ledger,
@@ -122,7 +122,7 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
         var p50 = _p50.Percentile(0);
         var hedged = _p95.Percentile(0) + p50;
         // Before any decode, assume one costs half an inference (the compact decoder's measured cost is a fraction of one).
-        var decode = _decodes.Count > 0 ? _decodes.MeanMs : p50 / 2;
+        var decode = _observer.Decodes > 0 ? _observer.DecodeMeanMs : p50 / 2;
         var coded = _p90.Percentile(0) + decode;
         Estimates = (hedged, coded);
         var (choice, why) = HedgeOnly() is { } only
@@ -146,9 +146,9 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
     /// refused before its call went out (no live worker) earns nothing.</summary>
     private sealed class AutoObserver(IServingObserver<TWorker> inner, RedundancyLedger ledger) : IServingObserver<TWorker>
     {
-        public int Count { get; private set; }
+        public int Decodes { get; private set; }
 
-        public double MeanMs { get; private set; }
+        public double DecodeMeanMs { get; private set; }
 
         public void WorkerCallSent(CallRole role)
         {
@@ -182,9 +182,9 @@ public sealed class AutoStrategy<TWorker, TAnswer> : ServingStrategy<TWorker, TA
 
         public void Decoded(TimeSpan elapsed)
         {
-            Count++;
+            Decodes++;
             // An exponentially weighted mean: recent decodes count most.
-            MeanMs = Count == 1 ? elapsed.TotalMilliseconds : (0.9 * MeanMs) + (0.1 * elapsed.TotalMilliseconds);
+            DecodeMeanMs = Decodes == 1 ? elapsed.TotalMilliseconds : (0.9 * DecodeMeanMs) + (0.1 * elapsed.TotalMilliseconds);
             inner.Decoded(elapsed);
         }
     }
